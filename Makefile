@@ -1,0 +1,54 @@
+# The few commands a newcomer needs. `make run` sets everything up and runs the pipeline;
+# `make test` runs the whole test suite (it installs and starts what the tests need).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+APT := $(shell command -v apt-get 2>/dev/null)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup run test test-fast lint bench services postgres chromium fashion-mnist ui clean
+
+setup: $(VENV)/.installed fashion-mnist  ## venv + pinned dependencies + the default dataset
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+fashion-mnist:  ## Debian's dataset-fashion-mnist, when missing and apt-get is available
+	@if [ ! -f $(FMNIST) ] && [ -n "$(APT)" ]; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; \
+	fi
+	@[ -f $(FMNIST) ] || echo "note: Fashion-MNIST not in /usr/share/datasets; trainlab will try to download it"
+
+run: setup  ## the whole DVC pipeline on the default params
+	dvc repro
+
+test: setup services  ## the whole test suite, slow tests included
+	$(PY) -m pytest -q
+
+test-fast: setup  ## the tests not marked slow
+	$(PY) -m pytest -q -m "not slow"
+
+services: postgres chromium  ## what the tests need beyond Python
+
+postgres:  ## a PostgreSQL server on 127.0.0.1:5432 for the multi-machine search tests
+	@bash scripts/postgres.sh
+
+chromium:  ## headless Chromium for the report rendering test
+	@command -v chromium >/dev/null || { [ -n "$(APT)" ] && $(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq chromium; } || echo "note: chromium unavailable; browser tests skip"
+
+lint:
+	$(VENV)/bin/ruff check src stages tests bench
+
+bench: setup  ## the benchmarks under bench/, results in bench/results/
+	$(PY) -m bench.run_all
+
+ui: setup  ## the MLflow UI on 127.0.0.1:5000
+	$(VENV)/bin/trainlab ui
+
+clean:  ## generated data, models, tracking databases
+	rm -rf data/prepared models mlflow.db mlartifacts optuna.db reports/*.json reports/*.csv

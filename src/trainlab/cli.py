@@ -1,0 +1,92 @@
+"""`trainlab <command>`: one subcommand per pipeline stage, plus `ui`.
+
+Every subcommand reads params.yaml (or `--params FILE`) with `--set key.path=value`
+overrides, validated before any work. A config error exits 2, a data or runtime error 1,
+an interrupt 130; each with one line that says what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from trainlab.config import load_config
+from trainlab.errors import ConfigError, TrainlabError
+
+# command -> (module, function, help). The function takes (cfg, args) and returns an exit code.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "prepare": ("trainlab.data.prepared", "run_prepare", "load, split and preprocess the dataset"),
+    "train": ("trainlab.training", "run_train", "train one recipe and track it in MLflow"),
+    "ensemble": ("trainlab.ensemble", "run_ensemble", "average the top-k models' probabilities"),
+    "ui": ("trainlab.ui", "run_ui", "start the MLflow UI on the project's tracking database"),
+}
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", default="params.yaml", help="params file (params.yaml)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a param, e.g. --set train.lr=0.01 (repeatable)",
+    )
+
+
+def _add_command_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    """Options beyond --params/--set, declared by the command's module (`add_arguments_<name>`)."""
+    module_name, _, _ = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    adder = getattr(module, f"add_arguments_{name}", None)
+    if adder is not None:
+        adder(parser)
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen command's module is imported (torch, mlflow cost seconds)."""
+    parser = argparse.ArgumentParser(prog="trainlab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, _, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        _add_common(command)
+        if name == chosen:
+            _add_command_arguments(name, command)
+    return parser
+
+
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (dvc, a scheduler, `kill`) stops like Ctrl-C, so runs end KILLED, not RUNNING.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _quiet_libraries() -> None:
+    # Lightning's tips and MLflow's per-run banners drown the one line a stage prints.
+    for name in ("lightning.pytorch", "lightning.fabric", "mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "false")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((word for word in argv if word in COMMANDS), None)
+    args = build_parser(chosen).parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    _quiet_libraries()
+    try:
+        cfg = load_config(args.params, args.overrides)
+        module_name, function_name, _ = COMMANDS[args.command]
+        command = getattr(importlib.import_module(module_name), function_name)
+        return int(command(cfg, args) or 0)
+    except TrainlabError as err:
+        kind = "config error" if isinstance(err, ConfigError) else "error"
+        print(f"trainlab {args.command}: {kind}: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"trainlab {args.command}: interrupted; finished results are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

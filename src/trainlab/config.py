@@ -1,0 +1,395 @@
+"""params.yaml -> typed, validated, frozen config.
+
+Each params section is a frozen pydantic model that forbids unknown keys, so a typo such as
+`train.lrr` stops the command before any work with a message naming the key, the value and
+what is allowed (exit code 2 via :class:`~trainlab.errors.ConfigError`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from trainlab.errors import ConfigError
+
+DATASETS = ("fashion_mnist", "digits", "mnist", "cifar10", "cifar100", "svhn", "imagefolder")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout", "gelu")
+PREPROCESSING = ("none", "mean_image", "channel_mean", "channel_standardize")
+PENALTIES = ("none", "l2", "l1", "elastic")
+BACKBONES = ("efficientnet_lite0", "resnet18", "source")
+TRANSFER_MODES = ("linear_probe", "finetune", "scratch")
+
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class Section(BaseModel):
+    """A params section: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def project_relative(value: str, key: str) -> str:
+    """Keep output paths inside the project: relative, without '..' (no writes elsewhere)."""
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or not value.strip():
+        raise ValueError(
+            f"must be a relative path inside the project without '..', got {value!r} "
+            f"for {key}; use a folder such as 'data/prepared'"
+        )
+    return value
+
+
+class DataConfig(Section):
+    dataset: Literal[DATASETS] = "fashion_mnist"  # type: ignore[valid-type]
+    root: str | None = None  # where the raw dataset lies (None: the dataset's default places)
+    train_subset: PositiveInt | None = 10_000  # stratified subset of the train pool; None = all
+    test_subset: PositiveInt | None = None  # stratified subset of the test split; None = all
+    val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1  # of the train pool
+    test_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2  # only without own test split
+    image_size: PositiveInt | None = None  # imagefolder: resize to a square of this side
+    preprocessing: Literal[PREPROCESSING] = "channel_standardize"  # type: ignore[valid-type]
+    download: bool = True  # torchvision may download when the network allows
+    prepared_dir: str = "data/prepared"
+
+    @field_validator("prepared_dir")
+    @classmethod
+    def _inside_project(cls, value: str) -> str:
+        return project_relative(value, "data.prepared_dir")
+
+
+class ModelConfig(Section):
+    arch: Literal["mlp", "cnn"] = "cnn"
+    activation: Literal[ACTIVATIONS] = "relu"  # type: ignore[valid-type]
+    leaky_slope: Fraction = 0.01
+    elu_alpha: Positive = 1.0
+    maxout_pieces: Annotated[int, Field(ge=2, le=8)] = 2
+    hidden: tuple[PositiveInt, ...] = (256, 128)  # MLP hidden widths
+    channels: tuple[PositiveInt, ...] = (32, 64)  # CNN conv widths, each block halves H and W
+    cnn_hidden: PositiveInt = 128  # width of the CNN's fully connected hidden layer
+    dropout: Fraction = 0.0
+
+    @field_validator("hidden", "channels")
+    @classmethod
+    def _non_empty(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value:
+            raise ValueError("must list at least one width, for example [128]")
+        return value
+
+
+class TrainConfig(Section):
+    epochs: PositiveInt = 8
+    batch_size: PositiveInt = 128
+    lr: Positive = 2e-3
+    optimizer: Literal["adam", "sgd"] = "adam"
+    momentum: Fraction = 0.9  # sgd only
+    patience: PositiveInt | None = 3  # early stopping on val/acc; None disables it
+    min_delta: NonNegative = 0.0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: PositiveInt | None = None  # torch intra-op threads; None = torch's default
+    gap_sample: PositiveInt = 10_000  # train images re-evaluated for the train-vs-test gap
+    diagnostics_every: Annotated[int, Field(ge=0)] = 1  # epochs between diagnostics; 0 = off
+    diagnostics_batch: PositiveInt = 512  # fixed validation images the diagnostics look at
+    deterministic: bool = True
+
+    @field_validator("lr")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite positive number, got {value}")
+        return value
+
+
+class RegularizationConfig(Section):
+    """Penalty lambda*R(W) over the weights (not the biases); dropout is `model.dropout`."""
+
+    kind: Literal[PENALTIES] = "none"  # type: ignore[valid-type]
+    strength: NonNegative = 0.0  # lambda
+    elastic_beta: NonNegative = 1.0  # R(W) = sum(beta * W^2 + |W|) for elastic
+
+
+class AugmentationConfig(Section):
+    """On-device batch augmentation; every strength 0 means off. Train batches only."""
+
+    hflip: Probability = 0.0  # probability of a horizontal flip
+    crop_scale: Fraction = 0.0  # random crop/scale: zoom in by up to this fraction, random place
+    brightness: Fraction = 0.0  # additive shift up to +-this, on the [0, 1] pixel scale
+    contrast: Fraction = 0.0  # contrast factor in [1 - c, 1 + c]
+    translate: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0  # shift up to this fraction of size
+    rotate: Annotated[float, Field(ge=0.0, le=180.0)] = 0.0  # degrees, +-
+    stretch: Fraction = 0.0  # anisotropic scale: x and y scaled by independent 1 +- s
+    shear: Annotated[float, Field(ge=0.0, lt=60.0)] = 0.0  # degrees, +-
+
+    @property
+    def enabled(self) -> bool:
+        return any(value > 0 for value in self.model_dump().values())
+
+
+class TrackingConfig(Section):
+    uri: str = "sqlite:///mlflow.db"
+    experiment: Annotated[str, Field(min_length=1)] = "trainlab"
+    log_checkpoint: bool = True  # copy the best checkpoint into the run's artifacts
+
+
+class RegularizationPreset(Section):
+    """A named regularization setting of the grid: a penalty and/or dropout."""
+
+    kind: Literal[PENALTIES] = "none"  # type: ignore[valid-type]
+    strength: NonNegative = 0.0
+    elastic_beta: NonNegative = 1.0
+    dropout: Fraction = 0.0
+
+
+class GridConfig(Section):
+    activation: tuple[Literal[ACTIVATIONS], ...] = ACTIVATIONS[:6]  # type: ignore[valid-type]
+    regularization: dict[str, RegularizationPreset] = Field(
+        default_factory=lambda: {"none": RegularizationPreset()}
+    )
+    augmentation: dict[str, AugmentationConfig] = Field(
+        default_factory=lambda: {"none": AugmentationConfig()}
+    )
+    preprocessing: tuple[Literal[PREPROCESSING], ...] | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _non_empty(self) -> GridConfig:
+        for key in ("activation", "regularization", "augmentation"):
+            if not getattr(self, key):
+                raise ValueError(
+                    f"grid.{key} is empty: the grid needs at least one choice per axis"
+                )
+        if self.preprocessing is not None and not self.preprocessing:
+            raise ValueError("grid.preprocessing is empty: list at least one or use null")
+        return self
+
+
+class Range(Section):
+    low: Positive
+    high: Positive
+    log: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not self.low <= self.high:
+            raise ValueError(f"`low <= high` must hold, but got (low={self.low}, high={self.high})")
+        return self
+
+
+class SearchConfig(Section):
+    sampler: Literal["grid", "tpe"] = "grid"
+    n_trials: PositiveInt = 20  # tpe only; grid trains every cell x repeats
+    repeats: PositiveInt = 1  # seeds per grid cell
+    pruner: Literal["median", "hyperband", "none"] = "median"
+    pruner_warmup_epochs: Annotated[int, Field(ge=0)] = 2
+    storage: str = "sqlite:///optuna.db"
+    study_name: Annotated[str, Field(min_length=1)] = "trainlab-grid"
+    workers: PositiveInt = 1  # local processes on one study
+    top_k: PositiveInt = 5  # checkpoints kept for the ensemble stage
+    lr: Range | None = None  # tpe: tune the learning rate in this range
+    strength: Range | None = None  # tpe: tune the penalty strength in this range
+    dropout: Range | None = None  # tpe: tune the dropout rate in this range
+    models_dir: str = "models/search"
+
+    @field_validator("models_dir")
+    @classmethod
+    def _inside_project(cls, value: str) -> str:
+        return project_relative(value, "search.models_dir")
+
+
+class EnsembleConfig(Section):
+    top_k: PositiveInt = 5  # members averaged; all of them when the manifest lists fewer
+    greedy_pool: PositiveInt = 10  # greedy forward selection draws from the top-n
+    greedy_steps: PositiveInt = 20  # most additions (with replacement) greedy selection makes
+    ece_bins: PositiveInt = 15  # equal-width bins on the max probability for the ECE
+    batch_size: PositiveInt = 1024  # images per inference batch
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class TransferConfig(Section):
+    backbones: tuple[Literal[BACKBONES], ...] = ("source", "efficientnet_lite0")  # type: ignore[valid-type]
+    modes: tuple[Literal[TRANSFER_MODES], ...] = TRANSFER_MODES  # type: ignore[valid-type]
+    sizes: tuple[PositiveInt | Literal["all"], ...] = (100, 1000, "all")
+    source_classes: tuple[int, ...] = (0, 1, 2, 3, 4)
+    target_classes: tuple[int, ...] = (5, 6, 7, 8, 9)
+    image_size: PositiveInt = 64  # side the pretrained backbones see (grayscale -> 3 channels)
+    epochs: PositiveInt = 5
+    source_epochs: PositiveInt = 4
+    batch_size: PositiveInt = 64
+    lr: Positive = 1e-3
+    backbone_lr_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # finetune: backbone lr
+    finetune_blocks: Annotated[int, Field(ge=0)] | Literal["all"] = "all"
+    resnet18_weights: str | None = None  # local weights file; None = torchvision's download
+    models_dir: str = "models/transfer"
+
+    @field_validator("models_dir")
+    @classmethod
+    def _inside_project(cls, value: str) -> str:
+        return project_relative(value, "transfer.models_dir")
+
+
+class ReportConfig(Section):
+    out: str = "reports"
+    curves: PositiveInt = 4  # learning curves drawn besides the best and the worst
+
+    @field_validator("out")
+    @classmethod
+    def _inside_project(cls, value: str) -> str:
+        return project_relative(value, "report.out")
+
+
+class Config(Section):
+    """The whole params.yaml."""
+
+    seed: Annotated[int, Field(ge=0)] = 0
+    profile: str | None = None  # name of an entry of `profiles` applied on top of the file
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    regularization: RegularizationConfig = RegularizationConfig()
+    augmentation: AugmentationConfig = AugmentationConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    grid: GridConfig = GridConfig()
+    search: SearchConfig = SearchConfig()
+    ensemble: EnsembleConfig = EnsembleConfig()
+    transfer: TransferConfig = TransferConfig()
+    report: ReportConfig = ReportConfig()
+
+    def replace(self, **overrides: Any) -> Config:
+        """A copy with dotted-key overrides applied and validated again."""
+        raw = self.model_dump(mode="python")
+        for key, value in overrides.items():
+            set_dotted(raw, key.replace("__", "."), value)
+        return validate(raw, source="override")
+
+    def flat(self) -> dict[str, Any]:
+        """Every resolved value under its dotted key, for tracking (grid/profiles left out)."""
+        dump = self.model_dump(mode="json", exclude={"profiles", "grid"})
+        return flatten(dump)
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `a.b.c` in a nested dict, creating dicts on the way (validation catches bad keys)."""
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(
+                f"cannot set {dotted!r}: {part!r} holds the value {child!r}, not a section"
+            )
+        node = child
+    node[leaf] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`key.path=value` with the value read as YAML (so 0.1, null, [1, 2] and true work)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(
+            f"--set expects key.path=value, got {text!r}; for example --set train.lr=0.01"
+        )
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {key}: cannot read {value!r} as a YAML value ({err})") from err
+    return key.strip(), parsed
+
+
+def _section_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed in the section that holds `loc` (for unknown-key messages)."""
+    model: Any = Config
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None or not isinstance(field.annotation, type):
+            return []
+        model = field.annotation
+    return sorted(getattr(model, "model_fields", {}))
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "params"
+    if error["type"] == "extra_forbidden":
+        allowed = _section_keys(error["loc"])
+        hint = f"allowed keys here: {', '.join(allowed)}" if allowed else "check its spelling"
+        return f"unknown key {key!r} (value {error['input']!r}); {hint}"
+    allowed = error.get("ctx", {}).get("expected")
+    reason = f"allowed: {allowed}" if allowed else error["msg"]
+    reason = reason.removeprefix("Value error, ").replace("Input should be", "must be")
+    return f"{key} = {error.get('input')!r} is not allowed: {reason}"
+
+
+def validate(raw: Any, source: str = "params") -> Config:
+    """Validate a nested dict into a :class:`Config`, raising one clear ConfigError."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections, got {raw!r}")
+    raw = _apply_profile(raw, source)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        problems = [_describe(e) for e in err.errors()]
+        more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:])})" if problems[1:] else ""
+        raise ConfigError(f"{source}: {problems[0]}{more}") from None
+
+
+def _apply_profile(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    name = raw.get("profile")
+    if name is None:
+        return raw
+    profiles = raw.get("profiles") or {}
+    if name not in profiles:
+        raise ConfigError(
+            f"{source}: profile = {name!r} is not defined; allowed: {sorted(profiles)} or null"
+        )
+    merged = _deepcopy(raw)
+    for key, value in (profiles[name] or {}).items():
+        set_dotted(merged, key, value)
+    return merged
+
+
+def _deepcopy(tree: Any) -> Any:
+    if isinstance(tree, dict):
+        return {k: _deepcopy(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_deepcopy(v) for v in tree]
+    return tree
+
+
+def load_config(path: str | Path = "params.yaml", overrides: list[str] | None = None) -> Config:
+    """Read params.yaml, apply `--set key=value` overrides, validate.
+
+    Raises:
+        ConfigError: the file is missing or malformed, or a key or value is not allowed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"params file {str(path)!r} not found; pass --params FILE or create it")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: malformed YAML: {err}".replace("\n", " ")) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections, got {raw!r}")
+    for text in overrides or []:
+        key, value = parse_override(text)
+        set_dotted(raw, key, value)
+    return validate(raw, source=str(path))

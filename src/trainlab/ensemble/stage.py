@@ -1,0 +1,145 @@
+"""`trainlab ensemble`: combine the search's top-k checkpoints and measure what it buys.
+
+Each member is loaded once (weights_only), predicts the val and test splits once, and every
+combination reuses those cached probabilities: the mean of probabilities (the lecture's
+ensemble), a majority vote, and greedy forward selection on val. The report goes to a DVC
+metrics file and to one MLflow run tagged with the search's parent run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from mlflow.tracking import MlflowClient
+
+from trainlab.config import Config
+from trainlab.data.prepared import load_prepared
+from trainlab.ensemble.manifest import Manifest, read_manifest
+from trainlab.ensemble.predict import check_fingerprints, predict_members
+from trainlab.ensemble.summary import summarize
+from trainlab.io import write_json
+from trainlab.provenance import provenance_tags
+from trainlab.tracking import client_for, log_metrics, log_params, tracked_run
+from trainlab.training import resolve_device
+
+log = logging.getLogger(__name__)
+
+KIND_TAG = "trainlab.kind"
+SEARCH_TAG = "trainlab.search_parent_run_id"
+MEMBERS_KEY = "ensemble.members"
+
+
+def track(
+    client: MlflowClient,
+    cfg: Config,
+    manifest: Manifest,
+    report: dict[str, Any],
+    fingerprint: str,
+    out: Path,
+) -> str:
+    """Log the report as one MLflow run linked to the search; write `out` inside it."""
+    member_ids = report["ensemble"]["members"]
+    tags = provenance_tags(fingerprint) | {
+        KIND_TAG: "ensemble",
+        SEARCH_TAG: manifest.parent_run_id,
+        "trainlab.study": manifest.study,
+        MEMBERS_KEY: ",".join(member_ids),
+    }
+    with tracked_run(client, cfg.tracking.experiment, "ensemble", tags) as run_id:
+        params = {k: v for k, v in cfg.flat().items() if k.startswith(("ensemble.", "tracking."))}
+        log_params(
+            client,
+            run_id,
+            params
+            | {
+                "data.prepared_dir": cfg.data.prepared_dir,
+                MEMBERS_KEY: member_ids,
+                "ensemble.top_k_used": report["top_k"]["used"],
+                "search.study": manifest.study,
+            },
+        )
+        best = report["best_single"]["by_val"]
+        log_metrics(
+            client,
+            run_id,
+            {
+                "ensemble/acc": report["ensemble"]["acc"],
+                "ensemble/gain_points": report["ensemble"]["gain_points"],
+                "ensemble/gain_points_vs_best_test": report["ensemble"]["gain_points_vs_best_test"],
+                "ensemble/ece": report["ensemble"]["ece"],
+                "ensemble/nll": report["ensemble"]["nll"],
+                "best_single/acc": best["acc"],
+                "best_single/ece": best["ece"],
+                "best_single/nll": best["nll"],
+                "vote/acc": report["vote"]["acc"],
+                "greedy/acc": report["greedy"]["acc"],
+                "greedy/gain_points": report["greedy"]["gain_points"],
+                "diversity/disagreement": report["diversity"]["disagreement"],
+            },
+        )
+        report["mlflow_run_id"] = run_id
+        write_json(out, _rounded(report))
+        client.log_artifact(run_id, str(out))
+    return run_id
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    return value
+
+
+def add_arguments_ensemble(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--manifest",
+        default="models/search/manifest.json",
+        help="the search stage's manifest of kept checkpoints",
+    )
+    parser.add_argument("--out", default="reports/ensemble.json", help="DVC metrics file")
+
+
+def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
+    """`trainlab ensemble`: the report of the manifest's top-k checkpoints."""
+    manifest = read_manifest(args.manifest)
+    ecfg = cfg.ensemble
+    loaded = manifest.members[: max(ecfg.top_k, ecfg.greedy_pool)]
+    data = load_prepared(cfg.data.prepared_dir)
+    client = client_for(cfg.tracking)
+    unchecked = check_fingerprints(client, loaded, data.fingerprint)
+    preds = predict_members(loaded, data, ecfg.batch_size, resolve_device(ecfg.device))
+    report = summarize(preds, ecfg, len(manifest.members))
+    report["notes"] += unchecked
+    report |= {
+        "study": manifest.study,
+        "search_parent_run_id": manifest.parent_run_id,
+        "data": {
+            "dataset": data.dataset,
+            "fingerprint": data.fingerprint,
+            "val_size": len(preds.val_labels),
+            "test_size": len(preds.test_labels),
+        },
+    }
+    for note in report["notes"]:
+        log.warning("ensemble: %s", note)
+    run_id = track(client, cfg, manifest, report, data.fingerprint, Path(args.out))
+    _print_summary(report, run_id)
+    return 0
+
+
+def _print_summary(report: dict[str, Any], run_id: str) -> None:
+    ens, best, greedy = report["ensemble"], report["best_single"]["by_val"], report["greedy"]
+    picks = ", ".join(f"rank{s['rank']}x{s['count']}" for s in greedy["selection"])
+    print(
+        f"ensemble: top-{report['top_k']['used']} mean-prob test/acc {ens['acc']:.4f} "
+        f"({ens['gain_points']:+.2f} points over the best single by val, rank {best['rank']}, "
+        f"{best['acc']:.4f}); vote {report['vote']['acc']:.4f}; greedy {greedy['acc']:.4f} "
+        f"({picks}); ECE {ens['ece']:.4f} vs {best['ece']:.4f}; disagreement "
+        f"{report['diversity']['disagreement']:.4f} (MLflow run {run_id})"
+    )

@@ -1,0 +1,184 @@
+"""The LightningModule of one recipe: preprocessing + network + penalty + augmentation.
+
+Metrics are accumulated on the device during an epoch and logged once per epoch
+(`train/loss`, `train/acc`, `val/loss`, `val/acc`, the per-epoch gap and the diagnostics),
+so no step waits on the host. The preprocessing statistics are buffers of the module, so a
+checkpoint alone rebuilds a model that takes raw [0, 1] images.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import torch.nn.functional as F
+
+from trainlab.config import AugmentationConfig, ModelConfig, RegularizationConfig
+from trainlab.data.augment import BatchAugment
+from trainlab.data.preprocessing import Normalize
+from trainlab.errors import TrainingError
+from trainlab.models.diagnostics import activation_stats, grad_norms
+from trainlab.models.networks import build_network
+from trainlab.models.penalties import penalty
+
+NAN_CHECK_EVERY = 25  # steps between finiteness checks of the loss (each costs one host sync)
+
+
+class EpochTotals:
+    """Sums of loss and correct predictions over an epoch, kept on the device."""
+
+    def __init__(self) -> None:
+        self.loss = self.correct = self.count = None
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        n = y.new_tensor(y.shape[0], dtype=torch.float32)
+        correct = (logits.argmax(dim=1) == y).sum().float()
+        loss_sum = loss.detach().float() * n
+        if self.count is None:
+            self.loss, self.correct, self.count = loss_sum, correct, n
+        else:
+            self.loss += loss_sum
+            self.correct += correct
+            self.count += n
+
+    def compute(self) -> dict[str, float]:
+        """Reduce to floats (one host sync per epoch) and reset."""
+        if self.count is None:
+            return {}
+        out = {"loss": (self.loss / self.count).item(), "acc": (self.correct / self.count).item()}
+        self.__init__()
+        return out
+
+
+class RecipeModule(pl.LightningModule):
+    """One training recipe.
+
+    Args:
+        model: a ModelConfig dump (architecture and activation).
+        regularization: a RegularizationConfig dump (penalty lambda * R(W) on the weights).
+        augmentation: an AugmentationConfig dump (train batches only, on the device).
+        optimizer: `adam` or `sgd`; lr and momentum as in TrainConfig.
+        preprocessing: the Normalize mode; `image_shape` is (C, H, W).
+        diagnostics_every: epochs between activation/gradient diagnostics (0 = off).
+    """
+
+    def __init__(
+        self,
+        model: dict[str, Any],
+        regularization: dict[str, Any],
+        augmentation: dict[str, Any],
+        image_shape: tuple[int, int, int],
+        num_classes: int,
+        preprocessing: str,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        momentum: float = 0.9,
+        diagnostics_every: int = 1,
+    ) -> None:
+        super().__init__()
+        # The MLflow params come from the resolved config, not from here (logger=False).
+        self.save_hyperparameters(logger=False)
+        self.model_cfg = ModelConfig(**model)
+        self.reg_cfg = RegularizationConfig(**regularization)
+        self.normalize = Normalize.empty(preprocessing, *image_shape)
+        self.augment = BatchAugment(AugmentationConfig(**augmentation))
+        self.net = build_network(self.model_cfg, tuple(image_shape), num_classes)
+        self.totals = {stage: EpochTotals() for stage in ("train", "val", "test")}
+        self.history: list[dict[str, float]] = []  # one row per epoch, for the curves CSV
+        self.diagnostics_batch: torch.Tensor | None = None
+        self._last_val: dict[str, float] = {}
+        self._grad_norms_due = False
+
+    # --- set-up -------------------------------------------------------------------------
+    def load_stats(self, stats: dict[str, torch.Tensor]) -> None:
+        """Copy the train-split statistics into the Normalize buffers."""
+        for name, buffer in self.normalize.named_buffers():
+            buffer.copy_(stats[name].to(buffer))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, classes) for raw images (B, C, H, W) in [0, 1]."""
+        return self.net(self.normalize(x))
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        # Lightning's hook for augmentation on the device; only training batches change.
+        x, y = batch
+        if self.trainer is not None and self.trainer.training:
+            x = self.augment(x)
+        return x, y
+
+    # --- steps --------------------------------------------------------------------------
+    def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = F.cross_entropy(logits, y)
+        self.totals[stage].add(loss, logits, y)
+        return loss
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = self._shared_step(batch, "train")
+        if batch_idx % NAN_CHECK_EVERY == 0 and not torch.isfinite(loss):
+            raise TrainingError(
+                f"train/loss became {loss.item()} at epoch {self.current_epoch}, step "
+                f"{self.global_step}: the training diverged; lower train.lr "
+                f"(now {self.hparams.lr}) or the penalty strength"
+            )
+        self._grad_norms_due = batch_idx == 0 and self._diagnostics_due()
+        return loss + penalty(self.net, self.reg_cfg)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        # Gradient norms of the first step of an epoch: the vanishing-gradient diagnostic.
+        if self._grad_norms_due:
+            self.log_dict(grad_norms(self.net), on_step=False, on_epoch=True)
+
+    # --- epoch ends ---------------------------------------------------------------------
+    def _diagnostics_due(self) -> bool:
+        every = self.hparams.diagnostics_every
+        return every > 0 and self.current_epoch % every == 0
+
+    def on_validation_epoch_end(self) -> None:
+        values = self.totals["val"].compute()
+        if not values:
+            return
+        self._last_val = values
+        self.log_dict({"val/loss": values["loss"], "val/acc": values["acc"]})
+        if self._diagnostics_due() and self.diagnostics_batch is not None and not self.trainer.sanity_checking:
+            stats = activation_stats(self.net, self.normalize(self.diagnostics_batch))
+            self.log_dict(stats)
+
+    def on_train_epoch_end(self) -> None:
+        train = self.totals["train"].compute()
+        if not train:
+            return
+        if not math.isfinite(train["loss"]):
+            raise TrainingError(
+                f"train/loss became {train['loss']} in epoch {self.current_epoch}: the training "
+                f"diverged; lower train.lr (now {self.hparams.lr}) or the penalty strength"
+            )
+        row = {"epoch": self.current_epoch, "train/loss": train["loss"], "train/acc": train["acc"]}
+        metrics = {"train/loss": train["loss"], "train/acc": train["acc"]}
+        if self._last_val:
+            row |= {"val/loss": self._last_val["loss"], "val/acc": self._last_val["acc"]}
+            metrics["gap/epoch_acc"] = train["acc"] - self._last_val["acc"]
+            metrics["gap/epoch_loss"] = self._last_val["loss"] - train["loss"]
+        self.log_dict(metrics)
+        self.history.append(row)
+
+    def on_test_epoch_end(self) -> None:
+        values = self.totals["test"].compute()
+        if values:
+            self.log_dict({"test/loss": values["loss"], "test/acc": values["acc"]})
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        if self.hparams.optimizer == "sgd":
+            return torch.optim.SGD(
+                self.parameters(), lr=self.hparams.lr, momentum=self.hparams.momentum
+            )
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)

@@ -1,0 +1,167 @@
+"""The report as data: sections of blocks that the HTML and Markdown renderers both walk.
+
+Blocks hold plain text (never markup), so each renderer escapes run data its own way and
+the two formats cannot drift apart in content.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from trainlab.report.figures import Figure
+
+DASH = "—"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    sort: float | str | None = None  # what the HTML table sorts by (None: the text)
+    tone: str = ""  # "good" | "bad" | "" (a signed number's colour in the HTML)
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    numeric: bool = False
+    hint: str = ""  # tooltip: what the column means, with units
+
+
+@dataclass(frozen=True)
+class Table:
+    kind: ClassVar[str] = "table"
+    columns: list[Column]
+    rows: list[list[Cell]]
+    caption: str = ""
+    sortable: bool = True
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    kind: ClassVar[str] = "paragraph"
+    text: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the reader must act on, e.g. a stage that has not run."""
+
+    kind: ClassVar[str] = "notice"
+    text: str
+    command: str = ""  # the command that fixes it
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Cards:
+    kind: ClassVar[str] = "cards"
+    cards: list[Card]
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    kind: ClassVar[str] = "keyvalues"
+    items: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class FigureBlock:
+    kind: ClassVar[str] = "figure"
+    figure: Figure
+
+
+Block = Table | Paragraph | Notice | Cards | KeyValues | FigureBlock
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def add(self, *blocks: Block) -> Section:
+        self.blocks.extend(blocks)
+        return self
+
+
+@dataclass
+class Document:
+    title: str
+    subtitle: str
+    meta: list[tuple[str, str]]
+    sections: list[Section]
+
+    @property
+    def figures(self) -> list[Figure]:
+        return [b.figure for s in self.sections for b in s.blocks if isinstance(b, FigureBlock)]
+
+
+# --- number formatting: accuracies are fractions in, percent out ---------------------------
+def missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def pct(value: object, digits: int = 2) -> str:
+    return DASH if missing(value) else f"{100 * float(value):.{digits}f}%"  # type: ignore[arg-type]
+
+
+def pct_cell(value: object) -> Cell:
+    return Cell(pct(value), None if missing(value) else float(value))  # type: ignore[arg-type]
+
+
+def spread(mean: object, std: object) -> str:
+    """'91.23% ± 0.41' (std in points); the ± part only when there is a spread."""
+    if missing(mean):
+        return DASH
+    return pct(mean) + ("" if missing(std) else f" ± {100 * float(std):.2f}")  # type: ignore[arg-type]
+
+
+def points(value: object, digits: int = 2) -> str:
+    """A difference already in percentage points, signed."""
+    return DASH if missing(value) else f"{float(value):+.{digits}f} pp"  # type: ignore[arg-type]
+
+
+def points_cell(value: object, higher_is_better: bool = True) -> Cell:
+    if missing(value):
+        return Cell(DASH)
+    number = float(value)  # type: ignore[arg-type]
+    good = number > 0 if higher_is_better else number < 0
+    tone = "" if abs(number) < 1e-9 else ("good" if good else "bad")
+    return Cell(points(number), number, tone)
+
+
+def number(value: object, digits: int = 1) -> str:
+    return DASH if missing(value) else f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+
+
+def num_cell(value: object, digits: int = 1) -> Cell:
+    return Cell(number(value, digits), None if missing(value) else float(value))  # type: ignore[arg-type]
+
+
+def duration(seconds: object) -> str:
+    """12.3 s, 4 min 05 s, 2 h 03 min."""
+    if missing(seconds):
+        return DASH
+    s = float(seconds)  # type: ignore[arg-type]
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{int(s // 60)} min {int(s % 60):02d} s"
+    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
+
+
+def text_cell(value: object) -> Cell:
+    return Cell(DASH if missing(value) or value == "" else str(value))

@@ -1,0 +1,307 @@
+"""Matplotlib figures as PNG bytes (Agg, no pyplot: no global state, no display needed).
+
+Accuracies arrive as fractions and are drawn in percent; gaps and gains in percentage
+points. Every text that comes from a run goes through :func:`plain`, so a `$` in a preset
+name is drawn as a dollar sign instead of starting mathtext.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.ticker import MaxNLocator
+
+from trainlab.report.baselines import EnsembleView, size_order
+from trainlab.report.tables import CurvePick
+
+STYLE = {
+    "font.size": 9.5, "axes.titlesize": 10.5, "axes.titleweight": "bold", "axes.labelsize": 9.5,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+    "grid.alpha": 0.3, "legend.fontsize": 8.5, "legend.frameon": False,
+}
+TRAIN, VAL, ACCENT, MUTED = "#1f77b4", "#d62728", "#e69f00", "#8fa8c8"
+MODE_COLORS = {"linear_probe": "#1f77b4", "finetune": "#2ca02c", "scratch": "#7f7f7f"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A rendered figure: `name` is its file stem (figures/<name>.png)."""
+
+    name: str
+    title: str
+    caption: str
+    png: bytes
+
+    @property
+    def alt(self) -> str:
+        return f"{self.title}. {self.caption}"
+
+
+def plain(text: object, width: int | None = None) -> str:
+    """Run data as literal matplotlib text (no mathtext), optionally wrapped."""
+    out = str(text).replace("$", r"\$")
+    return "\n".join(textwrap.wrap(out, width)) if width else out
+
+
+def _new(width: float, height: float) -> MplFigure:
+    with matplotlib.rc_context(STYLE):
+        return MplFigure(figsize=(width, height), layout="constrained")
+
+
+def _png(fig: MplFigure, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def heatmap(aug: str, test: pd.DataFrame, gap: pd.DataFrame, name: str, dpi: int) -> Figure:
+    """Activation x regularization heatmaps of mean test accuracy and mean gap."""
+    with matplotlib.rc_context(STYLE):
+        fig = _new(10.5, max(2.8, 0.5 * len(test.index) + 1.8))
+        axes = fig.subplots(1, 2)
+        _heat(axes[0], 100 * test, "viridis", "mean test accuracy (%)")
+        _heat(axes[1], 100 * gap, "magma_r", "train − test gap (points)")
+        fig.suptitle(plain(f"Augmentation preset: {aug}"), fontweight="bold")
+        png = _png(fig, dpi)
+    return Figure(name, f"Heatmaps, augmentation {aug}",
+                  f"Mean over seeds of test accuracy (left) and train − test gap (right) for "
+                  f"augmentation preset '{aug}'; blank cells have no finished run.", png)
+
+
+def _heat(ax, grid: pd.DataFrame, cmap: str, label: str) -> None:
+    values = grid.to_numpy(dtype=float)
+    shown = np.ma.masked_invalid(values)
+    image = ax.imshow(shown, cmap=cmap, aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), [plain(c, 14) for c in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [plain(r, 14) for r in grid.index])
+    ax.set_xlabel("regularization")
+    ax.set_ylabel("activation")
+    ax.grid(False)
+    finite = values[np.isfinite(values)]
+    middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    dark_low = cmap == "viridis"  # viridis is dark at its low end, magma_r at its high end
+    for (i, j), value in np.ndenumerate(values):
+        if math.isnan(value):
+            ax.text(j, i, "n/a", ha="center", va="center", color="#888888")
+        else:
+            dark = value < middle if dark_low else value > middle
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center",
+                    color="white" if dark else "black")
+    fig = ax.get_figure()
+    fig.colorbar(image, ax=ax, label=label, shrink=0.9)
+
+
+def augmentation_bars(effect: pd.DataFrame, dpi: int) -> Figure:
+    """Mean gap and mean test accuracy per augmentation preset, spread over cells."""
+    with matplotlib.rc_context(STYLE):
+        fig = _new(10.5, 3.6)
+        left, right = fig.subplots(1, 2)
+        x = np.arange(len(effect))
+        labels = [plain(a, 14) for a in effect["augmentation"]]
+        left.bar(x, 100 * effect["gap_mean"], yerr=100 * effect["gap_std"].fillna(0),
+                 color=ACCENT, capsize=4)
+        left.set(title="Train − test gap by augmentation", ylabel="mean gap (points)",
+                 xlabel="augmentation preset")
+        right.bar(x, 100 * effect["test_mean"], color=TRAIN)
+        low = 100 * effect["test_mean"].min()
+        right.set_ylim(max(0.0, low - 5), min(100.0, 100 * effect["test_mean"].max() + 2))
+        right.set(title="Test accuracy by augmentation", ylabel="mean test accuracy (%)",
+                  xlabel="augmentation preset")
+        for ax in (left, right):
+            ax.set_xticks(x, labels)
+        png = _png(fig, dpi)
+    return Figure("augmentation_gap", "Augmentation and the gap",
+                  "Mean over grid cells (each a mean over seeds); error bars: standard deviation "
+                  "over cells.", png)
+
+
+def learning_curves(picks: Sequence[tuple[CurvePick, pd.DataFrame]], dpi: int) -> Figure:
+    """Train vs validation accuracy per epoch; the kept (best) epoch marked."""
+    cols = min(3, len(picks))
+    rows = math.ceil(len(picks) / cols)
+    with matplotlib.rc_context(STYLE):
+        fig = _new(4.0 * cols, 3.1 * rows)
+        axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+        for ax, (pick, curves) in zip(axes, picks, strict=False):
+            ax.plot(curves["epoch"], 100 * curves["train_acc"], color=TRAIN, marker="o",
+                    markersize=3, label="train")
+            ax.plot(curves["epoch"], 100 * curves["val_acc"], color=VAL, marker="o",
+                    markersize=3, label="validation")
+            best = curves[curves["best"] == 1]
+            if not best.empty:
+                epoch = best["epoch"].iloc[0]
+                ax.axvline(epoch, color="#555555", linestyle="--", linewidth=1)
+                ax.plot(epoch, 100 * best["val_acc"].iloc[0], marker="*", markersize=12,
+                        color=VAL, label=f"kept: epoch {epoch:.0f}")
+            if pick.epochs_run < pick.max_epochs:
+                ax.set_xlabel(f"epoch (stopped early: {pick.epochs_run:.0f} of "
+                              f"{pick.max_epochs:.0f})")
+            else:
+                ax.set_xlabel("epoch")
+            ax.set_ylabel("accuracy (%)")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_title(plain(f"{pick.role}: {pick.label} (seed {pick.seed})", 42), fontsize=9)
+            ax.legend(loc="lower right")
+        for ax in axes[len(picks):]:
+            ax.set_visible(False)
+        png = _png(fig, dpi)
+    return Figure("learning_curves", "Learning curves",
+                  "Train and validation accuracy per epoch of the best recipe, the worst and "
+                  "recipes in between (each at its best seed); the star and the dashed line "
+                  "mark the epoch whose snapshot was kept.", png)
+
+
+def activation_health(health: pd.DataFrame, dpi: int) -> Figure:
+    """Dead units, saturation and gradient norms per layer, one line per activation."""
+    panels = [("dead", "dead units (%)", "Dead units (ReLU family)", 100.0),
+              ("saturated", "saturated outputs (%)", "Saturation (sigmoid/tanh)", 100.0),
+              ("grad_norm", "gradient L2 norm", "Gradient norm per layer", 1.0)]
+    with matplotlib.rc_context(STYLE):
+        fig = _new(12.0, 3.5)
+        axes = fig.subplots(1, 3)
+        for ax, (quantity, label, title, scale) in zip(axes, panels, strict=True):
+            part = health[health["quantity"] == quantity]
+            for activation, group in part.groupby("activation", sort=True):
+                ax.plot(group["layer"], scale * group["value"], marker="o",
+                        label=plain(activation))
+            ax.set(title=title, xlabel="layer (1 = first)", ylabel=label)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if quantity == "grad_norm" and (part["value"] > 0).all() and not part.empty:
+                ax.set_yscale("log")
+            if part.empty:
+                ax.text(0.5, 0.5, "not logged", ha="center", va="center",
+                        transform=ax.transAxes, color="#888888")
+            else:
+                ax.legend()
+        png = _png(fig, dpi)
+    return Figure("activation_health", "Activation health",
+                  "Last logged diagnostics of the finished runs, averaged per activation: dead "
+                  "units, saturated outputs and the weight-gradient norm of each layer.", png)
+
+
+def ensemble_bars(view: EnsembleView, dpi: int) -> Figure:
+    """Test accuracy of each member and of the ensembles."""
+    members = view.members.dropna(subset=["test_acc"]).sort_values("test_acc")
+    labels = [plain(n, 38) for n in members["name"]] + [plain(k) for k in view.scores]
+    values = list(100 * members["test_acc"]) + [100 * v for v in view.scores.values()]
+    colors = [MUTED] * len(members) + [ACCENT] * len(view.scores)
+    with matplotlib.rc_context(STYLE):
+        fig = _new(9.0, 0.38 * len(values) + 1.4)
+        ax = fig.subplots()
+        y = np.arange(len(values))
+        ax.barh(y, values, color=colors)
+        ax.set_yticks(y, labels)
+        for yi, value in zip(y, values, strict=True):
+            ax.text(value, yi, f" {value:.2f}", va="center", fontsize=8)
+        ax.set_xlim(max(0.0, min(values) - 3), min(100.0, max(values) + 1.5))
+        ax.set(xlabel="test accuracy (%)", title="Ensemble vs its members")
+        png = _png(fig, dpi)
+    return Figure("ensemble", "Ensemble vs members",
+                  "Test accuracy of each member (blue) and of the ensembles (orange).", png)
+
+
+def transfer_lines(transfer: pd.DataFrame, dpi: int) -> Figure:
+    """Test accuracy against target-data size per backbone and mode (log x axis)."""
+    backbones = [b for b in dict.fromkeys(transfer["backbone"])
+                 if (transfer.loc[transfer["backbone"] == b, "mode"] != "scratch").any()]
+    backbones = backbones or list(dict.fromkeys(transfer["backbone"]))
+    numeric = [size_order(s) for s in transfer["size"] if math.isfinite(size_order(s))]
+    at_all = max(numeric) * 4 if numeric else 1.0  # where 'all' sits on the log axis
+    with matplotlib.rc_context(STYLE):
+        fig = _new(4.6 * len(backbones), 3.6)
+        axes = np.atleast_1d(fig.subplots(1, len(backbones), squeeze=False).ravel())
+        for ax, backbone in zip(axes, backbones, strict=True):
+            _transfer_panel(ax, transfer, backbone, at_all)
+        png = _png(fig, dpi)
+    return Figure("transfer", "Transfer learning",
+                  "Linear probe and fine-tuning of pretrained backbones against training from "
+                  "scratch, by number of target training images (log scale).", png)
+
+
+def _transfer_panel(ax, transfer: pd.DataFrame, backbone: str, at_all: float) -> None:
+    own = transfer[transfer["backbone"] == backbone]
+    if not (own["mode"] == "scratch").any():
+        own = pd.concat([own, transfer[transfer["mode"] == "scratch"]])
+    ticks = {}
+    for mode, group in own.groupby("mode", sort=True):
+        means = group.groupby("size")["test_acc"].mean()
+        xs = [size_order(s) if math.isfinite(size_order(s)) else at_all for s in means.index]
+        ticks |= dict(zip(xs, means.index, strict=True))
+        order = np.argsort(xs)
+        ax.plot(np.array(xs)[order], 100 * means.to_numpy()[order], marker="o",
+                color=MODE_COLORS.get(mode), label=plain(mode))
+    ax.set_xscale("log")
+    ax.set_xticks(list(ticks), [plain(v) for v in ticks.values()])
+    ax.minorticks_off()
+    ax.set(title=plain(backbone), xlabel="target training images", ylabel="test accuracy (%)")
+    ax.legend()
+
+
+def importance_bars(importances: dict[str, float], dpi: int) -> Figure:
+    items = sorted(importances.items(), key=lambda kv: kv[1])
+    with matplotlib.rc_context(STYLE):
+        fig = _new(7.5, 0.45 * len(items) + 1.3)
+        ax = fig.subplots()
+        ax.barh([plain(k) for k, _ in items], [100 * v for _, v in items], color=TRAIN)
+        ax.set(xlabel="importance (% of explained variance)", title="Parameter importances")
+        png = _png(fig, dpi)
+    return Figure("optuna_importances", "Parameter importances",
+                  "fANOVA importances of the search parameters for the objective (Optuna).", png)
+
+
+def optimisation_history(trials: pd.DataFrame, maximize: bool, dpi: int) -> Figure:
+    """Objective per trial, the best so far, and where pruned trials stopped."""
+    complete = trials[trials["state"] == "COMPLETE"].dropna(subset=["value"])
+    pruned = trials[trials["state"] == "PRUNED"].dropna(subset=["last_intermediate"])
+    values = pd.concat([complete["value"], pruned["last_intermediate"]])
+    scale = 100.0 if values.between(0, 1).all() else 1.0
+    with matplotlib.rc_context(STYLE):
+        fig = _new(8.5, 3.6)
+        ax = fig.subplots()
+        ax.scatter(complete["number"], scale * complete["value"], color=TRAIN, s=18,
+                   label="complete", zorder=3)
+        if not pruned.empty:
+            ax.scatter(pruned["number"], scale * pruned["last_intermediate"], marker="x",
+                       color=VAL, s=22, label="pruned (last reported)", zorder=3)
+        best = complete["value"].cummax() if maximize else complete["value"].cummin()
+        ax.step(complete["number"], scale * best, where="post", color=ACCENT, label="best so far")
+        unit = " (%)" if scale == 100.0 else ""
+        ax.set(xlabel="trial number", ylabel=f"objective: validation accuracy{unit}",
+               title="Optimisation history")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(loc="lower right")
+        png = _png(fig, dpi)
+    return Figure("optuna_history", "Optimisation history",
+                  "Objective of each complete trial, the best so far, and the last reported "
+                  "value of pruned trials.", png)
+
+
+def compare_bars(merged: pd.DataFrame, names: tuple[str, str], dpi: int) -> Figure:
+    """Test accuracy per cell for two experiments, with their spread over seeds."""
+    merged = merged.sort_values("test_a", na_position="first")
+    y = np.arange(len(merged))
+    with matplotlib.rc_context(STYLE):
+        fig = _new(9.5, 0.34 * len(merged) + 1.6)
+        ax = fig.subplots()
+        for offset, side, color, name in ((-0.2, "a", TRAIN, names[0]),
+                                          (0.2, "b", ACCENT, names[1])):
+            ax.barh(y + offset, 100 * merged[f"test_{side}"], height=0.38, color=color,
+                    xerr=100 * merged[f"test_std_{side}"].fillna(0), capsize=2,
+                    label=plain(name))
+        ax.set_yticks(y, [plain(c, 40) for c in merged["label"]])
+        low = 100 * np.nanmin(merged[["test_a", "test_b"]].to_numpy(dtype=float))
+        ax.set_xlim(max(0.0, low - 5), 100.0)
+        ax.set(xlabel="mean test accuracy (%)", title="Test accuracy per cell")
+        ax.legend(loc="lower right")
+        png = _png(fig, dpi)
+    return Figure("compare_test_acc", "Test accuracy per cell",
+                  "Mean test accuracy over seeds for each grid cell in both experiments; "
+                  "error bars: standard deviation over seeds.", png)

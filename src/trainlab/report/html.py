@@ -1,0 +1,33 @@
+"""Document -> one self-contained HTML page (Jinja2, autoescape on for every value)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+
+import jinja2
+
+from trainlab.report.document import Document
+from trainlab.report.figures import Figure
+
+
+def datauri(figure: Figure) -> str:
+    """The figure as a `data:` URI (base64 has no character that needs escaping)."""
+    return "data:image/png;base64," + base64.b64encode(figure.png).decode("ascii")
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("trainlab.report", "templates"),
+        autoescape=True,  # every template, whatever its extension: run data is never markup
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["datauri"] = datauri
+    return env
+
+
+def render_html(doc: Document) -> str:
+    return environment().get_template("report.html.j2").render(doc=doc)

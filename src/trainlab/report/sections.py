@@ -1,0 +1,240 @@
+"""One experiment's report: the sections after the summary, each from the gathered inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from trainlab.report import baselines, figures, tables
+from trainlab.report.document import (
+    DASH, Cell, Column, Document, FigureBlock, KeyValues, Notice, Paragraph, Section, Table,
+    duration, num_cell, pct, pct_cell, points_cell, spread, text_cell,
+)
+from trainlab.report.inputs import ReportInputs, Stage
+from trainlab.report.summary import summary_section
+
+
+def build_document(found: ReportInputs, title: str, dpi: int) -> Document:
+    """Every section of the report, figures rendered at `dpi`."""
+    sections = [
+        summary_section(found),
+        recipes_section(found),
+        heatmaps_section(found, dpi),
+        augmentation_section(found, dpi),
+        curves_section(found, dpi),
+        health_section(found, dpi),
+        ensemble_section(found, dpi),
+        transfer_section(found, dpi),
+        search_section(found, dpi),
+    ]
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    meta = [("experiment", found.experiment.name), ("generated", when),
+            ("trials from", found.stages["search"].source or DASH)]
+    return Document(title, "Which training recipe works, and why", meta, sections)
+
+
+def _missing(section: Section, stage: Stage) -> Section:
+    return section.add(Notice(f"The {stage.name} stage has not run or left no results: "
+                              f"{stage.problem}. Run it with", stage.command))
+
+
+def recipe_rows(table: pd.DataFrame) -> list[list[Cell]]:
+    rows = []
+    for _, r in table.iterrows():
+        rows.append([
+            text_cell(r["label"]), text_cell(r["activation"]), text_cell(r["regularization"]),
+            text_cell(r["augmentation"]),
+            Cell(spread(r.get("val_acc_mean"), r.get("val_acc_std")), _sort(r.get("val_acc_mean"))),
+            Cell(spread(r.get("test_acc_mean"), r.get("test_acc_std")),
+                 _sort(r.get("test_acc_mean"))),
+            pct_cell(r.get("final_train_acc_mean")),
+            points_cell(100 * r.get("gap_acc_mean", float("nan")), higher_is_better=False),
+            num_cell(r.get("epochs_run_mean")), Cell(str(r["seeds"]), r["seeds"]),
+            num_cell(r["finished"], 0), num_cell(r["pruned"], 0), num_cell(r["failed"], 0),
+        ])
+    return rows
+
+
+def _sort(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+RECIPE_COLUMNS = [
+    Column("recipe", hint="activation|regularization|augmentation"),
+    Column("activation"), Column("regularization"), Column("augmentation"),
+    Column("val acc", True, "mean ± standard deviation over seeds, in % and points"),
+    Column("test acc", True, "mean ± standard deviation over seeds, in % and points"),
+    Column("train acc", True, "final train accuracy (eval mode, no augmentation), mean"),
+    Column("gap", True, "train − test accuracy, percentage points, mean over seeds"),
+    Column("epochs", True, "epochs run (early stopping), mean over seeds"),
+    Column("seeds", True, "finished runs averaged"),
+    Column("finished", True), Column("pruned", True), Column("failed", True, "failed or killed"),
+]
+
+
+def recipes_section(found: ReportInputs) -> Section:
+    section = Section("recipes", "Recipes")
+    if found.table.empty:
+        return _missing(section, found.stages["search"])
+    section.add(Paragraph(
+        "Every grid cell of the search: accuracies are means over the finished runs (seeds) "
+        "with their standard deviation; sorted by validation accuracy, the metric that "
+        "chooses. Click a column header to sort."))
+    section.add(Table(RECIPE_COLUMNS, recipe_rows(found.table),
+                      caption=f"{len(found.table)} recipes, {len(found.trials)} trials."))
+    return section
+
+
+def heatmaps_section(found: ReportInputs, dpi: int) -> Section:
+    section = Section("heatmaps", "Activation × regularization")
+    tests = tables.heatmap_grids(found.table, "test_acc_mean")
+    gaps = tables.heatmap_grids(found.table, "gap_acc_mean")
+    if not tests:
+        return _missing(section, found.stages["search"])
+    for i, aug in enumerate(tests):
+        section.add(FigureBlock(figures.heatmap(aug, tests[aug], gaps[aug], f"heatmap_{i + 1}",
+                                                dpi)))
+    return section
+
+
+def augmentation_section(found: ReportInputs, dpi: int) -> Section:
+    section = Section("augmentation", "Augmentation and the gap")
+    effect = tables.augmentation_effect(found.table)
+    if effect.empty:
+        return _missing(section, found.stages["search"])
+    section.add(FigureBlock(figures.augmentation_bars(effect, dpi)))
+    rows = [[text_cell(r["augmentation"]), num_cell(r["cells"], 0),
+             points_cell(100 * r["gap_mean"], higher_is_better=False),
+             pct_cell(r["test_mean"]),
+             points_cell(100 * r["gap_vs_none"], higher_is_better=False),
+             points_cell(100 * r["test_vs_none"])] for _, r in effect.iterrows()]
+    section.add(Table([Column("augmentation"), Column("cells", True),
+                       Column("mean gap", True, "percentage points"),
+                       Column("mean test acc", True),
+                       Column("gap vs none", True, "paired: same activation and regularization"),
+                       Column("test acc vs none", True, "paired, percentage points")], rows,
+                      caption="A negative gap change means the preset narrowed the train − test "
+                              "gap (less overfitting)."))
+    return section
+
+
+def curves_section(found: ReportInputs, dpi: int) -> Section:
+    section = Section("curves", "Learning curves")
+    if not found.curves:
+        if found.table.empty:
+            return _missing(section, found.stages["search"])
+        return section.add(Paragraph("No curves: the trial runs have no curves.csv artifact "
+                                     "and no train/val accuracy history in MLflow."))
+    return section.add(FigureBlock(figures.learning_curves(found.curves, dpi)))
+
+
+def health_section(found: ReportInputs, dpi: int) -> Section:
+    section = Section("health", "Activation health")
+    if found.health.empty:
+        if found.table.empty:
+            return _missing(section, found.stages["search"])
+        return section.add(Paragraph("No diagnostics were logged by the trial runs "
+                                     "(train.diagnostics_every = 0, or trials from CSV only)."))
+    section.add(FigureBlock(figures.activation_health(found.health, dpi)))
+    summary = tables.health_summary(found.health)
+    rows = [[text_cell(r["activation"]), pct_cell(r["dead"]), pct_cell(r["saturated"]),
+             num_cell(r["grad_first"], 4), num_cell(r["grad_last"], 4),
+             num_cell(r["grad_ratio"], 3)] for _, r in summary.iterrows()]
+    section.add(Table([Column("activation"), Column("dead units", True, "mean over layers"),
+                       Column("saturated", True, "mean over layers"),
+                       Column("grad norm, first layer", True),
+                       Column("grad norm, last layer", True),
+                       Column("first / last", True, "well below 1: vanishing gradient")], rows))
+    return section
+
+
+def ensemble_section(found: ReportInputs, dpi: int) -> Section:
+    section = Section("ensemble", "Ensemble")
+    view = found.ensemble
+    if view is None:
+        return _missing(section, found.stages["ensemble"])
+    if len(view.members) or view.scores:
+        section.add(FigureBlock(figures.ensemble_bars(view, dpi)))
+    facts = [(k, pct(v)) for k, v in view.scores.items()]
+    facts += [(label, text) for label, text, value in [
+        ("gain over the best single model", f"{view.gain_points:+.2f} pp"
+         if view.gain_points is not None else "", view.gain_points),
+        ("ECE of the best single model", f"{view.ece_single:.4f}" if view.ece_single is not None
+         else "", view.ece_single),
+        ("ECE of the ensemble", f"{view.ece_ensemble:.4f}" if view.ece_ensemble is not None
+         else "", view.ece_ensemble),
+        ("member disagreement", f"{view.disagreement:.4f}" if view.disagreement is not None
+         else "", view.disagreement),
+    ] if value is not None]
+    section.add(KeyValues(facts))
+    if len(view.members):
+        section.add(Table([Column("member"), Column("val acc", True), Column("test acc", True)],
+                          [[text_cell(m["name"]), pct_cell(m["val_acc"]), pct_cell(m["test_acc"])]
+                           for _, m in view.members.iterrows()]))
+    section.add(Table([Column("key"), Column("value")],
+                      [[Cell(k), Cell(str(v))] for k, v in view.values.items()],
+                      caption=f"Every value in {found.stages['ensemble'].source}, as written.",
+                      sortable=False))
+    return section
+
+
+def transfer_section(found: ReportInputs, dpi: int) -> Section:
+    section = Section("transfer", "Transfer learning")
+    frame = found.transfer
+    if frame is None:
+        return _missing(section, found.stages["transfer"])
+    section.add(FigureBlock(figures.transfer_lines(frame, dpi)))
+    gains = baselines.transfer_gains(frame)
+    if not gains.empty:
+        section.add(Table([Column("backbone"), Column("mode"), Column("target images", True),
+                           Column("gain over scratch", True, "test accuracy, percentage points")],
+                          [[text_cell(g["backbone"]), text_cell(g["mode"]),
+                            Cell(str(g["size"]), baselines.size_order(g["size"])),
+                            points_cell(g["gain_points"])] for _, g in gains.iterrows()]))
+    rows = [[text_cell(r["backbone"]), text_cell(r["mode"]),
+             Cell(str(r["size"]), baselines.size_order(r["size"])), pct_cell(r["test_acc"]),
+             pct_cell(r["final_train_acc"]),
+             points_cell(100 * r["gap_acc"], higher_is_better=False), num_cell(r["epochs"], 0),
+             Cell(duration(r["seconds"]), _sort(r["seconds"]))] for _, r in frame.iterrows()]
+    section.add(Table([Column("backbone"), Column("mode"), Column("target images", True),
+                       Column("test acc", True), Column("train acc", True), Column("gap", True),
+                       Column("epochs", True), Column("time", True)], rows,
+                      caption=f"From {found.stages['transfer'].source}."))
+    return section
+
+
+def search_section(found: ReportInputs, dpi: int) -> Section:
+    section = Section("search", "Search")
+    study = found.study
+    if study is None or study.problem:
+        stage = found.stages.get("study") or Stage("search", problem="no Optuna study configured")
+        _missing(section, stage)
+    else:
+        if study.importances:
+            section.add(FigureBlock(figures.importance_bars(study.importances, dpi)))
+        else:
+            section.add(Paragraph(f"No parameter importances: {study.importance_problem}."))
+        if (study.trials["state"] == "COMPLETE").any():
+            section.add(FigureBlock(figures.optimisation_history(study.trials, study.maximize,
+                                                                 dpi)))
+    if found.search_json:
+        flat = baselines.flatten(found.search_json)
+        section.add(KeyValues([(k, str(v)) for k, v in flat.items()]))
+    if not found.trials.empty:
+        section.add(trials_table(found.trials))
+    return section
+
+
+def trials_table(trials: pd.DataFrame) -> Table:
+    rows = [[num_cell(t["trial"], 0), text_cell(t["run_name"]), text_cell(t["cell"]),
+             text_cell(t["seed"]), Cell(t["state"], tone="bad" if t["state"] in ("failed",
+                                                                              "killed") else ""),
+             pct_cell(t["val_acc"]), pct_cell(t["test_acc"]),
+             points_cell(100 * t["gap_acc"], higher_is_better=False),
+             num_cell(t["epochs_run"], 0), Cell(duration(t["seconds"]), _sort(t["seconds"])),
+             text_cell(t["fail_reason"])] for _, t in trials.iterrows()]
+    return Table([Column("trial", True), Column("run"), Column("recipe"), Column("seed"),
+                  Column("state"), Column("val acc", True), Column("test acc", True),
+                  Column("gap", True), Column("epochs", True), Column("time", True),
+                  Column("failure")], rows, caption="Every trial of the search.")

@@ -1,0 +1,176 @@
+"""Where the report's numbers come from: MLflow runs, the stage files and the Optuna study.
+
+A pipeline that has not run every stage yet is a normal state, so each loader returns what
+it found or says why it found nothing; none of them creates a database as a side effect of
+looking (MLflow and Optuna both create an empty SQLite file when asked about a missing one).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+# The stage files the report reads, under the inputs folder (`--inputs`, default reports/).
+STAGE_FILES = {
+    "search": "search.json",
+    "search_trials": "search_trials.csv",
+    "ensemble": "ensemble.json",
+    "transfer": "transfer.json",
+    "transfer_csv": "transfer.csv",
+    "train": "train.json",
+}
+CURVE_METRICS = {"train/acc": "train_acc", "val/acc": "val_acc",
+                 "train/loss": "train_loss", "val/loss": "val_loss"}
+CURVE_COLUMNS = ["epoch", "train_acc", "val_acc", "train_loss", "val_loss", "best"]
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a `sqlite:///path` URI (None for other URIs)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0] or ":memory:")
+
+
+def missing_sqlite(uri: str) -> str | None:
+    """Why a SQLite URI cannot hold anything yet (its file does not exist), else None."""
+    path = sqlite_file(uri)
+    if path is not None and str(path) != ":memory:" and not path.is_file():
+        return f"the database {str(path)!r} of {uri!r} does not exist"
+    return None
+
+
+@dataclass
+class ExperimentRuns:
+    """Every active run of one MLflow experiment, one row each.
+
+    Columns: run_id, run_name, status, start_time, end_time (ms since the epoch), then
+    `metrics.<key>` (the last logged value), `params.<key>` and `tags.<key>`.
+    """
+
+    name: str
+    uri: str
+    runs: pd.DataFrame
+    problem: str | None = None  # why there are no runs
+    client: MlflowClient | None = field(default=None, repr=False)
+
+    def column(self, key: str) -> pd.Series:
+        return column(self.runs, key)
+
+
+def column(frame: pd.DataFrame, key: str) -> pd.Series:
+    """A column, or an all-missing one of the right length when the frame lacks it."""
+    if key in frame.columns:
+        return frame[key]
+    return pd.Series([None] * len(frame), index=frame.index, dtype="object")
+
+
+def load_experiment(uri: str, name: str) -> ExperimentRuns:
+    """All active runs of experiment `name` at tracking URI `uri` as a DataFrame."""
+    empty = pd.DataFrame(columns=["run_id", "run_name", "status", "start_time", "end_time"])
+    problem = missing_sqlite(uri)
+    if problem:
+        return ExperimentRuns(name, uri, empty, problem)
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None or experiment.lifecycle_stage == "deleted":
+        return ExperimentRuns(name, uri, empty, f"no MLflow experiment named {name!r} at {uri}",
+                              client)
+    records, token = [], None
+    while True:
+        page = client.search_runs([experiment.experiment_id], max_results=1000, page_token=token)
+        records.extend(_run_record(run) for run in page)
+        token = page.token
+        if not token:
+            break
+    runs = pd.DataFrame.from_records(records) if records else empty
+    problem = None if records else f"the MLflow experiment {name!r} has no runs"
+    return ExperimentRuns(name, uri, runs, problem, client)
+
+
+def _run_record(run: Any) -> dict[str, Any]:
+    info, data = run.info, run.data
+    record = {"run_id": info.run_id, "run_name": info.run_name, "status": info.status,
+              "start_time": info.start_time, "end_time": info.end_time}
+    record |= {f"metrics.{k}": v for k, v in data.metrics.items()}
+    record |= {f"params.{k}": v for k, v in data.params.items()}
+    record |= {f"tags.{k}": v for k, v in data.tags.items()}
+    return record
+
+
+def load_curves(experiment: ExperimentRuns, run_id: str) -> pd.DataFrame | None:
+    """Per-epoch curves of a run, epochs counted from 1 (see :data:`CURVE_COLUMNS`).
+
+    Reads the run's `curves.csv` artifact; a run without one (pruned, killed) falls back to
+    the metric history, one value per epoch in step order. `best` marks the kept snapshot.
+    """
+    client = experiment.client
+    if client is None:
+        return None
+    curves = _curves_artifact(client, run_id)
+    if curves is None:
+        curves = _curves_history(client, run_id)
+    if curves is None or curves.empty:
+        return None
+    if "best" not in curves or not curves["best"].any():
+        best = curves["val_acc"].idxmax() if curves["val_acc"].notna().any() else None
+        curves["best"] = [int(i == best) for i in curves.index]
+    return curves.reindex(columns=CURVE_COLUMNS)
+
+
+def _curves_artifact(client: MlflowClient, run_id: str) -> pd.DataFrame | None:
+    try:
+        if not any(a.path == "curves.csv" for a in client.list_artifacts(run_id)):
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            frame = pd.read_csv(client.download_artifacts(run_id, "curves.csv", tmp))
+    except Exception as err:  # an unreadable artifact store must not stop the report
+        logging.getLogger(__name__).warning("curves.csv of run %s unreadable: %s", run_id, err)
+        return None
+    frame = frame.rename(columns=CURVE_METRICS)
+    frame["epoch"] = frame["epoch"].astype(int) + 1  # the CSV counts epochs from 0
+    return frame.reset_index(drop=True)
+
+
+def _curves_history(client: MlflowClient, run_id: str) -> pd.DataFrame | None:
+    series = {}
+    for key, name in CURVE_METRICS.items():
+        history = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
+        series[name] = pd.Series([m.value for m in history], dtype=float)
+    if all(s.empty for s in series.values()):
+        return None
+    frame = pd.concat(series, axis=1)
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    best = client.get_run(run_id).data.metrics.get("best_epoch")
+    if best is not None and math.isfinite(best):
+        frame["best"] = (frame["epoch"] == int(best) + 1).astype(int)
+    return frame
+
+
+def read_stage_json(folder: Path, key: str) -> tuple[Any, str | None]:
+    """A stage's JSON file: (payload, None), or (None, why it is not usable)."""
+    path = folder / STAGE_FILES[key]
+    if not path.is_file():
+        return None, f"{path} is missing"
+    try:
+        return json.loads(path.read_text()), None
+    except (OSError, ValueError) as err:
+        return None, f"{path} is not readable JSON ({err})"
+
+
+def read_stage_csv(folder: Path, key: str) -> tuple[pd.DataFrame | None, str | None]:
+    """A stage's CSV file: (frame, None), or (None, why it is not usable)."""
+    path = folder / STAGE_FILES[key]
+    if not path.is_file():
+        return None, f"{path} is missing"
+    try:
+        return pd.read_csv(path), None
+    except (OSError, ValueError) as err:
+        return None, f"{path} is not a readable CSV ({err})"

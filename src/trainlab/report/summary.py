@@ -1,0 +1,187 @@
+"""The headline numbers: the summary section and the DVC metrics file share them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from trainlab.report import baselines, tables
+from trainlab.report.document import (
+    DASH, Card, Cards, Cell, Column, KeyValues, Notice, Section, Table, duration, points, pct,
+    spread,
+)
+from trainlab.report.inputs import ReportInputs
+from trainlab.report.sources import column
+from trainlab.report.trials import STATES
+
+
+def state_counts(trials: pd.DataFrame) -> dict[str, int]:
+    counts = trials["state"].value_counts() if not trials.empty else pd.Series(dtype=int)
+    return {"total": int(len(trials)), **{s: int(counts.get(s, 0)) for s in STATES}}
+
+
+def wall_time(found: ReportInputs) -> tuple[float | None, str]:
+    """Seconds the search took and where that number comes from."""
+    flat = baselines.flatten(found.search_json or {})
+    for key, value in flat.items():
+        if "wall" in key.lower() and isinstance(value, int | float):
+            return float(value), f"search.json {key}"
+    parent = found.search_parent
+    if parent is not None and pd.notna(parent.get("end_time")):
+        return (parent["end_time"] - parent["start_time"]) / 1000.0, "search run duration"
+    total = found.trials["seconds"].sum() if not found.trials.empty else math.nan
+    return (float(total), "sum of trial times") if total > 0 else (None, "")
+
+
+def distinct(found: ReportInputs, tag: str) -> str:
+    """The distinct values of a tag over the trial runs (provenance should be one value)."""
+    runs = found.experiment.runs
+    if runs.empty:
+        return DASH
+    ids = set(found.trials["run_id"].dropna())
+    values = column(runs[runs["run_id"].isin(ids)] if ids else runs, f"tags.{tag}").dropna()
+    unique = list(dict.fromkeys(str(v) for v in values))
+    return ", ".join(unique) if unique else DASH
+
+
+def best_transfer_gain(found: ReportInputs) -> pd.Series | None:
+    """The transfer gain at the smallest target size, where pretraining matters most."""
+    if found.transfer is None:
+        return None
+    gains = baselines.transfer_gains(found.transfer)
+    if gains.empty:
+        return None
+    smallest = gains["size"].map(baselines.size_order).min()
+    return gains[gains["size"].map(baselines.size_order) == smallest] \
+        .sort_values("gain_points").iloc[-1]
+
+
+def summary_section(found: ReportInputs) -> Section:
+    section = Section("summary", "Summary")
+    best, worst = tables.best_and_worst(found.table)
+    counts = state_counts(found.trials)
+    seconds, seconds_source = wall_time(found)
+    cards = [
+        Card("Best recipe (chosen on validation)", spread(best["test_acc_mean"],
+             best["test_acc_std"]) if best is not None else DASH,
+             f"test accuracy of {best['label']} over {best['seeds']} seed(s)"
+             if best is not None else "no finished trial yet"),
+        Card("Train − test gap of the best recipe",
+             points(100 * best["gap_acc_mean"]) if best is not None else DASH,
+             f"final train accuracy {pct(best['final_train_acc_mean'])}"
+             if best is not None else ""),
+        _ensemble_card(found),
+        _transfer_card(found),
+        Card("Trials", str(counts["total"]),
+             " · ".join(f"{counts[s]} {s}" for s in STATES if counts[s] or s != "running")),
+        Card("Wall time", duration(seconds), seconds_source),
+    ]
+    section.add(Cards(cards))
+    section.add(KeyValues(_facts(found, best, worst)))
+    for stage in found.stages.values():
+        if not stage.ran:
+            section.add(Notice(f"The {stage.name} stage has not run or left no results: "
+                               f"{stage.problem}. Run it with", stage.command))
+    section.add(_status_table(found))
+    return section
+
+
+def _ensemble_card(found: ReportInputs) -> Card:
+    view = found.ensemble
+    if view is None:
+        return Card("Ensemble gain", DASH, "ensemble stage not run")
+    detail = " vs ".join(f"{k} {pct(v)}" for k, v in view.scores.items()
+                         if k in ("mean-probability ensemble", "best single model"))
+    return Card("Ensemble gain over the best single model", points(view.gain_points), detail)
+
+
+def _transfer_card(found: ReportInputs) -> Card:
+    if found.transfer is None:
+        return Card("Transfer vs scratch", DASH, "transfer stage not run")
+    gain = best_transfer_gain(found)
+    if gain is None:
+        return Card("Transfer vs scratch", DASH, "no scratch baseline to compare with")
+    return Card("Transfer vs scratch", points(gain["gain_points"]),
+                f"{gain['backbone']} {gain['mode']} at {gain['size']} target images")
+
+
+def _facts(found: ReportInputs, best: Any, worst: Any) -> list[tuple[str, str]]:
+    facts = []
+    if best is not None:
+        facts.append(("Best recipe", f"{best['label']}: validation {pct(best['val_acc_mean'])}, "
+                      f"test {spread(best['test_acc_mean'], best['test_acc_std'])}, "
+                      f"gap {points(100 * best['gap_acc_mean'])}"))
+    if worst is not None:
+        facts.append(("Worst recipe", f"{worst['label']}: validation "
+                      f"{pct(worst['val_acc_mean'])}, test {pct(worst['test_acc_mean'])}"))
+    if found.train_json:
+        train = found.train_json
+        facts.append(("Single recipe (train stage)", f"test {pct(train.get('test/acc'))}, gap "
+                      f"{points(100 * train['gap/acc']) if 'gap/acc' in train else DASH}"))
+    facts += [
+        ("MLflow experiment", f"{found.experiment.name} at {found.experiment.uri}"),
+        ("Hardware", f"CPU {distinct(found, 'hardware.cpu')}; GPU {distinct(found, 'hardware.gpu')}"),
+        ("Git commit", distinct(found, "trainlab.git_commit")),
+        ("Dataset", f"{distinct(found, 'data.dataset')} (fingerprint "
+                    f"{distinct(found, 'data.fingerprint')})"),
+        ("Compute time", duration(found.trials["seconds"].sum()) if not found.trials.empty
+         else DASH),
+    ]
+    if found.study is not None:
+        facts.append(("Optuna study", f"{found.study.name} in {found.study.storage}"))
+    return facts
+
+
+def _status_table(found: ReportInputs) -> Table:
+    rows = []
+    for key, stage in found.stages.items():
+        what = "Optuna study" if key == "study" else stage.name
+        rows.append([Cell(what), Cell("ok" if stage.ran else "missing",
+                                      tone="" if stage.ran else "bad"),
+                     Cell(stage.source if stage.ran else stage.problem),
+                     Cell(stage.command)])
+    return Table([Column("stage"), Column("status"), Column("source"), Column("to run it")],
+                 rows, caption="Where each part of this report comes from.", sortable=False)
+
+
+def metrics_payload(found: ReportInputs) -> dict[str, Any]:
+    """DVC metrics (numbers only, accuracies as fractions, gains in points)."""
+    best, _ = tables.best_and_worst(found.table)
+    done = found.table[found.table["seeds"] > 0] if "seeds" in found.table else found.table
+    payload: dict[str, Any] = {"trials": state_counts(found.trials)}
+    if best is not None:
+        payload["best"] = {"test_acc": best["test_acc_mean"], "test_acc_std": best["test_acc_std"],
+                           "val_acc": best["val_acc_mean"], "gap_acc": best["gap_acc_mean"],
+                           "train_acc": best["final_train_acc_mean"], "seeds": best["seeds"]}
+        payload["recipes"] = {"count": len(done), "max_test_acc": done["test_acc_mean"].max(),
+                              "min_gap_acc": done["gap_acc_mean"].min()}
+    if found.ensemble is not None:
+        scores = found.ensemble.scores
+        payload["ensemble"] = {"gain_points": found.ensemble.gain_points,
+                               "acc": scores.get("mean-probability ensemble"),
+                               "best_single_acc": scores.get("best single model")}
+    if found.transfer is not None:
+        transfer: dict[str, Any] = {}
+        for _, row in baselines.transfer_gains(found.transfer).iterrows():
+            transfer.setdefault(row["backbone"], {}).setdefault(row["mode"], {})[
+                f"gain_points_{row['size']}"] = row["gain_points"]
+        payload["transfer"] = transfer
+    seconds, _ = wall_time(found)
+    payload["wall_seconds"] = seconds
+    return _clean(payload)
+
+
+def _clean(tree: Any) -> Any:
+    """Drop missing values, round floats, make numpy scalars plain (DVC diffs numbers only)."""
+    if isinstance(tree, dict):
+        cleaned = {str(k): _clean(v) for k, v in tree.items()}
+        return {k: v for k, v in cleaned.items() if v is not None and v != {}}
+    if tree is None:
+        return None
+    value = float(tree)
+    if not math.isfinite(value):
+        return None
+    return int(value) if float(value).is_integer() and not isinstance(tree, float) else round(
+        value, 6)

@@ -1,0 +1,195 @@
+"""Trials -> the tables the report shows: recipes over seeds, heatmap grids, effects, health.
+
+Every function is pure pandas on the trial rows of :mod:`trainlab.report.trials`; metric
+means and spreads are over the *finished* runs of a recipe (its seeds), the spread is the
+sample standard deviation (ddof=1; missing with one seed). Accuracies stay fractions here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from trainlab.config import ACTIVATIONS
+from trainlab.report.trials import RECIPE_AXES
+
+KEYS = ["cell", *RECIPE_AXES]
+METRICS = ["val_acc", "test_acc", "final_train_acc", "gap_acc", "epochs_run", "seconds"]
+_LAYER = re.compile(r"^metrics\.(?:diag/layer(\d+)/(dead|saturated)|grad_norm/layer(\d+))$")
+
+
+def recipe_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per grid cell, best validation accuracy first.
+
+    Columns: label, cell, the recipe axes, seeds (finished runs), `<metric>_mean` and
+    `<metric>_std` for :data:`METRICS`, and the trial counts finished, pruned, failed
+    (killed runs count as failed), running.
+    """
+    if trials.empty:
+        return pd.DataFrame(columns=["label", *KEYS, "seeds"])
+    done = trials[trials["state"] == "finished"]
+    stats = done.groupby(KEYS, sort=False)[METRICS].agg(["mean", "std"])
+    stats.columns = [f"{metric}_{stat}" for metric, stat in stats.columns]
+    stats["seeds"] = done.groupby(KEYS, sort=False).size()
+    states = trials["state"].replace({"killed": "failed"})
+    counts = pd.crosstab([trials[k] for k in KEYS], states)
+    counts = counts.reindex(columns=["finished", "pruned", "failed", "running"], fill_value=0)
+    table = counts.join(stats, how="left").reset_index()
+    table["seeds"] = table["seeds"].fillna(0).astype(int)
+    several = trials["preprocessing"].nunique() > 1
+    table.insert(0, "label", table["cell"] + (" / " + table["preprocessing"] if several else ""))
+    table = table.sort_values(["val_acc_mean", "test_acc_mean", "label"],
+                              ascending=[False, False, True], na_position="last")
+    return table.reset_index(drop=True)
+
+
+def best_and_worst(table: pd.DataFrame) -> tuple[pd.Series | None, pd.Series | None]:
+    """The recipes with the highest and the lowest mean validation accuracy (the selection
+    metric: the test set only reports, it never chooses)."""
+    ranked = table[table["seeds"] > 0] if "seeds" in table else table.iloc[:0]
+    if ranked.empty:
+        return None, None
+    return ranked.iloc[0], (ranked.iloc[-1] if len(ranked) > 1 else None)
+
+
+def ordered(values, preferred: tuple[str, ...] = ()) -> list[str]:
+    """Axis order: 'none' first, then the preferred order, then alphabetical."""
+    rank = {name: i for i, name in enumerate(("none", *preferred))}
+    return sorted(set(values), key=lambda v: (rank.get(v, len(rank)), v))
+
+
+def heatmap_grids(table: pd.DataFrame, value: str) -> dict[str, pd.DataFrame]:
+    """Per augmentation preset: activation (rows) x regularization (columns) of `value`.
+
+    Cells without a finished run are NaN; several preprocessings are averaged.
+    """
+    if table.empty or value not in table:
+        return {}
+    rows = ordered(table["activation"], ACTIVATIONS)
+    cols = ordered(table["regularization"])
+    grids = {}
+    for aug in ordered(table["augmentation"]):
+        part = table[table["augmentation"] == aug]
+        grid = part.pivot_table(index="activation", columns="regularization", values=value,
+                                aggfunc="mean", dropna=False)
+        grids[aug] = grid.reindex(index=rows, columns=cols).astype(float)
+    return grids
+
+
+def augmentation_effect(table: pd.DataFrame) -> pd.DataFrame:
+    """Per augmentation preset: mean gap and test accuracy over its cells, and the paired
+    change against no augmentation (same activation, regularization and preprocessing).
+
+    Columns: augmentation, cells, gap_mean, gap_std (over cells), test_mean, gap_vs_none,
+    test_vs_none (NaN when there is no 'none' preset).
+    """
+    done = table[table["seeds"] > 0] if "seeds" in table else table.iloc[:0]
+    if done.empty:
+        return pd.DataFrame(columns=["augmentation", "cells", "gap_mean", "gap_std", "test_mean",
+                                     "gap_vs_none", "test_vs_none"])
+    pair = ["activation", "regularization", "preprocessing"]
+    none = done[done["augmentation"] == "none"].set_index(pair)
+    rows = []
+    for aug in ordered(done["augmentation"]):
+        part = done[done["augmentation"] == aug].set_index(pair)
+        shared = part.index.intersection(none.index)
+        rows.append({
+            "augmentation": aug,
+            "cells": len(part),
+            "gap_mean": part["gap_acc_mean"].mean(),
+            "gap_std": part["gap_acc_mean"].std(),
+            "test_mean": part["test_acc_mean"].mean(),
+            "gap_vs_none": (part.loc[shared, "gap_acc_mean"]
+                            - none.loc[shared, "gap_acc_mean"]).mean() if len(shared) else np.nan,
+            "test_vs_none": (part.loc[shared, "test_acc_mean"]
+                             - none.loc[shared, "test_acc_mean"]).mean() if len(shared) else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def activation_health(trials: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Last logged diagnostics per layer, averaged over the finished runs of each activation.
+
+    Returns long rows: activation, layer (1 = first), quantity (dead | saturated |
+    grad_norm), value (fractions for dead/saturated), runs (how many runs averaged).
+    """
+    done = trials.loc[trials["state"] == "finished", ["run_id", "activation"]]
+    matches = [(c, _LAYER.match(c)) for c in runs.columns]
+    matches = [(c, m) for c, m in matches if m]
+    if done.empty or not matches:
+        return pd.DataFrame(columns=["activation", "layer", "quantity", "value", "runs"])
+    merged = done.merge(runs, on="run_id", how="inner")
+    long = []
+    for col, m in matches:
+        layer, quantity = (int(m[1]), m[2]) if m[1] else (int(m[3]), "grad_norm")
+        values = merged[["activation", col]].dropna()
+        for activation, group in values.groupby("activation"):
+            long.append({"activation": activation, "layer": layer, "quantity": quantity,
+                         "value": float(group[col].mean()), "runs": len(group)})
+    frame = pd.DataFrame(long)
+    return frame.sort_values(["quantity", "activation", "layer"]).reset_index(drop=True)
+
+
+def health_summary(health: pd.DataFrame) -> pd.DataFrame:
+    """Per activation: mean dead and saturated fraction over layers, gradient norms of the
+    first and last layer and their ratio (well below 1: the gradient vanishes on its way back)."""
+    if health.empty:
+        return pd.DataFrame(columns=["activation", "dead", "saturated", "grad_first",
+                                     "grad_last", "grad_ratio"])
+    rows = []
+    for activation in ordered(health["activation"], ACTIVATIONS):
+        part = health[health["activation"] == activation]
+        grads = part[part["quantity"] == "grad_norm"].sort_values("layer")["value"]
+        first = grads.iloc[0] if len(grads) else np.nan
+        last = grads.iloc[-1] if len(grads) else np.nan
+        rows.append({
+            "activation": activation,
+            "dead": part.loc[part["quantity"] == "dead", "value"].mean(),
+            "saturated": part.loc[part["quantity"] == "saturated", "value"].mean(),
+            "grad_first": first,
+            "grad_last": last,
+            "grad_ratio": first / last if last else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class CurvePick:
+    """A run whose learning curves the report draws."""
+
+    role: str  # best | worst | other
+    label: str  # the recipe
+    run_id: str
+    seed: str
+    epochs_run: float
+    max_epochs: float
+    best_epoch: float
+
+
+def curve_picks(trials: pd.DataFrame, table: pd.DataFrame, others: int) -> list[CurvePick]:
+    """The best and the worst recipe and `others` recipes spread evenly over the ranking
+    between them; each drawn with its seed of highest validation accuracy."""
+    ranked = table[table["seeds"] > 0].reset_index(drop=True) if "seeds" in table else table
+    if ranked.empty:
+        return []
+    middle = list(range(1, len(ranked) - 1))
+    if others and middle:
+        spots = np.linspace(0, len(middle) - 1, min(others, len(middle)))
+        middle = [middle[i] for i in sorted(set(np.round(spots).astype(int)))]
+    else:
+        middle = []
+    chosen = [(0, "best"), *[(i, "other") for i in middle]]
+    if len(ranked) > 1:
+        chosen.append((len(ranked) - 1, "worst"))
+    done = trials[trials["state"] == "finished"]
+    picks = []
+    for i, role in chosen:
+        recipe = ranked.iloc[i]
+        runs = done[(done[KEYS] == recipe[KEYS]).all(axis=1)].sort_values("val_acc")
+        run = runs.iloc[-1]
+        picks.append(CurvePick(role, recipe["label"], run["run_id"], run["seed"],
+                               run["epochs_run"], run["max_epochs"], run["best_epoch"]))
+    return picks

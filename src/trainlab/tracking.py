@@ -1,0 +1,124 @@
+"""MLflow: experiments, runs that always end with a final status, params and artifacts.
+
+A run is opened by :func:`tracked_run`, which guarantees the run ends FINISHED, FAILED
+(with the reason as a tag) or KILLED (Ctrl-C, SIGTERM), never left RUNNING by trainlab
+itself. A `kill -9` cannot be caught; the search marks such runs KILLED when it resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunStatus
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from mlflow.utils.time import get_current_time_millis
+
+from trainlab.config import TrackingConfig
+from trainlab.errors import ConfigError
+
+PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI groups nested runs by
+OUTCOME_TAG = "trainlab.outcome"  # finished | pruned | failed | killed
+FAILURE_TAG = "trainlab.failure"  # the reason of a failed run, one line
+MAX_PARAM_LENGTH = 6000  # MLflow's limit on one param value
+
+
+class PrunedRun(Exception):
+    """Marker: raised through :func:`tracked_run` for a run stopped by the pruner."""
+
+
+def client_for(cfg: TrackingConfig) -> MlflowClient:
+    return MlflowClient(tracking_uri=cfg.uri)
+
+
+def experiment_id(client: MlflowClient, name: str) -> str:
+    """Get or create the experiment; safe when two workers create it at once."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        if found.lifecycle_stage == "deleted":
+            raise ConfigError(
+                f"tracking.experiment = {name!r} is a deleted MLflow experiment; restore it "
+                "(mlflow experiments restore) or choose another name"
+            )
+        return found.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException:
+        found = client.get_experiment_by_name(name)  # another worker won the race
+        if found is None:
+            raise
+        return found.experiment_id
+
+
+@contextlib.contextmanager
+def tracked_run(
+    client: MlflowClient,
+    experiment: str,
+    run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
+) -> Iterator[str]:
+    """Create a run, yield its id, and end it with a status that tells what happened."""
+    all_tags = dict(tags or {})
+    if parent_run_id:
+        all_tags[PARENT_TAG] = parent_run_id
+    run = client.create_run(experiment_id(client, experiment), run_name=run_name, tags=all_tags)
+    run_id = run.info.run_id
+    try:
+        yield run_id
+    except PrunedRun:
+        end_run(client, run_id, "FINISHED", "pruned")
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        end_run(client, run_id, "KILLED", "killed")
+        raise
+    except BaseException as err:
+        end_run(client, run_id, "FAILED", "failed", reason=f"{type(err).__name__}: {err}")
+        raise
+    else:
+        end_run(client, run_id, "FINISHED", "finished")
+
+
+def end_run(
+    client: MlflowClient, run_id: str, status: str, outcome: str, reason: str | None = None
+) -> None:
+    """Set the outcome tag and the terminal status (best effort: never masks the real error)."""
+    with contextlib.suppress(Exception):
+        client.set_tag(run_id, OUTCOME_TAG, outcome)
+        if reason:
+            client.set_tag(run_id, FAILURE_TAG, reason.splitlines()[0][:5000] if reason else "")
+    with contextlib.suppress(Exception):
+        client.set_terminated(run_id, status=RunStatus.to_string(RunStatus.from_string(status)))
+
+
+def log_params(client: MlflowClient, run_id: str, params: Mapping[str, Any]) -> None:
+    """Log params in batches of 100 (MLflow's limit per request)."""
+    items = [
+        Param(key, json.dumps(value) if isinstance(value, list | tuple | dict) else str(value))
+        for key, value in params.items()
+    ]
+    items = [Param(p.key, p.value[:MAX_PARAM_LENGTH]) for p in items]
+    for start in range(0, len(items), 100):
+        client.log_batch(run_id, params=items[start : start + 100], synchronous=True)
+
+
+def log_metrics(
+    client: MlflowClient, run_id: str, metrics: Mapping[str, float], step: int = 0
+) -> None:
+    """Log many metrics in one request."""
+    now = get_current_time_millis()
+    items = [Metric(key, float(value), now, step) for key, value in metrics.items()]
+    for start in range(0, len(items), 1000):
+        client.log_batch(run_id, metrics=items[start : start + 1000], synchronous=True)
+
+
+def log_text_artifact(client: MlflowClient, run_id: str, name: str, text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_text(text)
+        client.log_artifact(run_id, str(path))

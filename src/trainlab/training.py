@@ -1,0 +1,229 @@
+"""Train one recipe with Lightning, keep the best snapshot, measure the gap, track it all.
+
+`train_recipe` is what `trainlab train` runs and what every search trial runs: one MLflow
+run per call with the resolved params, per-epoch curves and diagnostics, provenance tags,
+the test metrics of the best snapshot and the train-vs-test gap.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+import yaml
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import MLFlowLogger
+from mlflow.tracking import MlflowClient
+
+from trainlab.config import Config
+from trainlab.data.datamodule import RecipeDataModule
+from trainlab.data.prepared import PreparedData
+from trainlab.models.checkpoint import loss_and_accuracy, predict_proba, read_checkpoint
+from trainlab.models.module import RecipeModule
+from trainlab.provenance import provenance_tags
+from trainlab.tracking import client_for, log_metrics, log_params, log_text_artifact, tracked_run
+
+MONITOR = "val/acc"  # the metric early stopping, the best snapshot and the search optimise
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished training returns (and what the search stores per trial)."""
+
+    run_id: str
+    checkpoint: Path
+    metrics: dict[str, float]
+    epochs_run: int
+    best_epoch: int
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def resolve_device(requested: str) -> torch.device:
+    if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def build_module(cfg: Config, data: PreparedData) -> RecipeModule:
+    module = RecipeModule(
+        model=cfg.model.model_dump(mode="json"),
+        regularization=cfg.regularization.model_dump(mode="json"),
+        augmentation=cfg.augmentation.model_dump(mode="json"),
+        image_shape=tuple(data.image_shape),
+        num_classes=data.num_classes,
+        preprocessing=data.preprocessing,
+        optimizer=cfg.train.optimizer,
+        lr=cfg.train.lr,
+        momentum=cfg.train.momentum,
+        diagnostics_every=cfg.train.diagnostics_every,
+    )
+    module.load_stats(data.stats)
+    return module
+
+
+def train_recipe(
+    cfg: Config,
+    data: PreparedData,
+    checkpoint_dir: str | Path,
+    *,
+    run_name: str | None = None,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    callbacks: Sequence[Callback] = (),
+    client: MlflowClient | None = None,
+) -> TrainResult:
+    """Train `cfg`'s recipe on prepared data and track it as one MLflow run.
+
+    Raises:
+        TrainingError: the loss became NaN/inf (the run ends FAILED with the reason).
+    """
+    started = time.perf_counter()
+    pl.seed_everything(cfg.seed, workers=False, verbose=False)
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    device = resolve_device(cfg.train.device)
+    client = client or client_for(cfg.tracking)
+    checkpoint_dir = Path(checkpoint_dir)
+
+    datamodule = RecipeDataModule(data, cfg.train.batch_size, device, cfg.seed)
+    module = build_module(cfg, data)
+    # A fixed validation batch (raw [0, 1] images) the per-epoch diagnostics look at.
+    module.diagnostics_batch = (
+        data.val.images[: cfg.train.diagnostics_batch].to(device, torch.float32) / 255.0
+    )
+
+    all_tags = provenance_tags(data.fingerprint) | {
+        "data.dataset": data.dataset,
+        "recipe.activation": cfg.model.activation,
+        "recipe.arch": cfg.model.arch,
+    } | dict(tags or {})
+    with tracked_run(client, cfg.tracking.experiment, run_name, all_tags, parent_run_id) as run_id:
+        log_params(client, run_id, cfg.flat())
+        log_text_artifact(client, run_id, "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json")))
+        checkpoint = ModelCheckpoint(
+            dirpath=checkpoint_dir / run_id, filename="best", monitor=MONITOR, mode="max",
+            save_top_k=1, save_weights_only=False, enable_version_counter=False,
+        )
+        all_callbacks: list[Callback] = [checkpoint, *callbacks]
+        if cfg.train.patience is not None:
+            all_callbacks.append(
+                EarlyStopping(monitor=MONITOR, mode="max", patience=cfg.train.patience,
+                              min_delta=cfg.train.min_delta)
+            )
+        trainer = pl.Trainer(
+            max_epochs=cfg.train.epochs,
+            accelerator=device.type,
+            devices=1,
+            logger=MLFlowLogger(
+                experiment_name=cfg.tracking.experiment, tracking_uri=cfg.tracking.uri,
+                run_id=run_id, log_model=False,
+            ),
+            callbacks=all_callbacks,
+            num_sanity_val_steps=0,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            deterministic=cfg.train.deterministic if device.type == "cpu" else "warn",
+            log_every_n_steps=1,
+        )
+        trainer.fit(module, datamodule=datamodule)
+
+        # Test metrics and the gap come from the best snapshot, not the last epoch.
+        best = read_checkpoint(checkpoint.best_model_path, map_location=device)
+        module.load_state_dict(best["state_dict"])
+        test_probs, test_labels = predict_proba(module, datamodule.test_dataloader())
+        train_probs, train_labels = predict_proba(
+            module, datamodule.gap_dataloader(cfg.train.gap_sample)
+        )
+        metrics = gap_metrics(test_probs, test_labels, train_probs, train_labels)
+        best_epoch = int(best["epoch"])
+        metrics |= {
+            "val/acc_best": float(checkpoint.best_model_score),
+            "epochs_run": float(trainer.current_epoch),
+            "best_epoch": float(best_epoch),
+        }
+        seconds = time.perf_counter() - started
+        metrics["time/seconds"] = seconds
+        log_metrics(client, run_id, metrics, step=trainer.global_step)
+        log_curves(client, run_id, module.history, best_epoch)
+        client.log_dict(
+            run_id,
+            {"classes": list(data.classes), "matrix": confusion(test_probs, test_labels).tolist()},
+            "confusion_matrix.json",
+        )
+        if cfg.tracking.log_checkpoint:
+            client.log_artifact(run_id, checkpoint.best_model_path, "checkpoints")
+    return TrainResult(
+        run_id=run_id, checkpoint=Path(checkpoint.best_model_path), metrics=metrics,
+        epochs_run=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds,
+        history=list(module.history),
+    )
+
+
+def gap_metrics(
+    test_probs: torch.Tensor,
+    test_labels: torch.Tensor,
+    train_probs: torch.Tensor,
+    train_labels: torch.Tensor,
+) -> dict[str, float]:
+    """Test metrics and the train-vs-test gap, from eval-mode predictions (no augmentation)."""
+    test_loss, test_acc = loss_and_accuracy(test_probs, test_labels)
+    train_loss, train_acc = loss_and_accuracy(train_probs, train_labels)
+    return {
+        "test/acc": test_acc,
+        "test/loss": test_loss,
+        "final/train_acc": train_acc,
+        "final/train_loss": train_loss,
+        "gap/acc": train_acc - test_acc,
+        "gap/loss": test_loss - train_loss,
+    }
+
+
+def confusion(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Confusion matrix (rows: true class, columns: predicted class)."""
+    n = probs.shape[1]
+    return torch.bincount(labels * n + probs.argmax(1), minlength=n * n).reshape(n, n).cpu()
+
+
+def curves_csv(history: list[dict[str, float]], best_epoch: int) -> str:
+    """Per-epoch curves as CSV; `best` marks the epoch whose snapshot was kept."""
+    columns = ["epoch", "train/loss", "train/acc", "val/loss", "val/acc", "best"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow(row | {"best": int(row["epoch"] == best_epoch)})
+    return out.getvalue()
+
+
+def log_curves(client: MlflowClient, run_id: str, history: list[dict], best_epoch: int) -> None:
+    log_text_artifact(client, run_id, "curves.csv", curves_csv(history, best_epoch))
+
+
+def add_arguments_train(parser) -> None:
+    parser.add_argument("--checkpoints", default="models/train", help="best-snapshot folder")
+    parser.add_argument("--metrics", default="reports/train.json", help="DVC metrics file")
+
+
+def run_train(cfg: Config, args) -> int:
+    """`trainlab train`: the recipe in params.yaml on the prepared data."""
+    from trainlab.data.prepared import load_prepared
+    from trainlab.io import write_json
+
+    data = load_prepared(cfg.data.prepared_dir)
+    run_name = f"train-{cfg.model.arch}-{cfg.model.activation}-{cfg.regularization.kind}"
+    result = train_recipe(cfg, data, args.checkpoints, run_name=run_name)
+    summary = {k: round(v, 6) for k, v in result.metrics.items()}
+    write_json(args.metrics, summary | {"run_id": result.run_id})
+    print(
+        f"train: test/acc {result.metrics['test/acc']:.4f}, final/train_acc "
+        f"{result.metrics['final/train_acc']:.4f}, gap/acc {result.metrics['gap/acc']:+.4f}, "
+        f"{result.epochs_run} epochs in {result.seconds:.1f} s (MLflow run {result.run_id})"
+    )
+    return 0

@@ -1,0 +1,38 @@
+"""Shared fixtures: a throw-away project folder with a tiny CPU configuration.
+
+Every test that trains uses scikit-learn's `digits` (1,797 8x8 images) and the MLP, so a
+training takes a second or two on the CPU, and tracks into a SQLite database under tmp_path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+TINY_PARAMS = {
+    "seed": 0,
+    "data": {"dataset": "digits", "train_subset": None, "prepared_dir": "data/prepared"},
+    "model": {"arch": "mlp", "activation": "relu", "hidden": [32]},
+    "train": {"epochs": 2, "batch_size": 64, "lr": 0.01, "patience": None, "threads": 1,
+              "gap_sample": 500, "diagnostics_batch": 128},
+    "tracking": {"uri": "sqlite:///mlflow.db", "experiment": "tests"},
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder (the working directory) holding a tiny params.yaml."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS, sort_keys=False))
+    return tmp_path
+
+
+@pytest.fixture
+def prepared(project: Path) -> Path:
+    """The project with `trainlab prepare` already run on digits."""
+    from trainlab.cli import main
+
+    assert main(["prepare"]) == 0
+    return project

@@ -1,0 +1,115 @@
+"""One recipe end to end: Lightning training, best snapshot, gap, and what MLflow holds."""
+
+from __future__ import annotations
+
+import json
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from trainlab.cli import main
+from trainlab.config import load_config
+from trainlab.data.prepared import load_prepared
+from trainlab.models.checkpoint import load_module, predict_proba, loss_and_accuracy
+from trainlab.training import confusion, curves_csv, gap_metrics, train_recipe
+
+
+def test_gap_metrics_arithmetic():
+    # Test: 3 of 4 right; train: 4 of 4 right. Probabilities chosen for known losses.
+    test_probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
+    test_labels = torch.tensor([0, 1, 1, 0])
+    train_probs = torch.tensor([[0.8, 0.2], [0.1, 0.9]])
+    train_labels = torch.tensor([0, 1])
+    metrics = gap_metrics(test_probs, test_labels, train_probs, train_labels)
+    test_loss = -(torch.log(torch.tensor([0.9, 0.8, 0.4, 0.5]))).mean().item()
+    train_loss = -(torch.log(torch.tensor([0.8, 0.9]))).mean().item()
+    assert metrics["test/acc"] == pytest.approx(0.75)
+    assert metrics["final/train_acc"] == pytest.approx(1.0)
+    assert metrics["gap/acc"] == pytest.approx(0.25)
+    assert metrics["test/loss"] == pytest.approx(test_loss, rel=1e-5)
+    assert metrics["gap/loss"] == pytest.approx(test_loss - train_loss, rel=1e-5)
+
+
+def test_confusion_rows_are_true_classes():
+    probs = torch.tensor([[0.9, 0.1], [0.9, 0.1], [0.2, 0.8]])
+    labels = torch.tensor([0, 1, 1])
+    assert confusion(probs, labels).tolist() == [[1, 0], [1, 1]]
+
+
+def test_curves_csv_marks_the_best_epoch():
+    history = [
+        {"epoch": 0, "train/loss": 1.0, "train/acc": 0.5, "val/loss": 1.1, "val/acc": 0.4},
+        {"epoch": 1, "train/loss": 0.5, "train/acc": 0.8, "val/loss": 0.7, "val/acc": 0.7},
+    ]
+    lines = curves_csv(history, best_epoch=1).splitlines()
+    assert lines[0] == "epoch,train/loss,train/acc,val/loss,val/acc,best"
+    assert lines[1].endswith(",0") and lines[2].endswith(",1")
+
+
+@pytest.mark.slow
+def test_train_end_to_end_on_digits_is_tracked_in_mlflow(prepared):
+    assert main(["train", "--set", "train.epochs=3"]) == 0
+    summary = json.loads((prepared / "reports" / "train.json").read_text())
+    client = MlflowClient("sqlite:///mlflow.db")
+    run = client.get_run(summary["run_id"])
+    assert run.info.status == "FINISHED"
+    metrics, params, tags = run.data.metrics, run.data.params, run.data.tags
+
+    # Every resolved param, provenance tags, and the recipe.
+    assert params["train.epochs"] == "3" and params["model.activation"] == "relu"
+    assert params["data.dataset"] == "digits"
+    assert tags["data.fingerprint"] == load_prepared("data/prepared").fingerprint
+    for key in ("trainlab.git_commit", "hardware.cpu", "hardware.gpu", "trainlab.version"):
+        assert tags[key]
+    assert tags["trainlab.outcome"] == "finished"
+
+    # The gap is final train accuracy minus test accuracy, from the best snapshot.
+    assert metrics["gap/acc"] == pytest.approx(metrics["final/train_acc"] - metrics["test/acc"])
+    assert metrics["gap/loss"] == pytest.approx(metrics["test/loss"] - metrics["final/train_loss"])
+    assert metrics["test/acc"] > 0.85  # digits with a 32-unit MLP, 3 epochs
+    assert summary["test/acc"] == pytest.approx(metrics["test/acc"], abs=1e-6)
+
+    # Per-epoch curves and diagnostics.
+    assert len(client.get_metric_history(run.info.run_id, "val/acc")) == 3
+    assert len(client.get_metric_history(run.info.run_id, "gap/epoch_acc")) == 3
+    for key in ("diag/layer1/dead", "diag/layer1/mean", "diag/layer1/saturated",
+                "grad_norm/layer1", "grad_norm/layer2"):
+        assert key in metrics
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config.yaml", "curves.csv", "confusion_matrix.json", "checkpoints"} <= artifacts
+
+    # The kept checkpoint loads with weights_only=True and reproduces the logged test accuracy.
+    ckpt = next((prepared / "models" / "train").rglob("best.ckpt"))
+    module = load_module(ckpt)
+    data = load_prepared("data/prepared")
+    from trainlab.data.loader import DeviceLoader
+
+    loss, acc = loss_and_accuracy(*predict_proba(module, DeviceLoader(data.test, 256, "cpu", False)))
+    assert acc == pytest.approx(metrics["test/acc"], abs=1e-6)
+
+
+class _Interrupt(pl.Callback):
+    def on_train_epoch_end(self, trainer, pl_module):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_interrupted_run_ends_killed_and_diverged_run_ends_failed(prepared):
+    cfg = load_config("params.yaml")
+    data = load_prepared(cfg.data.prepared_dir)
+    client = MlflowClient(cfg.tracking.uri)
+    with pytest.raises(KeyboardInterrupt):
+        train_recipe(cfg, data, "models/x", run_name="interrupted", callbacks=[_Interrupt()])
+
+    # A sigmoid MLP with an absurd learning rate and penalty diverges to NaN.
+    assert main(["train", "--set", "train.lr=1e12", "--set", "regularization.kind=l2",
+                 "--set", "regularization.strength=1e12", "--set", "train.epochs=3"]) == 1
+    runs = {r.info.run_name: r for r in client.search_runs([
+        client.get_experiment_by_name("tests").experiment_id])}
+    assert runs["interrupted"].info.status == "KILLED"
+    failed = [r for name, r in runs.items() if name.startswith("train-")]
+    assert failed[0].info.status == "FAILED"
+    assert "diverged" in failed[0].data.tags["trainlab.failure"]
+    assert all(r.info.status != "RUNNING" for r in runs.values())
