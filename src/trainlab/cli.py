@@ -22,7 +22,10 @@ from trainlab.errors import ConfigError, TrainlabError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "prepare": ("trainlab.data.prepared", "run_prepare", "load, split and preprocess the dataset"),
     "train": ("trainlab.training", "run_train", "train one recipe and track it in MLflow"),
+    "search": ("trainlab.search.command", "run_search", "Optuna search over the recipe grid"),
     "ensemble": ("trainlab.ensemble", "run_ensemble", "average the top-k models' probabilities"),
+    "report": ("trainlab.report.run", "run_report", "HTML/Markdown report, DVC metrics, plots"),
+    "transfer": ("trainlab.transfer.run", "run_transfer", "linear probe / fine-tune vs scratch"),
     "ui": ("trainlab.ui", "run_ui", "start the MLflow UI on the project's tracking database"),
 }
 

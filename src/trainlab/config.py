@@ -51,6 +51,7 @@ class DataConfig(Section):
     dataset: Literal[DATASETS] = "fashion_mnist"  # type: ignore[valid-type]
     root: str | None = None  # where the raw dataset lies (None: the dataset's default places)
     train_subset: PositiveInt | None = 10_000  # stratified subset of the train pool; None = all
+    val_subset: PositiveInt | None = None  # stratified subset of the val split; None = all
     test_subset: PositiveInt | None = None  # stratified subset of the test split; None = all
     val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1  # of the train pool
     test_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2  # only without own test split
@@ -166,6 +167,14 @@ class GridConfig(Section):
                 )
         if self.preprocessing is not None and not self.preprocessing:
             raise ValueError("grid.preprocessing is empty: list at least one or use null")
+        for key in ("regularization", "augmentation"):
+            for name in getattr(self, key):
+                # Names build the cell id `relu|l2|flip_crop` and run names `...#s0`.
+                if not name or not name.strip() or any(c in name for c in "|#"):
+                    raise ValueError(
+                        f"grid.{key} preset name {name!r} is not allowed: use a non-empty name "
+                        "without '|' or '#', such as 'l2' or 'flip_crop'"
+                    )
         return self
 
 
@@ -195,6 +204,31 @@ class SearchConfig(Section):
     strength: Range | None = None  # tpe: tune the penalty strength in this range
     dropout: Range | None = None  # tpe: tune the dropout rate in this range
     models_dir: str = "models/search"
+    pruner_startup_trials: Annotated[int, Field(ge=0)] = 5  # median: finished trials first
+    heartbeat_interval: PositiveInt = 30  # seconds between a running trial's heartbeats
+    grace_period: PositiveInt = 120  # seconds without heartbeat before a trial counts as dead
+    # Dotted keys applied to every trial (the per-trial scale), e.g. {"train.epochs": 4}.
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchConfig:
+        if self.dropout is not None and self.dropout.high >= 1.0:
+            raise ValueError(
+                f"search.dropout.high must be below 1, got {self.dropout.high}; e.g. 0.5"
+            )
+        if self.grace_period <= self.heartbeat_interval:
+            raise ValueError(
+                f"search.grace_period ({self.grace_period} s) must exceed "
+                f"search.heartbeat_interval ({self.heartbeat_interval} s), e.g. 4x it"
+            )
+        for key in self.overrides:
+            if key.split(".")[0] not in ("model", "train", "regularization",
+                                         "augmentation"):
+                raise ValueError(
+                    f"search.overrides key {key!r} is not allowed: overrides set how each trial "
+                    "trains (keys under model, train, regularization, augmentation)"
+                )
+        return self
 
     @field_validator("models_dir")
     @classmethod
@@ -206,24 +240,37 @@ class EnsembleConfig(Section):
     top_k: PositiveInt = 5  # members averaged; all of them when the manifest lists fewer
     greedy_pool: PositiveInt = 10  # greedy forward selection draws from the top-n
     greedy_steps: PositiveInt = 20  # most additions (with replacement) greedy selection makes
+    greedy_metric: Literal["accuracy", "nll"] = "accuracy"  # val score greedy selection climbs
     ece_bins: PositiveInt = 15  # equal-width bins on the max probability for the ECE
     batch_size: PositiveInt = 1024  # images per inference batch
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class TransferConfig(Section):
+    """Transfer learning: pretrained backbones vs training from scratch on a target task.
+
+    The target task is `target_classes` of the prepared data, relabelled 0..C-1; the `source`
+    backbone is a trainlab network pretrained on `source_classes` (no download needed).
+    """
+
     backbones: tuple[Literal[BACKBONES], ...] = ("source", "efficientnet_lite0")  # type: ignore[valid-type]
     modes: tuple[Literal[TRANSFER_MODES], ...] = TRANSFER_MODES  # type: ignore[valid-type]
-    sizes: tuple[PositiveInt | Literal["all"], ...] = (100, 1000, "all")
-    source_classes: tuple[int, ...] = (0, 1, 2, 3, 4)
-    target_classes: tuple[int, ...] = (5, 6, 7, 8, 9)
+    sizes: tuple[PositiveInt | Literal["all"], ...] = (100, 1000)  # target train images per cell
+    source_classes: tuple[Annotated[int, Field(ge=0)], ...] = (0, 1, 2, 3, 4)
+    target_classes: tuple[Annotated[int, Field(ge=0)], ...] = (5, 6, 7, 8, 9)
     image_size: PositiveInt = 64  # side the pretrained backbones see (grayscale -> 3 channels)
     epochs: PositiveInt = 5
-    source_epochs: PositiveInt = 4
-    batch_size: PositiveInt = 64
-    lr: Positive = 1e-3
+    min_steps: PositiveInt = 20  # optimizer steps per epoch at least (small sizes cycle)
+    patience: PositiveInt | None = None  # early stopping on target val/acc; None = all epochs
+    source_epochs: PositiveInt = 3
+    batch_size: PositiveInt = 32
+    lr: Positive = 3e-3  # Adam; the new head's lr, and every layer's in scratch
     backbone_lr_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # finetune: backbone lr
-    finetune_blocks: Annotated[int, Field(ge=0)] | Literal["all"] = "all"
+    finetune_blocks: Annotated[int, Field(ge=1)] | Literal["all"] = 3  # top blocks unfrozen
+    val_size: PositiveInt | None = 1000  # stratified val images (each epoch); None = all
+    test_size: PositiveInt | None = 2000  # stratified test images (once per cell); None = all
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: PositiveInt | None = None  # torch intra-op threads; None = torch's default
     resnet18_weights: str | None = None  # local weights file; None = torchvision's download
     models_dir: str = "models/transfer"
 
@@ -232,10 +279,39 @@ class TransferConfig(Section):
     def _inside_project(cls, value: str) -> str:
         return project_relative(value, "transfer.models_dir")
 
+    @model_validator(mode="after")
+    def _consistent(self) -> TransferConfig:
+        for key in ("backbones", "modes", "sizes", "target_classes"):
+            if not getattr(self, key):
+                raise ValueError(f"transfer.{key} is empty: list at least one value")
+        for key in ("backbones", "modes", "sizes", "source_classes", "target_classes"):
+            values = list(getattr(self, key))
+            if len(set(values)) != len(values):
+                raise ValueError(f"transfer.{key} = {values} repeats a value; list each once")
+        if len(self.target_classes) < 2:
+            raise ValueError(
+                f"transfer.target_classes = {list(self.target_classes)} needs at least 2 classes"
+            )
+        if "source" in self.backbones and len(self.source_classes) < 2:
+            raise ValueError(
+                f"transfer.source_classes = {list(self.source_classes)} needs at least 2 classes "
+                "to pretrain the `source` backbone (or drop `source` from transfer.backbones)"
+            )
+        shared = sorted(set(self.source_classes) & set(self.target_classes))
+        if shared:
+            raise ValueError(
+                f"transfer.source_classes = {list(self.source_classes)} and "
+                f"transfer.target_classes = {list(self.target_classes)} overlap in {shared}: "
+                "a class must not be in both, or the source network has seen the target task"
+            )
+        return self
+
 
 class ReportConfig(Section):
     out: str = "reports"
-    curves: PositiveInt = 4  # learning curves drawn besides the best and the worst
+    curves: Annotated[int, Field(ge=0)] = 4  # learning curves drawn besides the best and worst
+    title: Annotated[str, Field(min_length=1)] = "trainlab report"  # the page's heading
+    dpi: Annotated[int, Field(ge=50, le=300)] = 110  # figure resolution, dots per inch
 
     @field_validator("out")
     @classmethod

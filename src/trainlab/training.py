@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,10 @@ from trainlab.models.checkpoint import loss_and_accuracy, predict_proba, read_ch
 from trainlab.models.module import RecipeModule
 from trainlab.provenance import provenance_tags
 from trainlab.tracking import client_for, log_metrics, log_params, log_text_artifact, tracked_run
+
+# Augmentation lives in the LightningModule's on_after_batch_transfer (it is part of the recipe
+# and runs on the device); Lightning warns that the DataModule's hook is then not used.
+warnings.filterwarnings("ignore", message=".*overridden `on_after_batch_transfer`.*")
 
 MONITOR = "val/acc"  # the metric early stopping, the best snapshot and the search optimise
 
@@ -132,7 +138,7 @@ def train_recipe(
             deterministic=cfg.train.deterministic if device.type == "cpu" else "warn",
             log_every_n_steps=1,
         )
-        trainer.fit(module, datamodule=datamodule)
+        fit(trainer, module, datamodule)
 
         # Test metrics and the gap come from the best snapshot, not the last epoch.
         best = read_checkpoint(checkpoint.best_model_path, map_location=device)
@@ -164,6 +170,23 @@ def train_recipe(
         epochs_run=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds,
         history=list(module.history),
     )
+
+
+def fit(trainer: pl.Trainer, module: RecipeModule, datamodule: RecipeDataModule) -> None:
+    """trainer.fit, with Ctrl-C/SIGTERM kept a KeyboardInterrupt.
+
+    Lightning turns a KeyboardInterrupt into `sys.exit(1)` and ignores SIGINT afterwards;
+    callers (the search loop, the CLI) need the interrupt itself to end runs KILLED and exit 130.
+    """
+    sigint = signal.getsignal(signal.SIGINT)
+    try:
+        trainer.fit(module, datamodule=datamodule)
+    except SystemExit as exit_:
+        if isinstance(exit_.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt("training interrupted") from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, sigint)
 
 
 def gap_metrics(

@@ -23,8 +23,10 @@ OUT = "reports/ensemble.json"
 
 def write_manifest(members: list[dict], parent_run_id: str = "search-parent") -> Path:
     """The search's manifest (relative checkpoint paths, ranks in the given order)."""
-    rows = [{"rank": rank, "trial": rank * 10, "cell": "relu|none|none"} | member
-            for rank, member in enumerate(members, start=1)]
+    rows = [
+        {"rank": rank, "trial": rank * 10, "cell": "relu|none|none"} | member
+        for rank, member in enumerate(members, start=1)
+    ]
     path = Path(MANIFEST)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"study": "s", "parent_run_id": parent_run_id, "members": rows}))

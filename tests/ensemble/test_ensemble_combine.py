@@ -63,7 +63,9 @@ def test_identical_members_average_to_the_member():
 
 def test_greedy_picks_the_member_perfect_on_val_and_stops():
     labels = torch.tensor([0, 1, 2, 0])
-    perfect = torch.tensor([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9], [0.9, 0.05, 0.05]])
+    perfect = torch.tensor(
+        [[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9], [0.9, 0.05, 0.05]]
+    )
     half = torch.tensor([[0.8, 0.1, 0.1], [0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.1, 0.8, 0.1]])
     constant = torch.full((4, 3), 1 / 3) + torch.tensor([0.01, 0.0, -0.01])
     members = torch.stack([half, constant, perfect])  # the perfect one ranks last
@@ -107,3 +109,18 @@ def test_greedy_picks_with_replacement():
     assert capped.val_acc == 0.75
     with pytest.raises(ValueError, match="max_steps"):
         greedy_select(members, torch.zeros(4, dtype=torch.long), 0)
+
+
+def test_greedy_metric_nll_starts_from_the_best_calibrated_member():
+    # Two classes, every label 0. A: 3 of 4 right but sure of its mistake (NLL 1.535);
+    # B: 2 of 4 right, never far off (NLL 0.511).
+    a = torch.tensor([0.6, 0.6, 0.6, 0.01])
+    b = torch.tensor([0.9, 0.9, 0.45, 0.4])
+    members = torch.stack([torch.stack([p, 1 - p], dim=1) for p in (a, b)])
+    labels = torch.zeros(4, dtype=torch.long)
+    by_accuracy = greedy_select(members, labels, max_steps=10, metric="accuracy")
+    by_nll = greedy_select(members, labels, max_steps=10, metric="nll")
+    assert by_accuracy.picks[0] == 0 and by_nll.picks[0] == 1
+    assert by_nll.val_nll < 0.511  # it only adds what lowers the NLL
+    with pytest.raises(ValueError, match="metric must be one of"):
+        greedy_select(members, labels, 1, metric="auc")

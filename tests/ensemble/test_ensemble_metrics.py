@@ -10,9 +10,7 @@ import torch
 from trainlab.ensemble.metrics import accuracy, disagreement, expected_calibration_error, nll
 
 # 4 samples, 3 classes: confidences 0.9 (right), 0.8 (wrong), 0.6 (right), 0.4 (wrong).
-PROBS = torch.tensor(
-    [[0.9, 0.05, 0.05], [0.2, 0.8, 0.0], [0.6, 0.3, 0.1], [0.4, 0.35, 0.25]]
-)
+PROBS = torch.tensor([[0.9, 0.05, 0.05], [0.2, 0.8, 0.0], [0.6, 0.3, 0.1], [0.4, 0.35, 0.25]])
 LABELS = torch.tensor([0, 0, 0, 1])
 
 
@@ -37,10 +35,11 @@ def test_ece_by_hand():
 
 
 def test_ece_bins_are_closed_on_the_right():
-    # Confidence exactly 0.5 with 2 bins falls into (0, 0.5]: |1 - 0.5| * 1/2 = 0.25;
-    # confidence 1.0 (right) falls into (0.5, 1]: 0 gap.
-    probs = torch.tensor([[0.5, 0.5], [1.0, 0.0]])
-    assert expected_calibration_error(probs, torch.tensor([0, 0]), bins=2) == pytest.approx(0.25)
+    # 2 bins. Confidence exactly 0.5 (wrong) belongs to (0, 0.5]: |0 - 0.5| * 1/3;
+    # 1.0 and 0.9 (both right) to (0.5, 1]: |1 - 0.95| * 2/3. ECE = (0.5 + 0.1) / 3 = 0.2.
+    # (Were 0.5 put in the upper bin, it would be |2/3 - 0.8| = 0.1333.)
+    probs = torch.tensor([[0.5, 0.5], [1.0, 0.0], [0.9, 0.1]])
+    assert expected_calibration_error(probs, torch.tensor([1, 0, 0]), bins=2) == pytest.approx(0.2)
 
 
 def test_perfectly_calibrated_predictions_have_zero_ece():

@@ -51,7 +51,8 @@ def split_dataset(raw: RawDataset, cfg: DataConfig, seed: int) -> dict[str, Spli
 
     The dataset's own test split is used when it has one (subsampled to `cfg.test_subset`),
     else `cfg.test_fraction` of the train images. `cfg.val_fraction` of the remaining pool
-    becomes val, and train is subsampled to `cfg.train_subset` (None keeps all).
+    becomes val (subsampled to `cfg.val_subset`), and train is subsampled to `cfg.train_subset`
+    (None keeps all).
 
     Args:
         raw: the whole dataset.
@@ -81,7 +82,10 @@ def split_dataset(raw: RawDataset, cfg: DataConfig, seed: int) -> dict[str, Spli
     train = pool.subset(_sorted(train_index))
     if cfg.train_subset is not None:
         train = train.subset(_subsample(train.labels.numpy(), cfg.train_subset, seed, "train"))
-    return {"train": train, "val": pool.subset(_sorted(val_index)), "test": test}
+    val = pool.subset(_sorted(val_index))
+    if cfg.val_subset is not None:
+        val = val.subset(_subsample(val.labels.numpy(), cfg.val_subset, seed, "val"))
+    return {"train": train, "val": val, "test": test}
 
 
 def _carve(

@@ -12,6 +12,7 @@ import torch
 from trainlab.ensemble.metrics import EPS
 
 NLL_TOLERANCE = 1e-9  # nats: a smaller NLL decrease is rounding, not an improvement
+GREEDY_METRICS = ("accuracy", "nll")  # what greedy selection maximises / minimises on val
 
 
 def mean_probs(members: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
@@ -57,24 +58,32 @@ class GreedySelection:
     stopped: str
 
 
-def greedy_select(members: torch.Tensor, labels: torch.Tensor, max_steps: int) -> GreedySelection:
+def greedy_select(
+    members: torch.Tensor, labels: torch.Tensor, max_steps: int, metric: str = "accuracy"
+) -> GreedySelection:
     """Forward selection with replacement (Caruana et al., 2004) on a validation split.
 
     Start from the empty ensemble; at each step add the member whose addition gives the
-    averaged probabilities the highest accuracy, ties broken by the lower NLL, then by the
-    lower index (the better manifest rank). Stop when no addition improves on the current
-    ensemble (more correct samples, or as many with an NLL lower by more than
-    NLL_TOLERANCE) or after `max_steps` additions. Accuracy is the criterion because the
-    stage reports accuracy; the NLL tie-break chooses among the many mixtures an accuracy
-    plateau (frequent on a small val split) cannot tell apart.
+    averaged probabilities the best score, and stop when no addition improves on the
+    current ensemble, or after `max_steps` additions. Ties go to the lower index (the
+    better manifest rank).
+
+    With `metric="accuracy"` (the default, since the stage reports accuracy) the score is
+    the number of correct samples, ties broken by the lower NLL: an accuracy plateau,
+    frequent on a small val split, cannot tell mixtures apart, the NLL can; an equal count
+    with an NLL lower by more than NLL_TOLERANCE counts as an improvement. With
+    `metric="nll"` the score is the NLL alone (smoother, less prone to fit val noise).
 
     Args:
         members: (M, N, C) validation probabilities.
         labels: (N,) validation labels.
         max_steps: the most additions (>= 1).
+        metric: "accuracy" or "nll".
     """
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    if metric not in GREEDY_METRICS:
+        raise ValueError(f"metric must be one of {GREEDY_METRICS}, got {metric!r}")
     members = members.double()
     count_m, samples, _ = members.shape
     counts = [0] * count_m
@@ -87,9 +96,12 @@ def greedy_select(members: torch.Tensor, labels: torch.Tensor, max_steps: int) -
         correct = (candidates.argmax(dim=-1) == labels).sum(dim=1).tolist()  # (M,)
         picked = candidates.gather(-1, labels.expand(count_m, samples).unsqueeze(-1))
         losses = (-picked.squeeze(-1).clamp_min(EPS).log().mean(dim=1)).tolist()  # (M,)
-        choice = min(range(count_m), key=lambda m: (-correct[m], losses[m], m))
+        if metric == "accuracy":
+            choice = min(range(count_m), key=lambda m: (-correct[m], losses[m], m))
+        else:
+            choice = min(range(count_m), key=lambda m: (losses[m], -correct[m], m))
         score = (correct[choice], losses[choice])
-        if best is not None and not _improves(score, best):
+        if best is not None and not _improves(score, best, metric):
             stopped = "no_improvement"
             break
         best = score
@@ -106,6 +118,9 @@ def greedy_select(members: torch.Tensor, labels: torch.Tensor, max_steps: int) -
     )
 
 
-def _improves(score: tuple[int, float], best: tuple[int, float]) -> bool:
+def _improves(score: tuple[int, float], best: tuple[int, float], metric: str) -> bool:
     correct, loss = score
-    return correct > best[0] or (correct == best[0] and loss < best[1] - NLL_TOLERANCE)
+    lower_loss = loss < best[1] - NLL_TOLERANCE
+    if metric == "nll":
+        return lower_loss
+    return correct > best[0] or (correct == best[0] and lower_loss)

@@ -81,19 +81,9 @@ def track(
             },
         )
         report["mlflow_run_id"] = run_id
-        write_json(out, _rounded(report))
+        write_json(out, report)
         client.log_artifact(run_id, str(out))
     return run_id
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 6)
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rounded(item) for item in value]
-    return value
 
 
 def add_arguments_ensemble(parser: argparse.ArgumentParser) -> None:

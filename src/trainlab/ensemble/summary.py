@@ -12,6 +12,11 @@ from trainlab.ensemble.manifest import Member
 from trainlab.ensemble.metrics import accuracy, disagreement, expected_calibration_error, nll
 from trainlab.ensemble.predict import Predictions
 
+CRITERIA = {  # how greedy selection scored a mixture, in words for the report
+    "accuracy": "val accuracy of the averaged probabilities, ties by val NLL",
+    "nll": "val NLL of the averaged probabilities",
+}
+
 
 def summarize(preds: Predictions, cfg: EnsembleConfig, manifest_size: int) -> dict[str, Any]:
     """The stage's report from cached predictions (no I/O): members, combinations, gains.
@@ -33,7 +38,7 @@ def summarize(preds: Predictions, cfg: EnsembleConfig, manifest_size: int) -> di
     ensemble = mean_probs(test[:top_k])
     ens_acc = accuracy(ensemble, y_test)
     vote_acc = (majority_vote(test[:top_k]) == y_test).double().mean().item()
-    greedy = greedy_select(val[:pool], y_val, cfg.greedy_steps)
+    greedy = greedy_select(val[:pool], y_val, cfg.greedy_steps, cfg.greedy_metric)
     greedy_probs = mean_probs(test[:pool], torch.tensor(greedy.counts))
     greedy_acc = accuracy(greedy_probs, y_test)
     notes = [
@@ -66,7 +71,7 @@ def summarize(preds: Predictions, cfg: EnsembleConfig, manifest_size: int) -> di
             "val_nll": greedy.val_nll,
             "nll": nll(greedy_probs, y_test),
             "gain_points": _points(greedy_acc, best_acc),
-            "criterion": "val accuracy of the averaged probabilities, ties by val NLL",
+            "criterion": CRITERIA[cfg.greedy_metric],
             "stopped": greedy.stopped,
             "steps": len(greedy.picks),
             "selection": [

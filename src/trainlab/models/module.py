@@ -117,15 +117,16 @@ class RecipeModule(pl.LightningModule):
         return loss
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        loss = self._shared_step(batch, "train")
-        if batch_idx % NAN_CHECK_EVERY == 0 and not torch.isfinite(loss):
+        total = self._shared_step(batch, "train") + penalty(self.net, self.reg_cfg)
+        if batch_idx % NAN_CHECK_EVERY == 0 and not torch.isfinite(total):
             raise TrainingError(
-                f"train/loss became {loss.item()} at epoch {self.current_epoch}, step "
-                f"{self.global_step}: the training diverged; lower train.lr "
-                f"(now {self.hparams.lr}) or the penalty strength"
+                f"the loss (cross-entropy + penalty) became {total.item()} at epoch "
+                f"{self.current_epoch}, step {self.global_step}: the training diverged; lower "
+                f"train.lr (now {self.hparams.lr}) or regularization.strength "
+                f"(now {self.reg_cfg.strength})"
             )
         self._grad_norms_due = batch_idx == 0 and self._diagnostics_due()
-        return loss + penalty(self.net, self.reg_cfg)
+        return total
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._shared_step(batch, "val")
@@ -149,7 +150,7 @@ class RecipeModule(pl.LightningModule):
             return
         self._last_val = values
         self.log_dict({"val/loss": values["loss"], "val/acc": values["acc"]})
-        if self._diagnostics_due() and self.diagnostics_batch is not None and not self.trainer.sanity_checking:
+        if self._diagnostics_due() and self.diagnostics_batch is not None:
             stats = activation_stats(self.net, self.normalize(self.diagnostics_batch))
             self.log_dict(stats)
 

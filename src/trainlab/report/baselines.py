@@ -45,8 +45,13 @@ def _accuracy(value: Any) -> float | None:
     return None if number is None else (number / 100.0 if number > 1.0 else number)
 
 
-def _find(flat: dict[str, Any], need: tuple[str, ...], avoid: tuple[str, ...] = ()) -> Any:
-    """The value of the first key that names every word of `need` and none of `avoid`."""
+def _find(flat: dict[str, Any], need: tuple[str, ...], avoid: tuple[str, ...] = (),
+          exact: tuple[str, ...] = ()) -> Any:
+    """The value under one of the `exact` keys, else under the first key that names every
+    word of `need` and none of `avoid` (case-insensitive); only numbers count."""
+    for key in exact:
+        if _number(flat.get(key)) is not None:
+            return flat[key]
     for key, value in flat.items():
         low = key.lower()
         if all(w in low for w in need) and not any(w in low for w in avoid) and \
@@ -63,36 +68,49 @@ class EnsembleView:
     ece_single: float | None = None
     ece_ensemble: float | None = None
     disagreement: float | None = None
+    notes: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)  # every scalar, as written
 
 
+# The best single model is the one chosen on validation (what one would deploy alone), so
+# keys about the best-by-test member (`by_test`) are only listed, never used as the baseline.
+_SINGLE = ("best_single.by_val.acc", "best_single/acc", "best_single.acc", "best_single_acc")
+_ENSEMBLE = ("ensemble.acc", "ensemble/acc", "ensemble.test_acc", "ensemble_acc")
+_GAIN = ("ensemble.gain_points", "ensemble/gain_points", "gain_points")
+_NOT_SINGLE = ("val", "ece", "gain", "nll", "by_test")
+
+
 def ensemble_view(payload: Any) -> EnsembleView:
-    """Recognise members, accuracies, gain, ECE and disagreement in ensemble.json."""
+    """Recognise members, accuracies, gain, ECE and disagreement in ensemble.json (or in the
+    ensemble run's MLflow metrics, keyed like `ensemble/acc`)."""
     flat = flatten(payload) if isinstance(payload, dict) else {}
     members = _members(payload)
-    best_single = _accuracy(_find(flat, ("single", "acc"), ("val", "ece", "gain"))
-                            or _find(flat, ("best", "acc"), ("val", "ece", "gain", "ensemble")))
+    best_single = _accuracy(_find(flat, ("single", "acc"), _NOT_SINGLE, _SINGLE)
+                            or _find(flat, ("best", "acc"), (*_NOT_SINGLE, "ensemble")))
     if best_single is None and not members.empty:
-        best_single = members["test_acc"].max()
-    skip = ("vote", "greedy", "single", "best", "member", "gain", "val", "ece", "disagree")
+        best_single = members.sort_values("val_acc", na_position="first")["test_acc"].iloc[-1]
+    skip = ("vote", "greedy", "single", "best", "member", "gain", "val", "ece", "disagree",
+            "nll")
     scores = {
         "best single model": best_single,
-        "mean-probability ensemble": _accuracy(_find(flat, ("acc",), skip)),
+        "mean-probability ensemble": _accuracy(_find(flat, ("acc",), skip, _ENSEMBLE)),
         "majority vote": _accuracy(_find(flat, ("vote", "acc"), ("val", "gain"))),
         "greedy selection": _accuracy(_find(flat, ("greedy", "acc"), ("val", "gain"))),
     }
     scores = {k: v for k, v in scores.items() if v is not None}
-    gain = _number(_find(flat, ("gain",), ("vote", "greedy")))
+    gain = _number(_find(flat, ("gain",), ("vote", "greedy", "by_test", "best_test"), _GAIN))
     if gain is None and {"best single model", "mean-probability ensemble"} <= scores.keys():
         gain = 100.0 * (scores["mean-probability ensemble"] - scores["best single model"])
+    notes = payload.get("notes") if isinstance(payload, dict) else None
     return EnsembleView(
         members=members,
         scores=scores,
         gain_points=gain,
-        ece_single=_number(_find(flat, ("ece", "single")) or _find(flat, ("ece", "best"))
-                           or _find(flat, ("ece", "member"))),
+        ece_single=_number(_find(flat, ("ece", "single"), ("by_test",),
+                                 ("best_single.by_val.ece", "best_single/ece"))),
         ece_ensemble=_number(_find(flat, ("ece", "ensemble"), ("single", "member"))),
         disagreement=_number(_find(flat, ("disagree",))),
+        notes=[str(n) for n in notes] if isinstance(notes, list) else [],
         values=flat,
     )
 
@@ -109,10 +127,13 @@ def _members(payload: Any) -> pd.DataFrame:
         flat = flatten(member) if isinstance(member, dict) else {}
         name = next((str(flat[k]) for k in ("name", "cell", "run_name", "label", "run_id")
                      if flat.get(k) not in (None, "")), f"member {i + 1}")
+        if "rank" in flat:
+            name = f"#{flat['rank']} {name}"
         rows.append({
             "name": name,
-            "val_acc": _accuracy(_find(flat, ("val", "acc"))),
-            "test_acc": _accuracy(_find(flat, ("test", "acc")) or _find(flat, ("acc",), ("val",))),
+            "val_acc": _accuracy(_find(flat, ("val", "acc"), ("manifest",), ("val_acc",))),
+            "test_acc": _accuracy(_find(flat, ("test", "acc"), ("manifest",), ("test_acc",))
+                                  or _find(flat, ("acc",), ("val", "manifest"))),
         })
     return pd.DataFrame(rows, columns=["name", "val_acc", "test_acc"])
 

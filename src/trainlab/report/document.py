@@ -19,7 +19,7 @@ DASH = "—"
 class Cell:
     text: str
     sort: float | str | None = None  # what the HTML table sorts by (None: the text)
-    tone: str = ""  # "good" | "bad" | "" (a signed number's colour in the HTML)
+    tone: str = ""  # "good" | "bad" (a signed number's colour) | "id" (an identifier) | ""
 
 
 @dataclass(frozen=True)

@@ -47,26 +47,36 @@ class ReportInputs:
     def search_parent(self) -> pd.Series | None:
         runs = self.experiment.runs
         parents = runs[sources.column(runs, "tags.trainlab.kind") == "search"]
-        return None if parents.empty else parents.sort_values("start_time").iloc[-1]
+        named = parents[parents["run_id"] == (self.search_json or {}).get("parent_run_id")]
+        parents = named if len(named) else parents.sort_values("start_time")
+        return None if parents.empty else parents.iloc[-1]
 
 
 def gather(
     uri: str,
     experiment: str,
-    inputs: str | Path,
+    inputs: str | Path | None,
     storage: str | None = None,
     study_name: str | None = None,
-    curves: int = 4,
+    curves: int | None = 4,
 ) -> ReportInputs:
-    """Read the MLflow experiment, the stage files under `inputs` and the Optuna study."""
-    inputs = Path(inputs)
+    """Read the MLflow experiment, the stage files under `inputs` and the Optuna study.
+
+    Args:
+        inputs: the folder of the stage files (reports/); None reads MLflow only (used to
+            compare experiments, whose stage files are not in this workspace).
+        curves: learning curves to load besides the best and the worst; None loads none.
+    """
+    inputs = Path(inputs) if inputs is not None else None
     runs = sources.load_experiment(uri, experiment)
-    trial_rows, search = _trials(runs, inputs)
-    search_json, _ = sources.read_stage_json(inputs, "search")
-    train_json, _ = sources.read_stage_json(inputs, "train")
+    search_json, _ = _read_json(inputs, "search")
+    search_json = search_json if isinstance(search_json, dict) else None
+    parent = str((search_json or {}).get("parent_run_id") or "") or None
+    trial_rows, search = _trials(runs, inputs, parent)
+    train_json, _ = _read_json(inputs, "train")
     table = tables.recipe_table(trial_rows)
     found = ReportInputs(runs, trial_rows, table, {"search": search},
-                         search_json=search_json if isinstance(search_json, dict) else None,
+                         search_json=search_json,
                          train_json=train_json if isinstance(train_json, dict) else None)
     found.ensemble, found.stages["ensemble"] = _ensemble(runs, inputs)
     found.transfer, found.stages["transfer"] = _transfer(runs, inputs)
@@ -76,6 +86,7 @@ def gather(
                                       found.study.problem or "")
     if not runs.runs.empty:
         found.health = tables.activation_health(trial_rows, runs.runs)
+    if not runs.runs.empty and curves is not None:
         for pick in tables.curve_picks(trial_rows, table, curves):
             frame = sources.load_curves(runs, pick.run_id)
             if frame is not None:
@@ -83,12 +94,25 @@ def gather(
     return found
 
 
-def _trials(runs: sources.ExperimentRuns, inputs: Path) -> tuple[pd.DataFrame, Stage]:
-    child_runs = trials.search_runs(runs)
+def _read_csv(inputs: Path | None, key: str):
+    if inputs is None:
+        return None, "stage files not read"
+    return sources.read_stage_csv(inputs, key)
+
+
+def _read_json(inputs: Path | None, key: str):
+    if inputs is None:
+        return None, "stage files not read"
+    return sources.read_stage_json(inputs, key)
+
+
+def _trials(runs: sources.ExperimentRuns, inputs: Path | None,
+            parent: str | None) -> tuple[pd.DataFrame, Stage]:
+    child_runs = trials.search_runs(runs, parent)
     if not child_runs.empty:
         source = f"MLflow experiment {runs.name!r} ({len(child_runs)} trial runs)"
         return trials.trials_from_runs(child_runs), Stage("search", source)
-    csv, csv_problem = sources.read_stage_csv(inputs, "search_trials")
+    csv, csv_problem = _read_csv(inputs, "search_trials")
     if csv is not None and not csv.empty:
         return trials.trials_from_csv(csv), Stage("search", str(inputs / "search_trials.csv"))
     why = runs.problem or f"the MLflow experiment {runs.name!r} has no search trial runs"
@@ -96,8 +120,8 @@ def _trials(runs: sources.ExperimentRuns, inputs: Path) -> tuple[pd.DataFrame, S
     return empty, Stage("search", problem=f"{why}; {csv_problem or 'search_trials.csv is empty'}")
 
 
-def _ensemble(runs: sources.ExperimentRuns, inputs: Path):
-    payload, problem = sources.read_stage_json(inputs, "ensemble")
+def _ensemble(runs: sources.ExperimentRuns, inputs: Path | None):
+    payload, problem = _read_json(inputs, "ensemble")
     if payload is not None:
         return baselines.ensemble_view(payload), Stage("ensemble", str(inputs / "ensemble.json"))
     frame = runs.runs
@@ -111,11 +135,11 @@ def _ensemble(runs: sources.ExperimentRuns, inputs: Path):
     return None, Stage("ensemble", problem=problem or "")
 
 
-def _transfer(runs: sources.ExperimentRuns, inputs: Path):
-    csv, csv_problem = sources.read_stage_csv(inputs, "transfer_csv")
+def _transfer(runs: sources.ExperimentRuns, inputs: Path | None):
+    csv, csv_problem = _read_csv(inputs, "transfer_csv")
     if csv is not None and not csv.empty:
         return baselines.normalise_transfer(csv), Stage("transfer", str(inputs / "transfer.csv"))
-    payload, json_problem = sources.read_stage_json(inputs, "transfer")
+    payload, json_problem = _read_json(inputs, "transfer")
     frame = baselines.transfer_from_json(payload) if payload is not None else None
     if frame is not None:
         return frame, Stage("transfer", str(inputs / "transfer.json"))

@@ -11,7 +11,7 @@ import re
 
 from trainlab.report.document import Document, Table
 
-_PUNCTUATION = re.compile(r"([\\`*_\[\]{}()#+!|~])")
+_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")  # what can start markup inside a line
 
 
 def escape(text: object) -> str:
@@ -57,5 +57,5 @@ def table(block: Table) -> list[str]:
     rule = "| " + " | ".join("---:" if c.numeric else "---" for c in block.columns) + " |"
     rows = ["| " + " | ".join(escape(cell.text) or " " for cell in row) + " |"
             for row in block.rows]
-    caption = [f"", f"*{escape(block.caption)}*"] if block.caption else []
+    caption = ["", f"*{escape(block.caption)}*"] if block.caption else []
     return [header, rule, *rows, *caption]

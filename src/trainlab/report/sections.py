@@ -8,8 +8,23 @@ import pandas as pd
 
 from trainlab.report import baselines, figures, tables
 from trainlab.report.document import (
-    DASH, Cell, Column, Document, FigureBlock, KeyValues, Notice, Paragraph, Section, Table,
-    duration, num_cell, pct, pct_cell, points_cell, spread, text_cell,
+    DASH,
+    Cell,
+    Column,
+    Document,
+    FigureBlock,
+    KeyValues,
+    Notice,
+    Paragraph,
+    Section,
+    Table,
+    duration,
+    num_cell,
+    pct,
+    pct_cell,
+    points_cell,
+    spread,
+    text_cell,
 )
 from trainlab.report.inputs import ReportInputs, Stage
 from trainlab.report.summary import summary_section
@@ -35,23 +50,23 @@ def build_document(found: ReportInputs, title: str, dpi: int) -> Document:
 
 
 def _missing(section: Section, stage: Stage) -> Section:
-    return section.add(Notice(f"The {stage.name} stage has not run or left no results: "
-                              f"{stage.problem}. Run it with", stage.command))
+    """The short notice of a section; the summary says what exactly is missing."""
+    return section.add(Notice(f"Nothing to show until the {stage.name} stage has run (the "
+                              "summary says what is missing). Run it with", stage.command))
 
 
 def recipe_rows(table: pd.DataFrame) -> list[list[Cell]]:
     rows = []
     for _, r in table.iterrows():
         rows.append([
-            text_cell(r["label"]), text_cell(r["activation"]), text_cell(r["regularization"]),
-            text_cell(r["augmentation"]),
+            text_cell(r["label"]),
             Cell(spread(r.get("val_acc_mean"), r.get("val_acc_std")), _sort(r.get("val_acc_mean"))),
             Cell(spread(r.get("test_acc_mean"), r.get("test_acc_std")),
                  _sort(r.get("test_acc_mean"))),
             pct_cell(r.get("final_train_acc_mean")),
             points_cell(100 * r.get("gap_acc_mean", float("nan")), higher_is_better=False),
-            num_cell(r.get("epochs_run_mean")), Cell(str(r["seeds"]), r["seeds"]),
-            num_cell(r["finished"], 0), num_cell(r["pruned"], 0), num_cell(r["failed"], 0),
+            num_cell(r.get("epochs_run_mean")),
+            *(num_cell(r[state], 0) for state in ("finished", "pruned", "failed")),
         ])
     return rows
 
@@ -62,14 +77,13 @@ def _sort(value: object) -> float | None:
 
 RECIPE_COLUMNS = [
     Column("recipe", hint="activation|regularization|augmentation"),
-    Column("activation"), Column("regularization"), Column("augmentation"),
     Column("val acc", True, "mean ± standard deviation over seeds, in % and points"),
     Column("test acc", True, "mean ± standard deviation over seeds, in % and points"),
     Column("train acc", True, "final train accuracy (eval mode, no augmentation), mean"),
     Column("gap", True, "train − test accuracy, percentage points, mean over seeds"),
     Column("epochs", True, "epochs run (early stopping), mean over seeds"),
-    Column("seeds", True, "finished runs averaged"),
-    Column("finished", True), Column("pruned", True), Column("failed", True, "failed or killed"),
+    Column("finished", True, "finished runs (seeds): the ones averaged"),
+    Column("pruned", True), Column("failed", True, "failed or killed"),
 ]
 
 
@@ -90,8 +104,11 @@ def heatmaps_section(found: ReportInputs, dpi: int) -> Section:
     section = Section("heatmaps", "Activation × regularization")
     tests = tables.heatmap_grids(found.table, "test_acc_mean")
     gaps = tables.heatmap_grids(found.table, "gap_acc_mean")
+    tests = {aug: grid for aug, grid in tests.items() if grid.notna().any().any()}
     if not tests:
-        return _missing(section, found.stages["search"])
+        if found.table.empty:
+            return _missing(section, found.stages["search"])
+        return section.add(Paragraph("No heatmaps: no trial has finished yet."))
     for i, aug in enumerate(tests):
         section.add(FigureBlock(figures.heatmap(aug, tests[aug], gaps[aug], f"heatmap_{i + 1}",
                                                 dpi)))
@@ -168,12 +185,14 @@ def ensemble_section(found: ReportInputs, dpi: int) -> Section:
          else "", view.disagreement),
     ] if value is not None]
     section.add(KeyValues(facts))
+    section.add(*(Paragraph(f"Note from the ensemble stage: {note}") for note in view.notes))
     if len(view.members):
         section.add(Table([Column("member"), Column("val acc", True), Column("test acc", True)],
                           [[text_cell(m["name"]), pct_cell(m["val_acc"]), pct_cell(m["test_acc"])]
                            for _, m in view.members.iterrows()]))
     section.add(Table([Column("key"), Column("value")],
-                      [[Cell(k), Cell(str(v))] for k, v in view.values.items()],
+                      [[Cell(k), Cell(f"{v:.6g}" if isinstance(v, float) else str(v))]
+                       for k, v in view.values.items()],
                       caption=f"Every value in {found.stages['ensemble'].source}, as written.",
                       sortable=False))
     return section
@@ -233,8 +252,10 @@ def trials_table(trials: pd.DataFrame) -> Table:
              pct_cell(t["val_acc"]), pct_cell(t["test_acc"]),
              points_cell(100 * t["gap_acc"], higher_is_better=False),
              num_cell(t["epochs_run"], 0), Cell(duration(t["seconds"]), _sort(t["seconds"])),
-             text_cell(t["fail_reason"])] for _, t in trials.iterrows()]
+             text_cell(t["fail_reason"]), Cell(str(t["run_id"]), tone="id")]
+            for _, t in trials.iterrows()]
     return Table([Column("trial", True), Column("run"), Column("recipe"), Column("seed"),
                   Column("state"), Column("val acc", True), Column("test acc", True),
                   Column("gap", True), Column("epochs", True), Column("time", True),
-                  Column("failure")], rows, caption="Every trial of the search.")
+                  Column("failure"), Column("MLflow run id")], rows,
+                 caption="Every trial of the search; the run id finds it in MLflow.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,9 +61,6 @@ class ExperimentRuns:
     runs: pd.DataFrame
     problem: str | None = None  # why there are no runs
     client: MlflowClient | None = field(default=None, repr=False)
-
-    def column(self, key: str) -> pd.Series:
-        return column(self.runs, key)
 
 
 def column(frame: pd.DataFrame, key: str) -> pd.Series:
@@ -126,6 +124,8 @@ def load_curves(experiment: ExperimentRuns, run_id: str) -> pd.DataFrame | None:
 
 
 def _curves_artifact(client: MlflowClient, run_id: str) -> pd.DataFrame | None:
+    # MLflow draws a progress bar per download: one line per run in the stage's log.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         if not any(a.path == "curves.csv" for a in client.list_artifacts(run_id)):
             return None
@@ -142,7 +142,8 @@ def _curves_artifact(client: MlflowClient, run_id: str) -> pd.DataFrame | None:
 def _curves_history(client: MlflowClient, run_id: str) -> pd.DataFrame | None:
     series = {}
     for key, name in CURVE_METRICS.items():
-        history = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
+        history = client.get_metric_history(run_id, key)
+        history = sorted(history, key=lambda m: (m.step, m.timestamp))
         series[name] = pd.Series([m.value for m in history], dtype=float)
     if all(s.empty for s in series.values()):
         return None

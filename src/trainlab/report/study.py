@@ -35,7 +35,8 @@ def load_study(storage: str, name: str) -> StudyView:
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
-        return StudyView(name, storage, empty, problem=f"no Optuna study named {name!r} in {storage}")
+        return StudyView(name, storage, empty,
+                         problem=f"no Optuna study named {name!r} in {storage}")
     except Exception as err:  # an unreachable server or an unreadable file: say so, go on
         return StudyView(name, storage, empty, problem=f"cannot open {storage}: {err}")
     if len(study.directions) != 1:

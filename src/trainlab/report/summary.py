@@ -9,7 +9,18 @@ import pandas as pd
 
 from trainlab.report import baselines, tables
 from trainlab.report.document import (
-    DASH, Card, Cards, Cell, Column, KeyValues, Notice, Section, Table, duration, points, pct,
+    DASH,
+    Card,
+    Cards,
+    Cell,
+    Column,
+    KeyValues,
+    Notice,
+    Section,
+    Table,
+    duration,
+    pct,
+    points,
     spread,
 )
 from trainlab.report.inputs import ReportInputs
@@ -80,10 +91,11 @@ def summary_section(found: ReportInputs) -> Section:
     ]
     section.add(Cards(cards))
     section.add(KeyValues(_facts(found, best, worst)))
-    for stage in found.stages.values():
+    for key, stage in found.stages.items():
         if not stage.ran:
-            section.add(Notice(f"The {stage.name} stage has not run or left no results: "
-                               f"{stage.problem}. Run it with", stage.command))
+            what = ("The search's Optuna study is not available" if key == "study"
+                    else f"The {stage.name} stage has not run or left no results")
+            section.add(Notice(f"{what}: {stage.problem}. Run it with", stage.command))
     section.add(_status_table(found))
     return section
 
@@ -122,7 +134,8 @@ def _facts(found: ReportInputs, best: Any, worst: Any) -> list[tuple[str, str]]:
                       f"{points(100 * train['gap/acc']) if 'gap/acc' in train else DASH}"))
     facts += [
         ("MLflow experiment", f"{found.experiment.name} at {found.experiment.uri}"),
-        ("Hardware", f"CPU {distinct(found, 'hardware.cpu')}; GPU {distinct(found, 'hardware.gpu')}"),
+        ("Hardware", f"CPU {distinct(found, 'hardware.cpu')}; "
+                     f"GPU {distinct(found, 'hardware.gpu')}"),
         ("Git commit", distinct(found, "trainlab.git_commit")),
         ("Dataset", f"{distinct(found, 'data.dataset')} (fingerprint "
                     f"{distinct(found, 'data.fingerprint')})"),

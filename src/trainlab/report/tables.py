@@ -129,7 +129,7 @@ def activation_health(trials: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
         for activation, group in values.groupby("activation"):
             long.append({"activation": activation, "layer": layer, "quantity": quantity,
                          "value": float(group[col].mean()), "runs": len(group)})
-    frame = pd.DataFrame(long)
+    frame = pd.DataFrame(long, columns=["activation", "layer", "quantity", "value", "runs"])
     return frame.sort_values(["quantity", "activation", "layer"]).reset_index(drop=True)
 
 
@@ -175,12 +175,9 @@ def curve_picks(trials: pd.DataFrame, table: pd.DataFrame, others: int) -> list[
     ranked = table[table["seeds"] > 0].reset_index(drop=True) if "seeds" in table else table
     if ranked.empty:
         return []
-    middle = list(range(1, len(ranked) - 1))
-    if others and middle:
-        spots = np.linspace(0, len(middle) - 1, min(others, len(middle)))
-        middle = [middle[i] for i in sorted(set(np.round(spots).astype(int)))]
-    else:
-        middle = []
+    last = len(ranked) - 1
+    spots = np.round(np.linspace(0, last, min(others, max(last - 1, 0)) + 2)[1:-1])
+    middle = sorted({int(i) for i in spots} - {0, last})
     chosen = [(0, "best"), *[(i, "other") for i in middle]]
     if len(ranked) > 1:
         chosen.append((len(ranked) - 1, "worst"))

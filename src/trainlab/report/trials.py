@@ -56,12 +56,13 @@ def _first_present(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
     return out
 
 
-def search_runs(experiment: ExperimentRuns) -> pd.DataFrame:
-    """The trial runs of the latest search: children of its parent run(s) of the same study.
+def search_runs(experiment: ExperimentRuns, parent_run_id: str | None = None) -> pd.DataFrame:
+    """The trial runs of one search: children of its parent run(s) of the same study.
 
-    A resumed study may have several parent runs; trial numbers are unique in a study, so a
-    trial logged twice keeps its latest run. Without a search parent, every run tagged
-    `recipe.cell` counts as a trial.
+    The search is the one whose parent run is `parent_run_id` (search.json names it), else
+    the latest. A resumed study may have several parent runs; trial numbers are unique in a
+    study, so a trial logged twice keeps its latest run. Without a search parent, every run
+    tagged `recipe.cell` counts as a trial.
     """
     runs = experiment.runs
     if runs.empty:
@@ -70,7 +71,8 @@ def search_runs(experiment: ExperimentRuns) -> pd.DataFrame:
     if parents.empty:
         children = runs[column(runs, "tags.recipe.cell").notna()]
     else:
-        latest = parents.sort_values("start_time").iloc[-1]
+        named = parents[parents["run_id"] == parent_run_id]
+        latest = (named if len(named) else parents.sort_values("start_time")).iloc[-1]
         study = latest.get("tags.trainlab.study")
         if isinstance(study, str):
             parents = parents[column(parents, "tags.trainlab.study") == study]
@@ -113,7 +115,7 @@ def _normalise(out: pd.DataFrame) -> pd.DataFrame:
         out[name] = pd.to_numeric(out[name], errors="coerce")
     for name in ["activation", "regularization", "augmentation", "preprocessing"]:
         out[name] = out[name].astype("string").fillna("")
-    parts = out[["activation", "regularization", "augmentation"]].agg("|".join, axis=1)
+    parts = out["activation"] + "|" + out["regularization"] + "|" + out["augmentation"]
     cell = out["cell"].astype("string")
     out["cell"] = cell.where(cell.notna() & (cell != ""), parts)
     out["seed"] = out["seed"].astype("string").fillna("")

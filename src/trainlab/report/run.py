@@ -1,0 +1,153 @@
+"""`trainlab report`: render the report of an experiment (or compare two) into a folder.
+
+Outputs under `--out` (report.out, default reports/), each written atomically:
+index.html (self-contained), report.md with figures/*.png beside it, metrics.json (DVC
+metrics) and curves/*.csv (the learning curves, DVC plots). `--compare A B` writes
+compare/index.html and compare/report.md instead, leaving the pipeline's outputs alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trainlab.config import Config
+from trainlab.io import write_atomic, write_json
+from trainlab.report import tables
+from trainlab.report.compare import build_comparison
+from trainlab.report.document import Document
+from trainlab.report.html import render_html
+from trainlab.report.inputs import ReportInputs, gather
+from trainlab.report.markdown import render_markdown
+from trainlab.report.summary import metrics_payload
+
+INPUTS = "reports"  # where the upstream stages write their json/csv files
+
+
+@dataclass
+class ReportFiles:
+    html: Path
+    markdown: Path
+    metrics: Path | None = None
+    figures: list[Path] = field(default_factory=list)
+    curves: list[Path] = field(default_factory=list)
+
+
+def add_arguments_report(parser) -> None:
+    parser.add_argument("--experiment", default=None,
+                        help="MLflow experiment to report (default: tracking.experiment)")
+    parser.add_argument("--out", default=None, help="output folder (default: report.out)")
+    parser.add_argument("--inputs", default=INPUTS,
+                        help=f"folder holding search.json, ensemble.json, transfer.csv ... "
+                             f"({INPUTS})")
+    parser.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                        help="compare two MLflow experiments side by side (writes OUT/compare/)")
+
+
+def build_report(cfg: Config, experiment: str | None = None,
+                 inputs: str | Path = INPUTS) -> tuple[Document, ReportInputs]:
+    """Gather one experiment's results and lay out its report."""
+    from trainlab.report.sections import build_document
+
+    found = gather(cfg.tracking.uri, experiment or cfg.tracking.experiment, inputs,
+                   cfg.search.storage, cfg.search.study_name, cfg.report.curves)
+    return build_document(found, cfg.report.title, cfg.report.dpi), found
+
+
+def write_report(doc: Document, found: ReportInputs, out: str | Path) -> ReportFiles:
+    """Write every output of one experiment's report under `out`."""
+    out = Path(out)
+    files = ReportFiles(out / "index.html", out / "report.md", out / "metrics.json")
+    files.figures = write_figures(doc, out / "figures")
+    files.curves = write_curves(found, out / "curves")
+    write_atomic(files.markdown, render_markdown(doc, "figures"))
+    write_json(files.metrics, metrics_payload(found))
+    write_atomic(files.html, render_html(doc))
+    return files
+
+
+def build_comparison_report(cfg: Config, a: str, b: str) -> Document:
+    """Two experiments of the same tracking server, from MLflow only."""
+    found = [gather(cfg.tracking.uri, name, None, curves=None) for name in (a, b)]
+    return build_comparison(found[0], found[1], cfg.report.title, cfg.report.dpi)
+
+
+def write_comparison(doc: Document, out: str | Path) -> ReportFiles:
+    out = Path(out)
+    files = ReportFiles(out / "index.html", out / "report.md")
+    files.figures = write_figures(doc, out / "figures")
+    write_atomic(files.markdown, render_markdown(doc, "figures"))
+    write_atomic(files.html, render_html(doc))
+    return files
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Binary sibling of :func:`trainlab.io.write_atomic`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would hide the figures from others
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _replace_folder(folder: Path, contents: dict[str, bytes], pattern: str) -> list[Path]:
+    """Write `contents` into `folder`, then drop files of an earlier report (same pattern)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [write_bytes_atomic(folder / name, data) for name, data in contents.items()]
+    for stale in folder.glob(pattern):
+        if stale.name not in contents:
+            stale.unlink()
+    return written
+
+
+def write_figures(doc: Document, folder: Path) -> list[Path]:
+    return _replace_folder(folder, {f"{f.name}.png": f.png for f in doc.figures}, "*.png")
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_")[:80] or "run"
+
+
+def write_curves(found: ReportInputs, folder: Path) -> list[Path]:
+    """One CSV per drawn run (epoch from 1; accuracies as fractions) for `dvc plots`."""
+    contents = {}
+    for i, (pick, frame) in enumerate(found.curves, start=1):
+        name = f"{i:02d}-{pick.role}-{slug(pick.label)}-seed{slug(str(pick.seed))}.csv"
+        contents[name] = frame.to_csv(index=False, lineterminator="\n").encode()
+    return _replace_folder(folder, contents, "*.csv")
+
+
+def run_report(cfg: Config, args) -> int:
+    """`trainlab report`: the report of one experiment, or `--compare A B`."""
+    out = Path(args.out or cfg.report.out)
+    if args.compare:
+        files = write_comparison(build_comparison_report(cfg, *args.compare), out / "compare")
+        print(f"report: compared {args.compare[0]!r} with {args.compare[1]!r}: {files.html}, "
+              f"{files.markdown} ({len(files.figures)} figures)")
+        return 0
+    doc, found = build_report(cfg, args.experiment, args.inputs)
+    files = write_report(doc, found, out)
+    best, _ = tables.best_and_worst(found.table)
+    missing = [s.name if k != "study" else "Optuna study" for k, s in found.stages.items()
+               if not s.ran]
+    headline = (f"best recipe {best['label']} (test {100 * best['test_acc_mean']:.2f}%)"
+                if best is not None else "no finished trial")
+    print(f"report: {files.html}, {files.markdown} ({len(files.figures)} figures), "
+          f"{files.metrics}; {headline}"
+          + (f"; not yet run: {', '.join(missing)}" if missing else ""))
+    return 0

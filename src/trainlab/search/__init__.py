@@ -1,0 +1,12 @@
+"""The Optuna search over the grid of recipes (activation x regularization x augmentation).
+
+- `grid`: cells, their ids and the config a trial trains
+- `study`: storage, sampler, pruner, the queue of trials and its recovery
+- `objective`: one trial as an MLflow child run, its outcome told to Optuna
+- `workers`: the worker loop, heartbeats, local worker processes
+- `outputs`: trial table, summary, top-k checkpoints and manifest
+- `command`: `trainlab search` (coordinator and `--worker`): `run_search`,
+  `add_arguments_search`
+
+Nothing is imported here, so `trainlab.search.grid` and `.study` load without torch.
+"""

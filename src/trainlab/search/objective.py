@@ -1,0 +1,245 @@
+"""One trial: the recipe it trains, the MLflow child run, and how its outcome is told to Optuna.
+
+Outcomes (trial user attr `outcome`, MLflow tags `trainlab.outcome` and `optuna.state`):
+
+| what happened            | Optuna                         | MLflow run                     |
+|--------------------------|--------------------------------|--------------------------------|
+| trained                  | COMPLETE, value = best val acc | FINISHED, finished             |
+| pruned by the pruner     | PRUNED                         | FINISHED, pruned               |
+| NaN/inf loss (diverged)  | FAIL, final for the cell       | FAILED, failed + reason        |
+| Ctrl-C / SIGTERM         | FAIL "interrupted", re-queued  | KILLED, killed                 |
+| any other error          | FAIL, re-queued, search stops  | FAILED, failed + reason        |
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from lightning.pytorch.callbacks import Callback
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+from optuna_integration import PyTorchLightningPruningCallback
+
+from trainlab.config import Config
+from trainlab.data.prepared import PreparedData
+from trainlab.errors import TrainingError
+from trainlab.search.grid import Cell, recipe_hash, trial_config, trial_data
+from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
+from trainlab.tracking import PrunedRun
+from trainlab.training import MONITOR, TrainResult, train_recipe
+
+STATE_TAG = "optuna.state"
+
+
+class PrunedTrial(PrunedRun, optuna.TrialPruned):
+    """optuna's TrialPruned that `tracked_run` also sees as PrunedRun (run FINISHED, pruned)."""
+
+
+class PruningCallback(PyTorchLightningPruningCallback):
+    """Reports val/acc per epoch to the trial; a prune stops trainer.fit with PrunedTrial."""
+
+    def __init__(self, trial: optuna.Trial, monitor: str) -> None:
+        super().__init__(trial, monitor)
+        self.values: list[float] = []  # the reported val/acc, one per epoch
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        score = trainer.callback_metrics.get(self.monitor)
+        if score is not None and not trainer.sanity_checking:
+            self.values.append(float(score))
+        try:
+            super().on_validation_end(trainer, pl_module)
+        except optuna.TrialPruned as pruned:
+            raise PrunedTrial(str(pruned)) from None
+
+
+class RunIdRecorder(Callback):
+    """Stores the MLflow run id in the trial before the first step, so a `kill -9` recovery
+    can find the run and end it KILLED."""
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self.trial = trial
+        self.run_id: str | None = None
+
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        self.run_id = trainer.logger.run_id
+        self.trial.set_user_attr(RUN_ATTR, self.run_id)
+
+
+@dataclass
+class TrialContext:
+    """What every trial of one worker shares."""
+
+    base: Config  # params with search.overrides applied
+    data: PreparedData
+    client: MlflowClient
+    parent_run_id: str
+    study_name: str
+    models_dir: Path
+    base_hash: str  # recipe hash of `base`: which trials belong to these params (tpe)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.models_dir / "trials"  # train_recipe adds <run_id>/best.ckpt
+
+
+def suggest(ctx: TrialContext, trial: optuna.Trial) -> tuple[Cell, int, dict[str, Any]]:
+    """The trial's cell, seed and continuous overrides (grid: all fixed by the queue)."""
+    grid, search = ctx.base.grid, ctx.base.search
+    axes = {
+        "activation": trial.suggest_categorical("activation", list(grid.activation)),
+        "regularization": trial.suggest_categorical("regularization", list(grid.regularization)),
+        "augmentation": trial.suggest_categorical("augmentation", list(grid.augmentation)),
+    }
+    if grid.preprocessing:
+        axes["preprocessing"] = trial.suggest_categorical("preprocessing", list(grid.preprocessing))
+    if search.sampler == "grid":
+        first = ctx.base.seed
+        seed = trial.suggest_int("seed", first, first + search.repeats - 1)
+    else:
+        seed = ctx.base.seed
+    extra: dict[str, Any] = {}
+    if search.sampler == "tpe":
+        if search.lr:
+            extra["train.lr"] = trial.suggest_float("lr", search.lr.low, search.lr.high,
+                                                    log=search.lr.log)
+        penalised = grid.regularization[axes["regularization"]].kind != "none"
+        if search.strength and penalised:
+            extra["regularization.strength"] = trial.suggest_float(
+                "strength", search.strength.low, search.strength.high, log=search.strength.log)
+        if search.dropout:
+            extra["model.dropout"] = trial.suggest_float(
+                "dropout", search.dropout.low, search.dropout.high, log=search.dropout.log)
+    return Cell(**axes), seed, extra
+
+
+def run_trial(ctx: TrialContext, trial: optuna.Trial) -> TrialState:
+    """Train the trial's recipe as a child run and tell Optuna how it ended.
+
+    Raises:
+        KeyboardInterrupt: after telling the trial FAIL (interrupted); the run ends KILLED.
+        Exception: an unexpected error, after telling the trial FAIL.
+    """
+    cell, seed, extra = suggest(ctx, trial)
+    cfg = trial_config(ctx.base, ctx.base.grid, cell, seed, extra)
+    data = trial_data(ctx.data, cell)
+    attrs = {
+        "cell": cell.id, "seed": seed, **cell.params(),
+        "preprocessing": cell.preprocessing or data.preprocessing,
+        "recipe_hash": recipe_hash(cfg, data.fingerprint), "base_hash": ctx.base_hash,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+    tags = {
+        "recipe.cell": cell.id, "recipe.activation": cell.activation,
+        "recipe.regularization": cell.regularization, "recipe.augmentation": cell.augmentation,
+        "recipe.preprocessing": attrs["preprocessing"], "recipe.seed": str(seed),
+        "optuna.trial_number": str(trial.number), "optuna.study": ctx.study_name,
+        "trainlab.kind": "search_trial",
+    }
+    suffix = f"s{seed}" if ctx.base.search.sampler == "grid" else f"t{trial.number}"
+    recorder = RunIdRecorder(trial)
+    pruning = PruningCallback(trial, monitor=MONITOR)
+    started = time.perf_counter()
+    try:
+        result = train_recipe(
+            cfg, data, ctx.checkpoint_dir, run_name=f"{cell.id}#{suffix}",
+            parent_run_id=ctx.parent_run_id, tags=tags,
+            callbacks=[recorder, pruning], client=ctx.client,
+        )
+    except optuna.TrialPruned:
+        return _finish(ctx, trial, recorder.run_id, pruning.values, TrialState.PRUNED,
+                       "pruned", started)
+    except TrainingError as err:  # NaN/inf loss: deterministic for this recipe and seed
+        return _finish(ctx, trial, recorder.run_id, pruning.values, TrialState.FAIL,
+                       "diverged", started, err)
+    except KeyboardInterrupt:
+        _finish(ctx, trial, recorder.run_id, pruning.values, TrialState.FAIL, "interrupted",
+                started, "interrupted (Ctrl-C or SIGTERM)")
+        raise
+    except Exception as err:
+        _finish(ctx, trial, recorder.run_id, pruning.values, TrialState.FAIL, "error",
+                started, err)
+        raise
+    return _complete(ctx, trial, result)
+
+
+def _complete(ctx: TrialContext, trial: optuna.Trial, result: TrainResult) -> TrialState:
+    value = result.metrics.get("val/acc_best")
+    if value is None or not math.isfinite(value):
+        err = TrainingError(
+            f"trial {trial.number}: the training returned no finite 'val/acc_best' "
+            f"(metrics: {sorted(result.metrics)}); the objective needs it"
+        )
+        _finish(ctx, trial, result.run_id, [], TrialState.FAIL, "error", None, err)
+        raise err
+    m = result.metrics
+    attrs = {key: float(m[metric]) for key, metric in (
+        ("val_acc", "val/acc_best"), ("test_acc", "test/acc"),
+        ("final_train_acc", "final/train_acc"), ("gap_acc", "gap/acc"), ("gap_loss", "gap/loss"),
+    )}
+    attrs |= {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+              "seconds": round(result.seconds, 3), "checkpoint": _relative(result.checkpoint),
+              OUTCOME_ATTR: "complete"}
+    _set_attrs(trial, attrs)
+    _tell(ctx, trial, TrialState.COMPLETE, result.run_id, value)
+    return TrialState.COMPLETE
+
+
+def _finish(
+    ctx: TrialContext, trial: optuna.Trial, run_id: str | None, values: list[float],
+    state: TrialState, outcome: str, started: float | None,
+    reason: Exception | str | None = None,
+) -> TrialState:
+    """Record a trial that did not complete, tell Optuna, drop its partial checkpoint."""
+    attrs: dict[str, Any] = {OUTCOME_ATTR: outcome}
+    if values:
+        attrs |= {"val_acc": max(values), "epochs_run": len(values)}
+    if started is not None:
+        attrs["seconds"] = round(time.perf_counter() - started, 3)
+    if reason is not None:
+        text = f"{type(reason).__name__}: {reason}" if isinstance(reason, Exception) else reason
+        attrs["fail_reason"] = text.splitlines()[0][:500]
+    _set_attrs(trial, attrs)
+    _tell(ctx, trial, state, run_id)
+    if run_id:
+        shutil.rmtree(ctx.checkpoint_dir / run_id, ignore_errors=True)
+    return state
+
+
+def _set_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+    try:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        print(f"search: trial {trial.number} was already ended by another worker (no heartbeat "
+              "seen); its cell is queued again", flush=True)
+
+
+def _tell(
+    ctx: TrialContext, trial: optuna.Trial, state: TrialState, run_id: str | None,
+    value: float | None = None,
+) -> TrialState:
+    # skip_if_finished: a worker presumed dead (no heartbeat) may already have been failed
+    # by another worker; its result then stays in MLflow and the cell runs again.
+    trial.study.tell(trial, value, state=state if value is None else None,
+                     skip_if_finished=True)
+    if run_id:
+        ctx.client.set_tag(run_id, STATE_TAG, state.name)
+    return state
+
+
+def _relative(path: Path) -> str:
+    """A checkpoint path relative to the project root (the working directory) when inside it."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)

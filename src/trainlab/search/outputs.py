@@ -1,0 +1,172 @@
+"""What the search leaves behind: the trial table, the summary, the top-k checkpoints.
+
+- `reports/search_trials.csv`: one row per trial of the current params (interrupted attempts
+  included); accuracies are fractions, `best_epoch` counts from 1, `gap_acc` is final train
+  accuracy minus test accuracy and `gap_loss` test loss minus final train loss.
+- `reports/search.json` (DVC metrics): the best recipe, trials by state, wall time.
+- `models/search/rank{r}_trial{n}.ckpt` + `manifest.json`: the top-k COMPLETE trials by val
+  accuracy, for the ensemble stage (paths relative to the project root).
+The same numbers go to the search's MLflow parent run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from optuna.trial import FrozenTrial, TrialState
+
+from trainlab.io import write_atomic, write_json
+from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
+from trainlab.tracking import log_metrics
+
+CSV_COLUMNS = [
+    "trial", "cell", "activation", "regularization", "augmentation", "preprocessing", "seed",
+    "state", "val_acc", "test_acc", "final_train_acc", "gap_acc", "gap_loss", "epochs_run",
+    "best_epoch", "seconds", "run_id", "fail_reason",
+]
+LOST = "interrupted (its worker stopped sending heartbeats)"  # FAIL set by Optuna itself
+
+
+def trial_rows(trials: list[FrozenTrial]) -> list[dict[str, Any]]:
+    """One CSV row per trial, in trial order."""
+    rows = []
+    for trial in sorted(trials, key=lambda t: t.number):
+        attrs = trial.user_attrs
+        row = {key: attrs.get(key) for key in CSV_COLUMNS}
+        row |= {"trial": trial.number, "state": trial.state.name, "run_id": attrs.get(RUN_ATTR),
+                "checkpoint": attrs.get("checkpoint")}
+        if trial.state == TrialState.COMPLETE:
+            row["val_acc"] = trial.value
+        if attrs.get("best_epoch") is not None:
+            row["best_epoch"] = attrs["best_epoch"] + 1
+        if trial.state == TrialState.FAIL and not attrs.get("fail_reason"):
+            row["fail_reason"] = LOST
+        rows.append(row)
+    return rows
+
+
+def counts(trials: list[FrozenTrial]) -> dict[str, int]:
+    """Trials by state; `fail` are real failures (diverged, errors), `interrupted` were retried."""
+    out = {"complete": 0, "pruned": 0, "fail": 0, "interrupted": 0, "unfinished": 0}
+    for trial in trials:
+        if trial.state == TrialState.FAIL:
+            interrupted = trial.user_attrs.get(OUTCOME_ATTR, "interrupted") == "interrupted"
+            out["interrupted" if interrupted else "fail"] += 1
+        elif trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            out[trial.state.name.lower()] += 1
+        else:
+            out["unfinished"] += 1
+    out["total"] = len(trials)
+    return out
+
+
+def ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """COMPLETE rows, best val accuracy first (ties: the earlier trial)."""
+    complete = [row for row in rows if row["state"] == "COMPLETE"]
+    return sorted(complete, key=lambda row: (-row["val_acc"], row["trial"]))
+
+
+def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> Path:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return write_atomic(path, out.getvalue())
+
+
+def recipe_of(row: dict[str, Any]) -> dict[str, Any]:
+    keys = ("trial", "run_id", "cell", "activation", "regularization", "augmentation",
+            "preprocessing", "seed", "val_acc", "test_acc")
+    return {key: row[key] for key in keys}
+
+
+def summary(rows: list[dict[str, Any]], tally: dict[str, int], **extra: Any) -> dict[str, Any]:
+    best = ranked(rows)[:1]
+    return {
+        "best": recipe_of(best[0]) if best else None,
+        "best_val_acc": best[0]["val_acc"] if best else None,
+        "best_test_acc": best[0]["test_acc"] if best else None,
+        "trials": tally,
+        **extra,
+    }
+
+
+def keep_top_k(
+    rows: list[dict[str, Any]], top_k: int, models_dir: str, client: MlflowClient
+) -> list[dict[str, Any]]:
+    """Copy the best COMPLETE trials' checkpoints to `rank{r}_trial{n}.ckpt`; the members.
+
+    Fewer COMPLETE trials than `top_k`: keeps them all and says so. A checkpoint missing
+    here (trained on another machine) is fetched from the run's MLflow artifacts.
+    """
+    candidates = ranked(rows)
+    if len(candidates) < top_k:
+        print(f"search: search.top_k = {top_k} but only {len(candidates)} trial(s) completed; "
+              f"keeping {len(candidates)}", file=sys.stderr, flush=True)
+    folder = Path(models_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    members: list[dict[str, Any]] = []
+    for row in candidates:
+        if len(members) == top_k:
+            break
+        name = f"rank{len(members) + 1}_trial{row['trial']}.ckpt"
+        if not _copy_checkpoint(row, folder / name, client):
+            continue
+        members.append({"rank": len(members) + 1, **recipe_of(row),
+                        "checkpoint": str(PurePosixPath(models_dir) / name)})
+    kept = {Path(m["checkpoint"]).name for m in members}
+    for old in folder.glob("rank*_trial*.ckpt"):
+        if old.name not in kept:
+            old.unlink()
+    return members
+
+
+def _copy_checkpoint(row: dict[str, Any], target: Path, client: MlflowClient) -> bool:
+    source = Path(row["checkpoint"] or "")
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        if not source.is_file():
+            try:
+                source = Path(client.download_artifacts(row["run_id"], "checkpoints/best.ckpt",
+                                                        tmp))
+            except (MlflowException, OSError) as err:
+                print(f"search: trial {row['trial']}: no checkpoint at {row['checkpoint']!r} "
+                      f"nor in MLflow ({err}); skipped for the top-k", file=sys.stderr)
+                return False
+        partial = Path(tmp) / "partial.ckpt"
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)  # a reader never sees half a checkpoint
+    return True
+
+
+def write_manifest(models_dir: str, study: str, parent_run_id: str, top_k: int,
+                   members: list[dict[str, Any]]) -> Path:
+    return write_json(Path(models_dir) / "manifest.json", {
+        "study": study, "parent_run_id": parent_run_id, "requested_top_k": top_k,
+        "members": members,
+    })
+
+
+def log_parent(client: MlflowClient, run_id: str, result: dict[str, Any],
+               files: list[Path]) -> None:
+    """The search's numbers on its parent run: best recipe, trials by state, wall time."""
+    metrics = {f"trials/{state}": n for state, n in result["trials"].items()}
+    metrics["time/wall_seconds"] = result["wall_seconds"]
+    if result["best"]:
+        metrics |= {"best/val_acc": result["best_val_acc"]}
+        if result["best_test_acc"] is not None:
+            metrics["best/test_acc"] = result["best_test_acc"]
+        for key in ("cell", "run_id", "trial"):
+            client.set_tag(run_id, f"best.{key}", str(result["best"][key]))
+    log_metrics(client, run_id, metrics)
+    for path in files:
+        client.log_artifact(run_id, str(path))

@@ -1,0 +1,245 @@
+"""Workers: the loop that trains queued trials, heartbeats, recovery of lost trials, and the
+local worker processes of `trainlab search --workers N`.
+
+Every worker (the coordinator itself with one worker, a spawned local process, or
+`trainlab search --worker` on another machine) runs :func:`work` on the same study. A trial
+that stops without telling Optuna (kill -9, a lost machine) is recovered: on a local SQLite
+study by the next coordinator start, on a server database by whichever worker sees its
+heartbeat go stale. Recovery fails the trial ("interrupted"), ends its MLflow run KILLED and
+queues its work again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import optuna
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from optuna.trial import FrozenTrial, TrialState
+
+from trainlab.search.objective import STATE_TAG, TrialContext, run_trial
+from trainlab.search.study import (
+    OUTCOME_ATTR,
+    RUN_ATTR,
+    SearchStudy,
+    claim_next,
+    fail_running,
+    requeue,
+    wait_while_running,
+)
+from trainlab.tracking import PARENT_TAG, end_run, experiment_id
+
+COORDINATOR_ENV = "TRAINLAB_SEARCH_COORDINATOR"  # pid of the coordinator of a spawned worker
+STOP_TIMEOUT_S = 120  # how long an interrupted coordinator waits for its workers to stop
+POLL_S = 5.0  # seconds between checks while other workers hold the last trials
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# --- the worker loop ----------------------------------------------------------------------
+def work(ctx: TrialContext, ss: SearchStudy, label: str = "search") -> int:
+    """Train trials until none is left for this study; returns how many this worker ran."""
+    ran = 0
+    poll = min(POLL_S, float(ctx.base.search.heartbeat_interval))
+    while True:
+        trial = next_trial(ctx, ss)
+        if trial is None:
+            if wait_while_running(ss, poll):  # others still hold trials: they may die
+                continue
+            return ran
+        with heartbeat(ss, trial.number):
+            state = run_trial(ctx, trial)
+        ran += 1
+        print(f"{label}: {describe(ss, trial.number, state)}", flush=True)
+
+
+def next_trial(ctx: TrialContext, ss: SearchStudy) -> optuna.Trial | None:
+    """The next queued trial; for tpe a new sampled one while fewer than n_trials count."""
+    trial = claim_next(ss)
+    search = ctx.base.search
+    if trial is not None or search.sampler != "tpe":
+        return trial
+    current = [t for t in ss.trials() if t.user_attrs.get("base_hash") == ctx.base_hash]
+    held = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+               for t in current)
+    diverged = sum(t.user_attrs.get(OUTCOME_ATTR) == "diverged" for t in current)
+    if held >= search.n_trials:
+        return None
+    if diverged >= search.n_trials:
+        print(f"search: {diverged} tpe trials diverged (NaN loss); stopping before "
+              f"{search.n_trials} trials finished: narrow search.lr or search.strength",
+              flush=True)
+        return None
+    with warnings.catch_warnings():  # ask() warns that heartbeats are optimize()'s: we beat
+        warnings.simplefilter("ignore", UserWarning)
+        return ss.study.ask()
+
+
+def describe(ss: SearchStudy, number: int, state: TrialState) -> str:
+    attrs = ss.study.get_trials(deepcopy=False)[number].user_attrs
+    parts = [f"trial {number} {attrs.get('cell')}#s{attrs.get('seed')}: {state.name}"]
+    for key in ("val_acc", "test_acc"):
+        if isinstance(attrs.get(key), float):
+            parts.append(f"{key.replace('_acc', '')} {attrs[key]:.4f}")
+    if "fail_reason" in attrs:
+        parts.append(attrs["fail_reason"][:120])
+    if "seconds" in attrs:
+        parts.append(f"({attrs['seconds']:.1f} s)")
+    return " ".join(parts)
+
+
+@contextlib.contextmanager
+def heartbeat(ss: SearchStudy, number: int) -> Iterator[None]:
+    """Record the trial's heartbeat every `heartbeat_interval` seconds while it runs."""
+    trial_id = ss.trial_id(number)
+    interval = ss.storage.get_heartbeat_interval() or 0
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a missed beat is retried; never crash
+                ss.storage.record_heartbeat(trial_id)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{number}", daemon=True)
+    if interval:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if interval:
+            thread.join()
+
+
+# --- recovery -----------------------------------------------------------------------------
+class StaleTrialHandler:
+    """Optuna's callback for a trial whose heartbeat stopped: end its run KILLED, queue again.
+
+    The study is not known when the storage is built, so the parent run id is read from it.
+    """
+
+    def __init__(self, client: MlflowClient, experiment: str) -> None:
+        self.client = client
+        self.experiment = experiment
+
+    def __call__(self, study: optuna.Study, frozen: FrozenTrial) -> None:
+        kill_runs(self.client, self.experiment, study.study_name, frozen)
+        requeue(study, frozen)
+        print(f"search: trial {frozen.number} ({frozen.user_attrs.get('cell')}) lost its worker "
+              "(no heartbeat); queued again", flush=True)
+
+
+def recover_local(ss: SearchStudy, client: MlflowClient, experiment: str,
+                  parent_run_id: str | None) -> list[int]:
+    """On a local study nobody else can be running: every RUNNING trial was interrupted.
+
+    Fails them, ends their MLflow runs (and any RUNNING child run of the parent) KILLED, and
+    queues their work again. Returns the recovered trial numbers.
+    """
+    recovered = []
+    for frozen in ss.trials([TrialState.RUNNING]):
+        if fail_running(ss, frozen, "interrupted (the process stopped: kill -9, crash or "
+                                    "power loss)"):
+            kill_runs(client, experiment, ss.name, frozen)
+            requeue(ss.study, ss.study.get_trials(deepcopy=False)[frozen.number])
+            recovered.append(frozen.number)
+    if parent_run_id:
+        for run in _running_runs(client, experiment, f"tags.`{PARENT_TAG}` = '{parent_run_id}'"):
+            end_run(client, run.info.run_id, "KILLED", "killed")
+    return recovered
+
+
+def kill_runs(client: MlflowClient, experiment: str, study: str, frozen: FrozenTrial) -> None:
+    """End the trial's MLflow run(s) KILLED: the recorded id, and any RUNNING run tagged with
+    the trial (the id is recorded when training starts, a moment after the run is created)."""
+    run_ids = {frozen.user_attrs[RUN_ATTR]} if RUN_ATTR in frozen.user_attrs else set()
+    found = _running_runs(client, experiment, f"tags.`optuna.study` = '{study}' and "
+                                              f"tags.`optuna.trial_number` = '{frozen.number}'")
+    run_ids |= {run.info.run_id for run in found}
+    for run_id in run_ids:
+        with contextlib.suppress(MlflowException):
+            if client.get_run(run_id).info.status == "RUNNING":
+                end_run(client, run_id, "KILLED", "killed")
+            client.set_tag(run_id, STATE_TAG, "FAIL")
+
+
+def _running_runs(client: MlflowClient, experiment: str, where: str) -> list[Any]:
+    try:
+        return client.search_runs([experiment_id(client, experiment)],
+                                  f"{where} and attributes.status = 'RUNNING'", max_results=1000)
+    except MlflowException:
+        return []
+
+
+# --- local worker processes ---------------------------------------------------------------
+def spawn(params: str, overrides: Sequence[str], count: int, threads: int | None) -> list[Any]:
+    """Start `count` `trainlab search --worker` processes on this study.
+
+    Each runs in its own session, so a terminal Ctrl-C reaches only the coordinator, which
+    passes one SIGINT on (a second one would interrupt a worker's clean-up).
+    """
+    command = [sys.executable, "-m", "trainlab.cli", "search", "--worker", "--params", params]
+    for override in overrides:
+        command += ["--set", override]
+    if threads is not None:
+        command += ["--set", f"train.threads={threads}"]
+    env = os.environ | {COORDINATOR_ENV: str(os.getpid())}
+    return [
+        subprocess.Popen(command, env=env | {"TRAINLAB_WORKER": str(index)},
+                         start_new_session=True)
+        for index in range(count)
+    ]
+
+
+def supervise(processes: Sequence[subprocess.Popen]) -> list[int]:
+    """Wait for the workers; on Ctrl-C/SIGTERM stop them cleanly (SIGINT), then re-raise."""
+    try:
+        return [process.wait() for process in processes]
+    except KeyboardInterrupt:
+        handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT,
+                                                                        signal.SIGTERM)}
+        try:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            for process in processes:
+                try:
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        raise
+
+
+def die_with_coordinator() -> None:
+    """A spawned worker gets SIGTERM (a clean interrupt) when its coordinator dies (Linux)."""
+    coordinator = os.environ.get(COORDINATOR_ENV)
+    if not coordinator or not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != int(coordinator):
+        raise KeyboardInterrupt("the coordinator stopped before this worker started")

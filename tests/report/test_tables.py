@@ -1,0 +1,227 @@
+"""The report's numbers against the fabricated MLflow runs, computed by hand here."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+import optuna
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from trainlab.report import baselines, sources, tables, trials
+from trainlab.report.inputs import gather
+from trainlab.report.study import load_study
+from trainlab.report.summary import metrics_payload, state_counts
+
+
+@pytest.fixture(scope="module")
+def found(fake_project):
+    storage = f"sqlite:///{fake_project.root / 'optuna.db'}"
+    return gather(fake_project.uri, "grid", fake_project.inputs, storage, "grid-study", curves=2)
+
+
+def _by_hand_from_mlflow(uri: str) -> dict[str, dict[str, list[float]]]:
+    """Metric lists per cell of the current search's finished children, read with MlflowClient."""
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("grid")
+    parent = client.search_runs([exp.experiment_id],
+                                "tags.`trainlab.study` = 'grid-study'")[0].info.run_id
+    children = client.search_runs(
+        [exp.experiment_id],
+        f"tags.`mlflow.parentRunId` = '{parent}' and tags.`trainlab.outcome` = 'finished'")
+    cells: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for run in children:
+        m = run.data.metrics
+        cell = cells[run.data.tags["recipe.cell"]]
+        for key, name in [("val/acc_best", "val"), ("test/acc", "test"),
+                          ("final/train_acc", "train"), ("gap/acc", "gap"),
+                          ("epochs_run", "epochs")]:
+            cell[name].append(m[key])
+    return cells
+
+
+def test_recipe_table_equals_the_mlflow_runs(found, fake_project):
+    by_hand = _by_hand_from_mlflow(fake_project.uri)
+    table = found.table.set_index("cell")
+    assert sorted(table.index) == sorted(by_hand)  # 12 cells, the old study's run left out
+    assert len(table) == 12
+    for cell, values in by_hand.items():
+        row = table.loc[cell]
+        assert row["seeds"] == len(values["test"]) == 2
+        for name, column in [("val", "val_acc"), ("test", "test_acc"),
+                             ("train", "final_train_acc"), ("gap", "gap_acc")]:
+            assert row[f"{column}_mean"] == pytest.approx(statistics.mean(values[name]))
+            assert row[f"{column}_std"] == pytest.approx(statistics.stdev(values[name]))
+        assert row["epochs_run_mean"] == pytest.approx(statistics.mean(values["epochs"]))
+    # The old study's child (test 0.5) did not leak into relu|none|none.
+    assert table.loc["relu|none|none", "test_acc_mean"] == pytest.approx((0.882 + 0.877) / 2)
+    # State counts: the failed trial and the pruned trial land in their cells.
+    assert table.loc["relu|l2|none", ["finished", "pruned", "failed"]].tolist() == [2, 0, 1]
+    assert table.loc["tanh|l2|flip_crop", ["finished", "pruned", "failed"]].tolist() == [2, 1, 0]
+    # Sorted by validation accuracy, best first.
+    assert table["val_acc_mean"].is_monotonic_decreasing
+
+
+def test_trials_from_the_csv_give_the_same_table(found, fake_project):
+    csv, problem = sources.read_stage_csv(fake_project.inputs, "search_trials")
+    assert problem is None
+    from_csv = tables.recipe_table(trials.trials_from_csv(csv)).set_index("cell")
+    from_runs = found.table.set_index("cell").loc[from_csv.index]
+    columns = ["seeds", "val_acc_mean", "test_acc_mean", "test_acc_std", "gap_acc_mean",
+               "finished", "pruned", "failed"]
+    pd.testing.assert_frame_equal(from_csv[columns], from_runs[columns], check_dtype=False)
+
+
+def test_trial_rows_keep_state_name_and_failure(found):
+    rows = found.trials.set_index("trial")
+    assert len(rows) == 26
+    failed, pruned = rows.loc[24], rows.loc[25]
+    assert (failed["state"], failed["run_name"]) == ("failed", "<script>alert(1)</script>")
+    assert failed["fail_reason"] == 'RuntimeError: "><img src=x onerror=alert(1)>'
+    assert pruned["state"] == "pruned" and pd.isna(pruned["test_acc"])
+    assert pruned["val_acc"] == pytest.approx(0.74)  # its last validation accuracy
+    assert rows.loc[0, "best_epoch"] == 3  # logged 2 (from 0): the report counts from 1
+    assert state_counts(found.trials) == {"total": 26, "finished": 24, "pruned": 1, "failed": 1,
+                                          "killed": 0, "running": 0}
+
+
+def test_heatmap_grids_hold_the_cell_means(found, fake_project):
+    grids = tables.heatmap_grids(found.table, "test_acc_mean")
+    assert list(grids) == ["none", "flip_crop"]
+    grid = grids["flip_crop"]
+    assert list(grid.index) == ["sigmoid", "tanh", "relu"]  # the config's activation order
+    assert list(grid.columns) == ["none", "l2"]
+    for run in fake_project.finished:
+        if run.augmentation == "flip_crop":
+            seeds = [r.test_acc for r in fake_project.finished if r.cell == run.cell]
+            assert grid.loc[run.activation, run.regularization] == pytest.approx(
+                statistics.mean(seeds))
+    gaps = tables.heatmap_grids(found.table, "gap_acc_mean")["none"]
+    relu = [r.train_acc - r.test_acc for r in fake_project.finished if r.cell == "relu|none|none"]
+    assert gaps.loc["relu", "none"] == pytest.approx(statistics.mean(relu))
+
+
+def test_best_recipe_and_metrics(found, fake_project):
+    best, worst = tables.best_and_worst(found.table)
+    assert best["cell"] == "relu|l2|flip_crop" and worst["cell"] == "sigmoid|none|none"
+    seeds = [r for r in fake_project.finished if r.cell == "relu|l2|flip_crop"]
+    metrics = metrics_payload(found)
+    assert metrics["best"]["test_acc"] == pytest.approx(
+        statistics.mean(r.test_acc for r in seeds), abs=1e-6)
+    assert metrics["best"]["gap_acc"] == pytest.approx(
+        statistics.mean(r.train_acc - r.test_acc for r in seeds), abs=1e-6)
+    assert metrics["trials"]["finished"] == 24 and metrics["trials"]["failed"] == 1
+    assert metrics["ensemble"]["gain_points"] == pytest.approx(100 * (0.9071 - 0.897), abs=1e-6)
+    assert metrics["transfer"]["efficientnet_lite0"]["linear_probe"]["gain_points_100"] == \
+        pytest.approx(17.0)
+    assert metrics["transfer"]["source"]["finetune"]["gain_points_4500"] == pytest.approx(1.0)
+    assert metrics["wall_seconds"] == 1234.5  # from search.json
+
+
+def test_augmentation_effect_is_paired_against_none(found):
+    effect = tables.augmentation_effect(found.table).set_index("augmentation")
+    # The fabricated flip_crop lowers train accuracy by 2.0 and raises test by 0.9 points.
+    assert effect.loc["flip_crop", "gap_vs_none"] == pytest.approx(-0.029)
+    assert effect.loc["flip_crop", "test_vs_none"] == pytest.approx(0.009)
+    assert effect.loc["none", "gap_vs_none"] == pytest.approx(0.0)
+    assert effect.loc["flip_crop", "cells"] == 6
+
+
+def test_activation_health_uses_the_last_logged_values(found):
+    health = found.health.set_index(["activation", "quantity", "layer"])["value"]
+    assert health.loc[("relu", "dead", 2)] == pytest.approx(0.12)  # not the earlier 0.99
+    assert health.loc[("sigmoid", "saturated", 1)] == pytest.approx(0.2)
+    summary = tables.health_summary(found.health).set_index("activation")
+    assert summary.loc["sigmoid", "grad_ratio"] == pytest.approx(0.01 / 0.9)
+    assert summary.loc["relu", "dead"] == pytest.approx((0.05 + 0.12) / 2)
+
+
+def test_curves_come_from_the_artifact_or_the_history(found, fake_project):
+    picks = [pick for pick, _ in found.curves]
+    assert [p.role for p in picks] == ["best", "other", "other", "worst"]
+    assert picks[0].label == "relu|l2|flip_crop" and picks[0].seed == "0"
+    for pick, curves in found.curves:
+        spec = next(r for r in fake_project.finished if fake_project.ids[r.trial] == pick.run_id)
+        expected = spec.curves()
+        assert curves["epoch"].tolist() == list(range(1, spec.epochs_run + 1))
+        assert curves["val_acc"].tolist() == pytest.approx([r["val/acc"] for r in expected])
+        assert curves["train_acc"].tolist() == pytest.approx([r["train/acc"] for r in expected])
+        assert curves.loc[curves["best"] == 1, "epoch"].tolist() == [spec.best_epoch + 1]
+    # The worst recipe's run has no curves.csv: its curves were read from the metric history.
+    worst = picks[-1]
+    client = MlflowClient(tracking_uri=fake_project.uri)
+    assert [a.path for a in client.list_artifacts(worst.run_id)] == []
+
+
+def test_study_importances_and_history(found):
+    study = found.study
+    assert study.problem is None and study.maximize
+    assert set(study.importances) == {"activation", "regularization", "augmentation", "seed"}
+    assert sum(study.importances.values()) == pytest.approx(1.0)
+    assert max(study.importances, key=study.importances.get) == "activation"
+    assert study.trials["state"].value_counts().to_dict() == {"COMPLETE": 24, "PRUNED": 1,
+                                                               "FAIL": 1}
+
+
+def test_study_with_one_complete_trial_says_why_no_importances(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'one.db'}"
+    study = optuna.create_study(study_name="one", storage=storage, direction="maximize")
+    study.add_trial(optuna.trial.create_trial(
+        params={"a": 1}, distributions={"a": optuna.distributions.IntDistribution(0, 3)},
+        value=0.5))
+    view = load_study(storage, "one")
+    assert view.problem is None and view.importances is None
+    assert "at least 2 complete trials" in view.importance_problem
+
+
+def test_missing_study_database_is_not_created(tmp_path):
+    view = load_study(f"sqlite:///{tmp_path / 'none.db'}", "grid")
+    assert "does not exist" in view.problem
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_ensemble_view_recognises_other_spellings_and_percentages():
+    view = baselines.ensemble_view({
+        "members": [{"name": "a", "val_acc": 90.0, "test_acc": 89.0},
+                    {"name": "b", "val_acc": 91.0, "test_acc": 88.5}],
+        "ensemble_acc": 90.2, "vote_acc": 0.899, "greedy_acc": 0.901,
+        "ece_best_single": 0.05, "ece_ensemble": 0.02, "disagreement_rate": 0.07,
+    })
+    assert view.members["test_acc"].tolist() == pytest.approx([0.89, 0.885])
+    # No explicit best single: the member best on validation (b) is the baseline.
+    assert view.scores == pytest.approx({"best single model": 0.885,
+                                         "mean-probability ensemble": 0.902,
+                                         "majority vote": 0.899, "greedy selection": 0.901})
+    assert view.gain_points == pytest.approx(1.7)
+    assert (view.ece_single, view.ece_ensemble, view.disagreement) == (0.05, 0.02, 0.07)
+
+
+def test_ensemble_view_of_the_ensemble_stage_report(fake_project):
+    payload, _ = sources.read_stage_json(fake_project.inputs, "ensemble")
+    view = baselines.ensemble_view(payload)
+    # best_single.by_test (0.999) is listed but never the baseline: by_val is.
+    assert view.scores["best single model"] == pytest.approx(0.897)
+    assert view.scores["mean-probability ensemble"] == pytest.approx(0.9071)
+    assert view.ece_single == 0.043 and view.ece_ensemble == 0.021
+    assert view.members["name"].tolist()[0] == "#1 relu|l2|flip_crop"
+
+
+def test_transfer_gains_against_scratch(fake_project):
+    csv, _ = sources.read_stage_csv(fake_project.inputs, "transfer_csv")
+    frame = baselines.normalise_transfer(csv)
+    payload, _ = sources.read_stage_json(fake_project.inputs, "transfer")
+    pd.testing.assert_frame_equal(baselines.transfer_from_json(payload), frame)
+    gains = baselines.transfer_gains(frame).set_index(["backbone", "mode", "size"])["gain_points"]
+    assert gains[("efficientnet_lite0", "finetune", "1000")] == pytest.approx(8.0)
+    assert gains[("source", "linear_probe", "4500")] == pytest.approx(-4.0)
+    assert len(gains) == 12  # 2 backbones x 2 modes x 3 sizes
+
+
+def test_search_json_names_the_parent_run(fake_project):
+    runs = sources.load_experiment(fake_project.uri, "grid")
+    assert trials.search_runs(runs, fake_project.old_parent_run_id)["run_name"].tolist() == [
+        "old-trial"]
+    assert len(trials.search_runs(runs, fake_project.parent_run_id)) == 26
+    assert len(trials.search_runs(runs)) == 26  # without a name: the latest search

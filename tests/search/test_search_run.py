@@ -1,0 +1,157 @@
+"""The search end to end on digits, in this process: trials, MLflow runs, outputs, resume."""
+
+from __future__ import annotations
+
+import pytest
+
+from trainlab.models.checkpoint import load_module
+
+pytestmark = pytest.mark.slow
+
+NAN_AND_PRUNE_GRID = {
+    "activation": ["relu"],
+    "regularization": {
+        "huge": {"kind": "l2", "strength": 1.0e38},  # penalty overflows: NaN/inf loss, step 0
+        "none": {},
+        "crush": {"kind": "l1", "strength": 1.0},  # weights pinned to 0: chance accuracy
+    },
+    "augmentation": {"none": {}},
+}
+
+
+def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys):
+    project = search_project.configure(top_k=10)
+    assert project.run() == 0
+    assert "search.top_k = 10 but only 4 trial(s) completed; keeping 4" in capsys.readouterr().err
+
+    trials = project.trials()
+    cells = sorted(t.user_attrs["cell"] for t in trials)
+    assert cells == ["relu|l2|none", "relu|none|none", "tanh|l2|none", "tanh|none|none"]
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4
+    assert {t.params["seed"] for t in trials} == {0}
+
+    runs = project.runs()
+    parents = [r for r in runs.values() if r.data.tags.get("trainlab.kind") == "search"]
+    assert len(parents) == 1 and len(runs) == 5
+    parent = parents[0]
+    assert parent.info.status == "FINISHED" and parent.info.run_name == "digits-grid"
+    assert parent.data.tags["trainlab.study"] == "digits-grid"
+    children = {r.info.run_id: r for r in runs.values() if r is not parent}
+    for trial in trials:
+        child = children[trial.user_attrs["mlflow_run_id"]]
+        tags = child.data.tags
+        assert tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.info.status == "FINISHED" and tags["trainlab.outcome"] == "finished"
+        assert tags["optuna.state"] == "COMPLETE"
+        assert tags["optuna.trial_number"] == str(trial.number)
+        assert tags["recipe.cell"] == trial.user_attrs["cell"]
+        assert child.info.run_name == f"{trial.user_attrs['cell']}#s0"
+        assert (tags["recipe.activation"], tags["recipe.regularization"]) == (
+            trial.params["activation"], trial.params["regularization"])
+        assert child.data.params["regularization.kind"] == trial.params["regularization"]
+        # Optuna's objective value is the run's best val accuracy.
+        assert trial.value == pytest.approx(child.data.metrics["val/acc_best"])
+
+    # The table and the summary hold the MLflow numbers.
+    table = {int(row["trial"]): row for row in project.table()}
+    for trial in trials:
+        metrics = children[trial.user_attrs["mlflow_run_id"]].data.metrics
+        row = table[trial.number]
+        assert row["state"] == "COMPLETE" and row["run_id"] == trial.user_attrs["mlflow_run_id"]
+        for column, metric in (("val_acc", "val/acc_best"), ("test_acc", "test/acc"),
+                               ("final_train_acc", "final/train_acc"), ("gap_acc", "gap/acc"),
+                               ("gap_loss", "gap/loss"), ("epochs_run", "epochs_run")):
+            assert float(row[column]) == pytest.approx(metrics[metric]), column
+        assert float(row["gap_acc"]) == pytest.approx(
+            float(row["final_train_acc"]) - float(row["test_acc"]))
+    best = max(trials, key=lambda t: (t.value, -t.number))
+    summary = project.summary()
+    assert summary["best"]["cell"] == best.user_attrs["cell"]
+    assert summary["best_val_acc"] == pytest.approx(best.value)
+    assert summary["best_test_acc"] == pytest.approx(float(table[best.number]["test_acc"]))
+    assert summary["trials"] | {} == {"complete": 4, "pruned": 0, "fail": 0, "interrupted": 0,
+                                      "unfinished": 0, "total": 4}
+    assert summary["n_cells"] == 4 and summary["wall_seconds"] > 0
+    metrics = project.client().get_run(parent.info.run_id).data.metrics
+    assert metrics["trials/complete"] == 4 and metrics["best/val_acc"] == pytest.approx(best.value)
+    assert project.client().get_run(parent.info.run_id).data.tags["best.cell"] == \
+        best.user_attrs["cell"]
+
+    # Top-k clamped to the 4 trials, ranked by val accuracy, loadable checkpoints.
+    manifest = project.manifest()
+    assert manifest["parent_run_id"] == parent.info.run_id and manifest["study"] == "digits-grid"
+    members = manifest["members"]
+    assert [m["rank"] for m in members] == [1, 2, 3, 4]
+    assert [m["val_acc"] for m in members] == sorted((t.value for t in trials), reverse=True)
+    assert members[0]["checkpoint"] == f"models/search/rank1_trial{members[0]['trial']}.ckpt"
+    assert load_module(project.root / members[0]["checkpoint"]).net is not None
+
+    # Running again resumes: nothing is retrained, the same parent run is reused.
+    assert project.run() == 0
+    assert [(t.number, t.user_attrs["mlflow_run_id"]) for t in project.trials()] == [
+        (t.number, t.user_attrs["mlflow_run_id"]) for t in trials]
+    assert len(project.runs()) == 5
+    assert project.client().get_run(parent.info.run_id).info.status == "FINISHED"
+
+    # New params for every trial (2 epochs -> 3): every cell is trained again.
+    assert project.run("--set", "train.epochs=3") == 0
+    again = project.trials()
+    assert len(again) == 8 and all(t.state.name == "COMPLETE" for t in again)
+    assert {t.user_attrs["epochs_run"] for t in again[4:]} == {3}
+    assert [int(r["trial"]) for r in project.table()] == [4, 5, 6, 7]  # the current params'
+
+
+def test_diverged_trial_fails_pruned_trial_is_pruned_and_the_study_goes_on(search_project):
+    project = search_project.configure(
+        NAN_AND_PRUNE_GRID, pruner="median", pruner_startup_trials=1, pruner_warmup_epochs=0)
+    assert project.run("--set", "train.epochs=3") == 0
+    diverged, complete, pruned = project.trials()
+    runs = project.runs()
+
+    assert diverged.state.name == "FAIL" and diverged.user_attrs["outcome"] == "diverged"
+    assert "diverged" in diverged.user_attrs["fail_reason"]
+    run = runs[diverged.user_attrs["mlflow_run_id"]]
+    assert run.info.status == "FAILED" and run.data.tags["trainlab.outcome"] == "failed"
+    assert "diverged" in run.data.tags["trainlab.failure"]
+    assert run.data.tags["optuna.state"] == "FAIL"
+
+    assert complete.state.name == "COMPLETE" and complete.value > 0.8  # after the NaN trial
+
+    # Behind the median of the finished trial at epoch 0 (chance vs ~0.9): pruned there.
+    assert pruned.state.name == "PRUNED" and pruned.user_attrs["cell"] == "relu|crush|none"
+    assert pruned.intermediate_values[0] < 0.3 < complete.intermediate_values[0]
+    assert len(pruned.intermediate_values) == 1
+    run = runs[pruned.user_attrs["mlflow_run_id"]]
+    assert run.info.status == "FINISHED" and run.data.tags["trainlab.outcome"] == "pruned"
+    assert run.data.tags["optuna.state"] == "PRUNED"
+    assert not (project.root / "models/search/trials" / run.info.run_id).exists()
+
+    rows = {row["cell"]: row for row in project.table()}
+    assert rows["relu|huge|none"]["state"] == "FAIL" and "diverged" in rows[
+        "relu|huge|none"]["fail_reason"]
+    assert rows["relu|crush|none"]["state"] == "PRUNED"
+    assert float(rows["relu|crush|none"]["val_acc"]) == pytest.approx(
+        pruned.intermediate_values[0])
+    assert project.summary()["trials"]["fail"] == 1 and project.manifest()["members"][0][
+        "cell"] == "relu|none|none"
+
+    # A diverged cell is done: a rerun trains nothing.
+    assert project.run("--set", "train.epochs=3") == 0
+    assert len(project.trials()) == 3
+
+
+def test_tpe_samples_lr_in_its_range_for_n_trials(search_project):
+    project = search_project.configure(
+        sampler="tpe", n_trials=3, lr={"low": 1e-3, "high": 3e-2, "log": True},
+        strength={"low": 1e-6, "high": 1e-3})
+    assert project.run() == 0
+    trials = project.trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 3
+    for trial in trials:
+        assert 1e-3 <= trial.params["lr"] <= 3e-2
+        assert ("strength" in trial.params) == (trial.params["regularization"] == "l2")
+        run = project.runs()[trial.user_attrs["mlflow_run_id"]]
+        assert float(run.data.params["train.lr"]) == pytest.approx(trial.params["lr"])
+        assert run.info.run_name == f"{trial.user_attrs['cell']}#t{trial.number}"
+    assert project.summary()["n_trials_expected"] == 3
+    assert project.run() == 0 and len(project.trials()) == 3  # n_trials reached: resume no-op

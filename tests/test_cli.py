@@ -1,0 +1,60 @@
+"""The command line: exit codes, one-line messages, and nothing written on bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from trainlab.cli import COMMANDS, build_parser, main
+from trainlab.config import load_config
+from trainlab.ui import ui_command
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "train.lr=-1"], r"train\.lr = -1 is not allowed: must be greater than 0"),
+        (["--set", "model.activation=swish"], r"model\.activation = 'swish' is not allowed"),
+        (["--set", "data.dataset=imagenet"], r"data\.dataset = 'imagenet' is not allowed"),
+        (["--set", "train.lrr=1"], r"unknown key 'train\.lrr'"),
+        (["--set", "nokey"], r"--set expects key\.path=value"),
+        (["--params", "missing.yaml"], r"params file 'missing\.yaml' not found"),
+    ],
+)
+def test_config_errors_exit_2_before_any_work(project, capsys, args, message):
+    import re
+
+    assert main(["train", *args]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert err.startswith("trainlab train: config error: ")
+    assert len(err.strip().splitlines()) == 1
+    # Nothing was touched: no tracking database, no data, no models.
+    assert sorted(p.name for p in project.iterdir()) == ["params.yaml"]
+
+
+def test_missing_dataset_exits_1_and_says_where_it_looked(project, capsys):
+    code = main(["prepare", "--set", "data.dataset=imagefolder", "--set", "data.root=nowhere"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "nowhere" in err and err.startswith("trainlab prepare: error: ")
+    assert not (project / "data" / "prepared").exists()
+
+
+def test_train_without_prepared_data_says_how_to_prepare(project, capsys):
+    assert main(["train"]) == 1
+    assert "trainlab prepare" in capsys.readouterr().err
+
+
+def test_every_command_has_params_and_set(project):
+    for name in COMMANDS:
+        args = build_parser(name).parse_args([name, "--params", "p.yaml", "--set", "a.b=1"])
+        assert args.params == "p.yaml" and args.overrides == ["a.b=1"]
+
+
+def test_ui_binds_loopback_by_default_and_passes_an_argument_list(project):
+    cfg = load_config("params.yaml")
+    args = build_parser("ui").parse_args(["ui"])
+    assert args.host == "127.0.0.1"
+    command = ui_command(cfg, args.host, args.port)
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert command[command.index("--backend-store-uri") + 1] == "sqlite:///mlflow.db"
