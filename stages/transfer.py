@@ -1,4 +1,4 @@
-"""DVC stage `transfer`: a thin wrapper; the logic is `trainlab transfer` (see trainlab.cli.COMMANDS)."""
+"""DVC stage `transfer`: a thin wrapper; the logic is `trainlab transfer` (trainlab.cli)."""
 
 import sys
 

@@ -26,8 +26,8 @@ GRID_2x2 = {
     "regularization": {"none": {}, "l2": {"kind": "l2", "strength": 1.0e-4}},
     "augmentation": {"none": {}},
 }
-SEARCH = {"storage": "sqlite:///optuna.db", "study_name": "digits-grid", "pruner": "none",
-          "top_k": 2, "workers": 1, "heartbeat_interval": 1, "grace_period": 4}
+SEARCH = {"study_name": "digits-grid", "pruner": "none", "top_k": 2, "workers": 1,
+          "heartbeat_interval": 1, "grace_period": 4}
 
 
 class SearchProject:
@@ -37,10 +37,15 @@ class SearchProject:
         self.root = root
         self.params = yaml.safe_load((root / "params.yaml").read_text())
         self.params["tracking"]["log_checkpoint"] = False  # artifacts: not what these test
+        # Absolute: MLflow caches one store per URI string in a process, and a relative
+        # sqlite:///mlflow.db would keep the previous test's pooled connection.
+        self.params["tracking"]["uri"] = f"sqlite:///{root / 'mlflow.db'}"
 
     def configure(self, grid: dict | None = None, **search: Any) -> SearchProject:
         self.params["grid"] = grid or GRID_2x2
-        self.params["search"] = SEARCH | search
+        storage = f"sqlite:///{self.root / 'optuna.db'}"
+        self.params["search"] = SEARCH | {"storage": storage} | search
+        self.params["ensemble"] = {"top_k": 1}  # at most search.top_k (checked on load)
         (self.root / "params.yaml").write_text(yaml.safe_dump(self.params, sort_keys=False))
         return self
 
@@ -56,9 +61,18 @@ class SearchProject:
 
     def start(self, *args: str) -> subprocess.Popen:
         """`trainlab search ARGS` as a separate process (output to a log file)."""
-        log = open(self.root / f"search-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
-        return subprocess.Popen([sys.executable, "-m", "trainlab.cli", "search", *args],
-                                cwd=self.root, stdout=log, stderr=subprocess.STDOUT)
+        path = self.root / f"search-{time.monotonic_ns()}.log"
+        with open(path, "w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "trainlab.cli", "search", *args],
+                cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
+            )
+        process.log_path = path
+        return process
+
+    @staticmethod
+    def log(process: subprocess.Popen) -> str:
+        return process.log_path.read_text()
 
     def study(self) -> optuna.Study:
         return optuna.load_study(study_name=self.params["search"]["study_name"],
@@ -101,10 +115,12 @@ class SearchProject:
                  timeout: float = 180.0) -> list:
         """Poll the study until `condition(trials)` holds; fail if the process exits first."""
         deadline = time.monotonic() + timeout
+        study = None
         while time.monotonic() < deadline:
             assert process.poll() is None, f"search exited early with {process.returncode}"
             try:
-                trials = self.trials()
+                study = study or self.study()
+                trials = study.get_trials(deepcopy=False)
             except KeyError:  # the study is not created yet
                 trials = []
             if condition(trials):

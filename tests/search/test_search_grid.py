@@ -98,7 +98,8 @@ def test_bad_search_params_are_config_errors(raw, message):
 
 
 @pytest.mark.parametrize(("override", "message"), [
-    ("search.sampler=random", r"search\.sampler = 'random' is not allowed: allowed: 'grid' or 'tpe'"),
+    ("search.sampler=random", r"search\.sampler = 'random' is not allowed: allowed: 'grid' or "
+                              r"'tpe'"),
     ("search.pruner=asha", r"search\.pruner = 'asha' is not allowed: allowed: 'median'"),
     ("search.storage=not a url", r"search\.storage = 'not a url' is not a database URL"),
 ])

@@ -20,9 +20,10 @@ NAN_AND_PRUNE_GRID = {
 
 
 def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys):
-    project = search_project.configure(top_k=10)
+    project = search_project.configure(top_k=4)
+    assert project.run("--set", "search.top_k=5") == 2  # more than the 4 trials: refused
+    assert "search.top_k = 5 is larger than the 4 trials" in capsys.readouterr().err
     assert project.run() == 0
-    assert "search.top_k = 10 but only 4 trial(s) completed; keeping 4" in capsys.readouterr().err
 
     trials = project.trials()
     cells = sorted(t.user_attrs["cell"] for t in trials)
@@ -77,7 +78,7 @@ def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys)
     assert project.client().get_run(parent.info.run_id).data.tags["best.cell"] == \
         best.user_attrs["cell"]
 
-    # Top-k clamped to the 4 trials, ranked by val accuracy, loadable checkpoints.
+    # Top-k: all 4 trials, ranked by val accuracy, loadable checkpoints.
     manifest = project.manifest()
     assert manifest["parent_run_id"] == parent.info.run_id and manifest["study"] == "digits-grid"
     members = manifest["members"]
@@ -101,10 +102,13 @@ def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys)
     assert [int(r["trial"]) for r in project.table()] == [4, 5, 6, 7]  # the current params'
 
 
-def test_diverged_trial_fails_pruned_trial_is_pruned_and_the_study_goes_on(search_project):
+def test_diverged_trial_fails_pruned_trial_is_pruned_and_the_study_goes_on(search_project,
+                                                                          capsys):
     project = search_project.configure(
         NAN_AND_PRUNE_GRID, pruner="median", pruner_startup_trials=1, pruner_warmup_epochs=0)
     assert project.run("--set", "train.epochs=3") == 0
+    # Fewer COMPLETE trials than search.top_k: all are kept, and the search says so.
+    assert "search.top_k = 2 but only 1 trial(s) completed; keeping 1" in capsys.readouterr().err
     diverged, complete, pruned = project.trials()
     runs = project.runs()
 
@@ -132,8 +136,8 @@ def test_diverged_trial_fails_pruned_trial_is_pruned_and_the_study_goes_on(searc
     assert rows["relu|crush|none"]["state"] == "PRUNED"
     assert float(rows["relu|crush|none"]["val_acc"]) == pytest.approx(
         pruned.intermediate_values[0])
-    assert project.summary()["trials"]["fail"] == 1 and project.manifest()["members"][0][
-        "cell"] == "relu|none|none"
+    assert project.summary()["trials"]["fail"] == 1
+    assert [m["cell"] for m in project.manifest()["members"]] == ["relu|none|none"]
 
     # A diverged cell is done: a rerun trains nothing.
     assert project.run("--set", "train.epochs=3") == 0

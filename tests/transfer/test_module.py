@@ -48,7 +48,8 @@ def changed(before: dict[str, torch.Tensor], module: nn.Module) -> dict[str, boo
     return {k: not torch.equal(before[k], v) for k, v in module.state_dict().items()}
 
 
-def train(module: TransferModule, x: torch.Tensor, y: torch.Tensor, epochs: int = 2) -> BestSnapshot:
+def train(module: TransferModule, x: torch.Tensor, y: torch.Tensor, epochs: int = 2
+          ) -> BestSnapshot:
     best = BestSnapshot()
     trainer = pl.Trainer(
         max_epochs=epochs, accelerator="cpu", devices=1, logger=False, callbacks=[best],
@@ -87,7 +88,7 @@ def test_finetune_trains_the_top_blocks_and_leaves_the_frozen_ones_alone(images)
     train(module, x, y)
     assert not any(changed(frozen_before, frozen).values())  # BatchNorm statistics included
     moved = changed(pretrained_top, cell_top)
-    assert moved["2.weight"] and moved["2.bias"]  # the Linear of the top block
+    assert moved["0.2.weight"] and moved["0.2.bias"]  # the Linear of the (only) top block
     assert not any(changed(pretrained_top, top).values())  # the pretrained copy is untouched
     lrs = [group["lr"] for group in module.configure_optimizers().param_groups]
     assert lrs == [0.01, 0.001]  # head at lr, backbone at lr * backbone_lr_factor

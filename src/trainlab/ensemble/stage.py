@@ -101,9 +101,11 @@ def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
     ecfg = cfg.ensemble
     loaded = manifest.members[: max(ecfg.top_k, ecfg.greedy_pool)]
     data = load_prepared(cfg.data.prepared_dir)
+    # Checkpoints are loaded (and refused) before the tracking database is opened, so a bad
+    # checkpoint leaves no trace there.
+    preds = predict_members(loaded, data, ecfg.batch_size, resolve_device(ecfg.device))
     client = client_for(cfg.tracking)
     unchecked = check_fingerprints(client, loaded, data.fingerprint)
-    preds = predict_members(loaded, data, ecfg.batch_size, resolve_device(ecfg.device))
     report = summarize(preds, ecfg, len(manifest.members))
     report["notes"] += unchecked
     report |= {

@@ -177,11 +177,16 @@ def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient, ss: S
                          "base_hash": recipe_hash(base, data.fingerprint)}
                 expected[cell_key(attrs)] = {"params": cell.params() | {"seed": seed},
                                              "user_attrs": attrs}
-        taken = {cell_key(t.user_attrs) for t in ss.trials()
-                 if is_done(t) or not t.state.is_finished()}
+        trials = ss.trials()
+        taken = {cell_key(t.user_attrs) for t in trials if is_done(t) or not t.state.is_finished()}
+        # The latest interrupted attempt of each cell (Ctrl-C), for the record of the retry.
+        retry_of = {cell_key(t.user_attrs): t.number for t in trials if t.state.is_finished()}
         missing = [key for key in expected if key not in taken]
         for key in missing:
-            ss.study.enqueue_trial(**expected[key])
+            job = expected[key]
+            if key in retry_of:
+                job["user_attrs"] |= {"retry_of": retry_of[key]}
+            ss.study.enqueue_trial(**job)
         print(f"search: study {ss.name!r} in {redact(base.search.storage)}: "
               f"{len(expected)} grid trials, {len(expected) - len(missing)} already done or "
               f"held, {len(missing)} queued", flush=True)

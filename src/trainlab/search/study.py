@@ -8,6 +8,7 @@ done: COMPLETE, PRUNED and a diverged FAIL are; an interrupted or lost one is qu
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -77,20 +78,26 @@ def open_storage(
         ConfigError: the URL is malformed or names an unknown database driver.
         DataError: the database cannot be reached or opened.
     """
-    url = search.storage
     try:
-        sqlite = make_url(url).get_backend_name() == "sqlite"
+        parsed = make_url(search.storage)
     except ArgumentError:
         raise ConfigError(
-            f"search.storage = {url!r} is not a database URL; use e.g. sqlite:///optuna.db or "
-            "postgresql://user:password@host:5432/db"
+            f"search.storage = {search.storage!r} is not a database URL; use e.g. "
+            "sqlite:///optuna.db or postgresql://user:password@host:5432/db"
         ) from None
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if parsed.drivername == "postgresql" and importlib.util.find_spec("psycopg") is None:
+        # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; trainlab installs psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    url = parsed.render_as_string(hide_password=False)
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if sqlite else {}
     try:
-        storage = RDBStorage(
-            url, engine_kwargs=kwargs, heartbeat_interval=search.heartbeat_interval,
-            grace_period=search.grace_period, heartbeat_stale_trial_callback=on_stale,
-        )
+        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = RDBStorage(
+                url, engine_kwargs=kwargs, heartbeat_interval=search.heartbeat_interval,
+                grace_period=search.grace_period, heartbeat_stale_trial_callback=on_stale,
+            )
     except (ImportError, SQLAlchemyError, ValueError) as err:
         reason = " ".join(str(err).split())[:300]
         raise DataError(
@@ -232,10 +239,15 @@ def wait_while_running(ss: SearchStudy, poll_s: float) -> bool:
 
     Returns False when the study has nothing WAITING or RUNNING any more.
     """
-    with warnings.catch_warnings():  # experimental since Optuna 2.9, still the API in 5.0
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(ss.study)
+    fail_stale(ss)
     if not ss.trials([TrialState.WAITING, TrialState.RUNNING]):
         return False
     time.sleep(poll_s)
     return True
+
+
+def fail_stale(ss: SearchStudy) -> None:
+    """Fail RUNNING trials whose heartbeat stopped; the storage's callback queues them again."""
+    with warnings.catch_warnings():  # experimental since Optuna 2.9, still the API in 5.0
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(ss.study)

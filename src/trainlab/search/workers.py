@@ -35,6 +35,7 @@ from trainlab.search.study import (
     SearchStudy,
     claim_next,
     fail_running,
+    fail_stale,
     requeue,
     wait_while_running,
 )
@@ -58,6 +59,7 @@ def work(ctx: TrialContext, ss: SearchStudy, label: str = "search") -> int:
     ran = 0
     poll = min(POLL_S, float(ctx.base.search.heartbeat_interval))
     while True:
+        fail_stale(ss)  # a dead worker's trial goes back to the queue before we look at it
         trial = next_trial(ctx, ss)
         if trial is None:
             if wait_while_running(ss, poll):  # others still hold trials: they may die

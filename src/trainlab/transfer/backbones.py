@@ -27,6 +27,11 @@ from trainlab.models.networks import WEIGHTED, RecipeNet
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB, on the [0, 1] scale
 IMAGENET_STD = (0.229, 0.224, 0.225)
 EFFICIENTNET = "efficientnet-lite0"
+# The library keeps TensorFlow's BatchNorm decay 0.99 (PyTorch momentum 0.01), made for
+# 350-epoch ImageNet runs: after the ~100 steps of a small cell the running statistics of a
+# scratch network would still be mostly their initial (0, 1), and its eval-mode predictions
+# constant. PyTorch's default follows the batches within a few dozen steps.
+BN_MOMENTUM = 0.1
 
 
 class ImageNetInput(nn.Module):
@@ -128,6 +133,9 @@ def efficientnet_lite0_model(pretrained: bool, image_size: int) -> nn.Module:
     from efficientnet_lite_pytorch import EfficientNet
 
     model = EfficientNet.from_name(EFFICIENTNET, image_size=image_size)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = BN_MOMENTUM
     if pretrained:
         model.load_state_dict(load_state_dict(efficientnet_lite0_weights()), strict=True)
     return model
@@ -240,12 +248,12 @@ def check_weights(cfg: TransferConfig) -> None:
     Raises:
         DataError: naming the key and the file.
     """
-    if "resnet18" in cfg.backbones and cfg.resnet18_weights is not None:
-        if not Path(cfg.resnet18_weights).is_file():
-            raise DataError(
-                f"transfer.resnet18_weights = {cfg.resnet18_weights!r} not found; point it at a "
-                "ResNet-18 state dict file, or set it to null to download torchvision's weights"
-            )
+    weights = cfg.resnet18_weights
+    if "resnet18" in cfg.backbones and weights is not None and not Path(weights).is_file():
+        raise DataError(
+            f"transfer.resnet18_weights = {weights!r} not found; point it at a ResNet-18 "
+            "state dict file, or set it to null to download torchvision's weights"
+        )
     if "efficientnet_lite0" in cfg.backbones:
         efficientnet_lite0_weights()
 

@@ -40,8 +40,8 @@ from trainlab.transfer.backbones import (
     source_backbone,
 )
 from trainlab.transfer.module import (
-    Batches,
     FEATURE_BATCH,
+    Batches,
     BestSnapshot,
     CellData,
     TransferModule,
@@ -166,10 +166,11 @@ def run_backbone(ctx: Context, name: str) -> list[CellResult]:
     cells: list[CellResult] = []
     pretrained_modes = [m for m in t.modes if m != "scratch"]
     if pretrained_modes:
-        started = time.perf_counter()
         backbone = pretrained_backbone(ctx, name)
         frozen, top = backbone.split(t.finetune_blocks)
+        started = time.perf_counter()
         probe, tune = frozen_inputs(ctx, backbone, frozen, top, "finetune" in pretrained_modes)
+        # Computed once, shared by the cells (whose own seconds leave it out).
         ctx.notes.setdefault(name, {})["feature_seconds"] = round(time.perf_counter() - started, 2)
         blocks = len(top)
         for mode in pretrained_modes:
@@ -186,8 +187,9 @@ def run_backbone(ctx: Context, name: str) -> list[CellResult]:
                         lr=t.lr, backbone_lr=t.lr * t.backbone_lr_factor,
                     )
                     inputs = tune
+                trainable = 0 if mode == "linear_probe" else blocks
                 cells.append(run_cell(ctx, name, mode, requested, size, module, inputs,
-                                      {"trainable_blocks": 0 if mode == "linear_probe" else blocks}))
+                                      {"trainable_blocks": trainable}))
     if "scratch" in t.modes:
         for requested, size in ctx.sizes:
             seed_cell(ctx)  # the random initialisation is part of the cell: seeded

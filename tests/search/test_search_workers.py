@@ -1,0 +1,92 @@
+"""Several workers on one study: each cell trained exactly once, a dead worker's cell redone."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+
+import optuna
+import pytest
+import sqlalchemy
+
+pytestmark = pytest.mark.slow
+
+GRID_6 = {
+    "activation": ["relu", "tanh", "elu"],
+    "regularization": {"none": {}, "l2": {"kind": "l2", "strength": 1.0e-4}},
+    "augmentation": {"none": {}},
+}
+CELLS_6 = Counter({f"{a}|{r}|none": 1 for a in ("relu", "tanh", "elu") for r in ("none", "l2")})
+POSTGRES = "postgresql+psycopg2://trainlab:trainlab@127.0.0.1:5432/trainlab_test"
+
+
+def test_two_local_workers_train_every_cell_once(search_project):
+    project = search_project.configure(GRID_6, workers=2)
+    assert project.run() == 0  # this process coordinates; two worker processes train
+
+    trials = project.trials()
+    assert len(trials) == 6 and all(t.state.name == "COMPLETE" for t in trials)
+    assert Counter(t.user_attrs["cell"] for t in trials) == CELLS_6
+    assert len({t.user_attrs["worker"] for t in trials}) == 2  # both processes trained
+    runs = project.runs()
+    children = [r for r in runs.values() if r.data.tags.get("trainlab.kind") != "search"]
+    assert sorted(r.info.run_id for r in children) == sorted(
+        t.user_attrs["mlflow_run_id"] for t in trials)
+    assert {r.info.status for r in children} == {"FINISHED"}
+    assert {r.data.params["train.threads"] for r in children} == {"1"}  # 2 cores / 2 workers
+    assert project.summary()["trials"]["complete"] == 6
+
+
+def _postgres_or_skip() -> None:
+    try:
+        with sqlalchemy.create_engine(POSTGRES).connect():
+            pass
+    except Exception as err:  # no server, no role: `make postgres` starts one
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(err).__name__})")
+
+
+@pytest.mark.postgres
+def test_postgres_workers_share_a_study_and_redo_a_dead_workers_cell(search_project):
+    _postgres_or_skip()
+    name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
+    project = search_project.configure(GRID_6, storage=POSTGRES, study_name=name)
+    workers = [project.start("--worker"), project.start("--worker")]
+    victim = workers[0]
+    killed: list[int] = []
+
+    def kill_first_worker_mid_trial() -> None:
+        def training_on_victim(trials: list) -> bool:
+            return any(t.state.name == "RUNNING" and "mlflow_run_id" in t.user_attrs and
+                       t.user_attrs["worker"].endswith(f":{victim.pid}") for t in trials)
+
+        trials = project.wait_for(training_on_victim, victim)
+        killed.extend(t.number for t in trials if t.state.name == "RUNNING" and
+                      t.user_attrs["worker"].endswith(f":{victim.pid}"))
+        victim.kill()
+
+    killer = threading.Thread(target=kill_first_worker_mid_trial, daemon=True)
+    killer.start()
+    try:
+        # The coordinator queues the cells, trains nothing itself, waits for the queue to empty.
+        assert project.run("--workers", "0") == 0
+        killer.join(timeout=60)
+        assert workers[1].wait(timeout=120) == 0
+        trials = project.trials()
+        complete = [t for t in trials if t.state.name == "COMPLETE"]
+        assert Counter(t.user_attrs["cell"] for t in complete) == CELLS_6  # each exactly once
+        assert len(killed) == 1
+        lost = trials[killed[0]]
+        assert lost.state.name == "FAIL"  # failed by a living worker: no heartbeat for 4 s
+        redo = [t for t in complete if t.user_attrs.get("retry_of") == lost.number]
+        assert [t.user_attrs["cell"] for t in redo] == [lost.user_attrs["cell"]]
+        assert redo[0].user_attrs["worker"].endswith(f":{workers[1].pid}")
+        run = project.runs()[lost.user_attrs["mlflow_run_id"]]
+        assert run.info.status == "KILLED" and run.data.tags["optuna.state"] == "FAIL"
+        assert project.summary()["trials"] | {} == {
+            "complete": 6, "pruned": 0, "fail": 0, "interrupted": 1, "unfinished": 0, "total": 7}
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+        optuna.delete_study(study_name=name, storage=POSTGRES)

@@ -1,0 +1,121 @@
+"""The transfer stage end to end on digits: CSV rows, DVC metrics, MLflow runs, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from trainlab.cli import main
+
+TINY_TRANSFER = [
+    "--set", "model.arch=cnn", "--set", "model.channels=[8, 16]", "--set", "model.cnn_hidden=32",
+    "--set", "transfer.backbones=[source]", "--set", "transfer.sizes=[20, all]",
+    "--set", "transfer.epochs=2", "--set", "transfer.source_epochs=2",
+    "--set", "transfer.min_steps=4", "--set", "transfer.threads=1",
+    "--set", "transfer.test_size=null",
+]
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.mark.slow
+def test_transfer_stage_on_digits_writes_rows_metrics_and_runs(prepared: Path):
+    out_json, out_csv = prepared / "out" / "transfer.json", prepared / "out" / "transfer.csv"
+    code = main(["transfer", *TINY_TRANSFER, "--out-json", str(out_json),
+                 "--out-csv", str(out_csv)])
+    assert code == 0
+    rows = read_rows(out_csv)
+    # digits: 1,293 train images, of which classes 5-9 are 645 (the size "all").
+    cells = {(r["mode"], r["size"]) for r in rows}
+    assert cells == {(m, s) for m in ("linear_probe", "finetune", "scratch") for s in ("20", "645")}
+    assert {r["requested_size"] for r in rows} == {"20", "all"}
+    for row in rows:
+        assert row["backbone"] == "source" and row["epochs"] == "2"
+        test, train, gap = (float(row[k]) for k in ("test_acc", "final_train_acc", "gap_acc"))
+        assert 0.0 <= test <= 1.0 and gap == pytest.approx(train - test, abs=2e-4)
+        assert float(row["seconds"]) > 0
+    by_cell = {(r["mode"], r["size"]): r for r in rows}
+    # The scratch network learns 5 digit classes well above chance (20 %) from 645 images.
+    assert float(by_cell["scratch", "645"]["test_acc"]) > 0.6
+
+    summary = json.loads(out_json.read_text())
+    source = summary["source"]
+    assert summary["cells"] == 6 and summary["total_seconds"] > source["seconds"] > 0
+    assert source["smallest"]["size"] == 20 and source["largest"]["size"] == 645
+    for label, size in (("smallest", "20"), ("largest", "645")):
+        accs = {m: float(by_cell[m, size]["test_acc"]) for m in ("linear_probe", "finetune",
+                                                                 "scratch")}
+        assert source[label]["test_acc"] == pytest.approx(accs, abs=1e-4)
+        for mode in ("linear_probe", "finetune"):
+            gain = 100 * (accs[mode] - accs["scratch"])
+            assert source[label]["gain_points"][mode] == pytest.approx(gain, abs=0.02)
+    assert Path(source["source_checkpoint"]).is_file()  # under transfer.models_dir
+    assert Path(source["source_checkpoint"]).parts[:2] == ("models", "transfer")
+
+    client = MlflowClient("sqlite:///mlflow.db")
+    experiment = client.get_experiment_by_name("tests")
+    runs = client.search_runs([experiment.experiment_id])
+    parent = [r for r in runs if r.data.tags.get("trainlab.kind") == "transfer-stage"]
+    assert len(parent) == 1 and parent[0].info.status == "FINISHED"
+    parent_id = parent[0].info.run_id
+    cell_runs = [r for r in runs if r.data.tags.get("trainlab.kind") == "transfer"]
+    assert len(cell_runs) == 6
+    for run in cell_runs:
+        tags, metrics = run.data.tags, run.data.metrics
+        assert tags["mlflow.parentRunId"] == parent_id and run.info.status == "FINISHED"
+        assert tags["transfer.backbone"] == "source"
+        assert tags["data.fingerprint"] and tags["trainlab.git_commit"]
+        row = by_cell[tags["transfer.mode"], tags["transfer.size"]]
+        assert row["run_id"] == run.info.run_id
+        assert metrics["test/acc"] == pytest.approx(float(row["test_acc"]), abs=1e-4)
+        assert metrics["val/acc_best"] == pytest.approx(float(row["val_acc"]), abs=1e-4)
+        for key in ("final/train_acc", "gap/acc", "time/seconds", "epochs_run"):
+            assert key in metrics
+        history = client.get_metric_history(run.info.run_id, "val/acc")
+        assert len(history) == 2  # one point per epoch
+    source_runs = [r for r in runs if r.data.tags.get("trainlab.kind") == "transfer-source"]
+    assert len(source_runs) == 1
+    assert source_runs[0].data.tags["mlflow.parentRunId"] == parent_id
+    assert source_runs[0].info.run_id == source["source_run_id"]
+
+
+def test_overlapping_classes_stop_the_stage_with_a_config_error(project: Path, capsys):
+    code = main(["transfer", "--set", "transfer.source_classes=[0, 1, 5]"])
+    assert code == 2
+    assert "overlap in [5]" in capsys.readouterr().err
+
+
+def test_classes_the_dataset_lacks_stop_the_stage_before_training(prepared: Path, capsys):
+    code = main(["transfer", "--set", "transfer.target_classes=[5, 10]"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "transfer.target_classes = [5, 10] names classes [10] that digits lacks" in err
+    assert "allowed: 0..9" in err
+
+
+def test_a_missing_resnet18_weights_file_is_a_data_error_naming_it(prepared: Path, capsys):
+    code = main(["transfer", "--set", "transfer.backbones=[resnet18]",
+                 "--set", "transfer.resnet18_weights=weights/none.pt"])
+    assert code == 1
+    assert "transfer.resnet18_weights = 'weights/none.pt' not found" in capsys.readouterr().err
+    assert not Path("reports/transfer.csv").exists()
+
+
+def test_the_stage_is_declared_in_dvc_yaml_and_params_yaml():
+    root = Path(__file__).resolve().parents[2]
+    stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["transfer"]
+    assert "--out-json reports/transfer.json" in stage["cmd"]
+    assert "--out-csv reports/transfer.csv" in stage["cmd"]
+    assert {"seed", "model", "transfer", "tracking", "data.prepared_dir"} <= set(stage["params"])
+    from trainlab.config import load_config
+
+    params = load_config(root / "params.yaml").transfer
+    assert params.backbones == ("source", "efficientnet_lite0")
