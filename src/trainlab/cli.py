@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ensemble": ("trainlab.ensemble", "run_ensemble", "average the top-k models' probabilities"),
     "report": ("trainlab.report.run", "run_report", "HTML/Markdown report, DVC metrics, plots"),
     "transfer": ("trainlab.transfer.run", "run_transfer", "linear probe / fine-tune vs scratch"),
+    "claims": ("trainlab.claims.run", "run_claims", "test the lecture's claims on this data"),
     "ui": ("trainlab.ui", "run_ui", "start the MLflow UI on the project's tracking database"),
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -18,6 +19,8 @@ from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.time import get_current_time_millis
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from trainlab.config import TrackingConfig
 from trainlab.errors import ConfigError
@@ -33,7 +36,32 @@ class PrunedRun(Exception):
 
 
 def client_for(cfg: TrackingConfig) -> MlflowClient:
+    use_wal(cfg.uri)
     return MlflowClient(tracking_uri=cfg.uri)
+
+
+def use_wal(uri: str) -> None:
+    """Switch a local SQLite tracking database to write-ahead logging (once; it persists).
+
+    MLflow commits several times per logged batch; in SQLite's default rollback-journal mode
+    each commit costs ~3 fsyncs (~14 ms on the project's machines), in WAL mode one (~1 ms),
+    with the same durability. Several processes on one machine (search workers) may share a
+    WAL database; a network file system may not, so leave such URIs alone.
+    """
+    try:
+        url = make_url(uri)
+    except ArgumentError:
+        return
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(sqlite3.Error):  # best effort: MLflow works in either mode
+        connection = sqlite3.connect(path, timeout=60)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+        finally:
+            connection.close()
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:

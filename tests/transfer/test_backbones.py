@@ -137,3 +137,15 @@ def test_split_keeps_the_bottom_blocks_frozen_and_composes_to_the_backbone(
     assert len(top) == 3 - frozen_blocks
     x = torch.rand(2, 1, 8, 8)
     assert torch.equal(top(frozen(x)), backbone(x))
+
+
+def test_channels_last_backbone_gives_the_library_layouts_features():
+    torch.manual_seed(0)
+    fast = imagenet_backbone("efficientnet_lite0", True, 32).eval()  # channels-last
+    plain = efficientnet_backbone(efficientnet_lite0_model(True, 32), 32, True).eval()
+    plain.prep = nn.Identity()
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        prepped = fast.prep(x)
+        assert prepped.is_contiguous(memory_format=torch.channels_last)
+        assert torch.allclose(fast(x), plain(prepped.contiguous()), atol=1e-4)

@@ -209,28 +209,31 @@ def dead_units(
 
 def preprocessing(test_acc: Mapping[str, Sequence[float]], rule: PreprocessingRule,
                   k: float) -> Verdict:
-    """Claim 5 from test accuracies per preprocessing mode and seed (paired by seed)."""
-    ref = rule.reference
-    text = interval_rule(f"test accuracy of {ref} minus none (paired by seed)",
-                         rule.min_gain_points, k, "seeds", " pp")
+    """Claim 5 from test accuracies per preprocessing mode and seed: every mode against none,
+    paired by seed; all modes must hold."""
+    text = interval_rule("test accuracy of each mode minus none (paired by seed)",
+                         rule.min_gain_points, k, "seeds", " pp") + "; every mode must hold"
     numbers: dict[str, float | None] = {f"test acc {m}": _mean(v) for m, v in test_acc.items()}
-    if problem := _missing(("none", ref), test_acc, "preprocessing.modes"):
+    if problem := _missing(("none",), test_acc, "preprocessing.modes"):
         return Verdict(INCONCLUSIVE, problem, numbers, text)
-    gains = {mode: [100 * (a - b) for a, b in zip(values, test_acc["none"], strict=True)]
-             for mode, values in test_acc.items() if mode != "none"}
-    for mode, values in gains.items():
-        numbers[f"gain {mode} pp"] = _mean(values)
-    status, reason, _ = decide(gains[ref], rule.min_gain_points, k, unit=" pp",
-                               what=f"{ref} minus none")
-    others = [f"{m} {fmt(_mean(v))} pp" for m, v in gains.items() if m != ref]
-    if others:
-        reason += f". Other modes over none: {', '.join(others)}"
-    return Verdict(status, reason, numbers, text)
+    parts, reasons = {}, []
+    for mode, values in test_acc.items():
+        if mode == "none":
+            continue
+        gains = [100 * (a - b) for a, b in zip(values, test_acc["none"], strict=True)]
+        status, reason, band = decide(gains, rule.min_gain_points, k, unit=" pp",
+                                      what=f"{mode} minus none")
+        numbers[f"gain {mode} pp"] = band.mean if band else None
+        parts[mode] = status
+        reasons.append(f"{reason} → {status}")
+    if not parts:
+        return Verdict(INCONCLUSIVE, "only `none` was trained: add modes to "
+                       "claims.preprocessing.modes", numbers, text)
+    return Verdict(combine(parts), "; ".join(reasons), numbers, text)
 
 
 def early_stopping(
-    runs: Sequence[tuple[Sequence[float], Sequence[float]]], rule: EarlyStoppingRule, k: float,
-    search: Mapping[str, float] | None = None,
+    runs: Sequence[tuple[Sequence[float], Sequence[float]]], rule: EarlyStoppingRule, k: float
 ) -> Verdict:
     """Claim 6 from (val accuracy per epoch, test accuracy per epoch) of each run.
 
@@ -246,7 +249,7 @@ def early_stopping(
         "test acc at best val epoch": _mean([t[b] for b, (_, t) in zip(best, runs, strict=False)]),
         "test acc at last epoch": _mean([t[-1] for _, t in runs if t]),
         "gain pp": _mean(gains),
-    } | dict(search or {})
+    }
     if best and all(b == len(val) - 1 for b, (val, _) in zip(best, runs, strict=False)):
         return Verdict(INCONCLUSIVE, f"the validation accuracy peaked at the last epoch in all "
                        f"{len(best)} runs: nothing to stop early within the epoch budget (raise "
@@ -256,13 +259,17 @@ def early_stopping(
     return Verdict(status, reason, numbers, text)
 
 
+def ensemble_rule(rule: EnsembleRule, k: float) -> str:
+    return (f"gain ± {k:g}·sd of the members' test accuracies: ≥ {rule.min_gain_points:g} pp "
+            f"→ holds; entirely below → does not hold; otherwise inconclusive (the lecture: "
+            f"about {rule.lecture_gain_points:g} pp)")
+
+
 def ensemble(gain_points: float, member_test_acc: Sequence[float], rule: EnsembleRule,
              k: float, numbers: Mapping[str, float | None] | None = None) -> Verdict:
     """Claim 7 from the ensemble stage: its gain over the best single model (by val), with
     the spread of the members' test accuracies as the uncertainty of that baseline."""
-    text = (f"gain ± {k:g}·sd of the members' test accuracies: ≥ {rule.min_gain_points:g} pp "
-            f"→ holds; entirely below → does not hold; otherwise inconclusive (the lecture: "
-            f"about {rule.lecture_gain_points:g} pp)")
+    text = ensemble_rule(rule, k)
     members = finite(member_test_acc)
     sd = 100 * statistics.stdev(members) if len(members) > 1 else 0.0
     band = Interval(gain_points, sd, max(len(members), 1), k)
@@ -273,15 +280,18 @@ def ensemble(gain_points: float, member_test_acc: Sequence[float], rule: Ensembl
     return Verdict(status, reason, out, text)
 
 
+def regularization_rule(rule: RegularizationRule, k: float) -> str:
+    return interval_rule("gap shrink of each preset vs none (paired trials)",
+                         rule.min_shrink_points, k, "pairs", " pp") + "; every preset must hold"
+
+
 def regularization(
     presets: Mapping[str, Mapping[str, object]], untested: Sequence[str],
     rule: RegularizationRule, k: float,
 ) -> Verdict:
     """Claim 8 from paired search trials: per preset, the gap of `none` minus the preset's
     (same other recipe axes and seed) in points, and the test-accuracy change (the cost)."""
-    text = interval_rule("gap shrink of each preset vs none (paired trials)",
-                         rule.min_shrink_points, k, "pairs", " pp") + \
-        "; every preset must hold"
+    text = regularization_rule(rule, k)
     numbers: dict[str, float | None] = {}
     parts, reasons = {}, []
     for name, entry in presets.items():
@@ -300,12 +310,16 @@ def regularization(
     return Verdict(combine(parts), "; ".join(reasons), numbers, text)
 
 
+def transfer_rule(rule: TransferRule, k: float) -> str:
+    return interval_rule("gain over scratch at the smallest target size minus at the largest",
+                         rule.min_diff_points, k, "backbone × mode pairs", " pp") + \
+        "; and the mean gain at the smallest size must be positive"
+
+
 def transfer(gains: Mapping[str, Mapping[str, float]], rule: TransferRule, k: float) -> Verdict:
     """Claim 9 from the gain over scratch (pp) per `backbone/mode` and target size; sizes in
     each mapping are ordered smallest first."""
-    text = interval_rule("gain over scratch at the smallest target size minus at the largest",
-                         rule.min_diff_points, k, "backbone × mode pairs", " pp") + \
-        "; and the mean gain at the smallest size must be positive"
+    text = transfer_rule(rule, k)
     diffs, small, numbers = [], [], {}
     for name, by_size in gains.items():
         sizes = list(by_size)

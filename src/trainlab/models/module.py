@@ -4,6 +4,11 @@ Metrics are accumulated on the device during an epoch and logged once per epoch
 (`train/loss`, `train/acc`, `val/loss`, `val/acc`, the per-epoch gap and the diagnostics),
 so no step waits on the host. The preprocessing statistics are buffers of the module, so a
 checkpoint alone rebuilds a model that takes raw [0, 1] images.
+
+Optimisation is manual: `training_step` takes one batch or a list of batches (a
+`DeviceLoader` with `group`) and steps the optimizer once per batch, so Lightning's per-call
+machinery (about 1 ms on a CPU core) is paid once per list, not once per step. Lightning still
+drives the epochs, validation, callbacks, checkpoints, logging and `global_step`.
 """
 
 from __future__ import annotations
@@ -30,24 +35,26 @@ class EpochTotals:
     """Sums of loss and correct predictions over an epoch, kept on the device."""
 
     def __init__(self) -> None:
-        self.loss = self.correct = self.count = None
+        self.loss = self.correct = None  # 0-dim device tensors
+        self.count = 0  # images: the batch sizes are known on the host
 
     def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
-        n = y.new_tensor(y.shape[0], dtype=torch.float32)
-        correct = (logits.argmax(dim=1) == y).sum().float()
+        n = y.shape[0]
+        correct = (logits.argmax(dim=1) == y).sum()
         loss_sum = loss.detach().float() * n
-        if self.count is None:
-            self.loss, self.correct, self.count = loss_sum, correct, n
+        if self.loss is None:
+            self.loss, self.correct = loss_sum, correct
         else:
             self.loss += loss_sum
             self.correct += correct
-            self.count += n
+        self.count += n
 
     def compute(self) -> dict[str, float]:
         """Reduce to floats (one host sync per epoch) and reset."""
-        if self.count is None:
+        if not self.count:
             return {}
-        out = {"loss": (self.loss / self.count).item(), "acc": (self.correct / self.count).item()}
+        loss, correct = torch.stack([self.loss, self.correct.float()]).tolist()
+        out = {"loss": loss / self.count, "acc": correct / self.count}
         self.__init__()
         return out
 
@@ -88,7 +95,10 @@ class RecipeModule(pl.LightningModule):
         self.totals = {stage: EpochTotals() for stage in ("train", "val", "test")}
         self.history: list[dict[str, float]] = []  # one row per epoch, for the curves CSV
         self.diagnostics_batch: torch.Tensor | None = None
+        self.automatic_optimization = False  # see the module docstring
+        self._penalised = self.reg_cfg.kind != "none" and self.reg_cfg.strength > 0
         self._last_val: dict[str, float] = {}
+        self._epoch_steps = 0
         self._grad_norms_due = False
 
     # --- set-up -------------------------------------------------------------------------
@@ -97,16 +107,23 @@ class RecipeModule(pl.LightningModule):
         for name, buffer in self.normalize.named_buffers():
             buffer.copy_(stats[name].to(buffer))
 
+    def use_channels_last(self) -> None:
+        """Keep the conv weights channels-last (NHWC), so convolutions and pooling run so too.
+
+        On a CPU core the CNN's training step runs ~1.4x and its inference ~2x faster this
+        way (oneDNN's NHWC kernels; NCHW max-pooling is especially slow). An MLP is unchanged.
+        """
+        self.net.to(memory_format=torch.channels_last)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, classes) for raw images (B, C, H, W) in [0, 1]."""
         return self.net(self.normalize(x))
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         # Lightning's hook for augmentation on the device; only training batches change.
-        x, y = batch
-        if self.trainer is not None and self.trainer.training:
-            x = self.augment(x)
-        return x, y
+        if self.trainer is None or not self.trainer.training:
+            return batch
+        return [(self.augment(x), y) for x, y in _as_list(batch)]
 
     # --- steps --------------------------------------------------------------------------
     def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
@@ -116,17 +133,29 @@ class RecipeModule(pl.LightningModule):
         self.totals[stage].add(loss, logits, y)
         return loss
 
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        total = self._shared_step(batch, "train") + penalty(self.net, self.reg_cfg)
-        if batch_idx % NAN_CHECK_EVERY == 0 and not torch.isfinite(total):
-            raise TrainingError(
-                f"the loss (cross-entropy + penalty) became {total.item()} at epoch "
-                f"{self.current_epoch}, step {self.global_step}: the training diverged; lower "
-                f"train.lr (now {self.hparams.lr}) or regularization.strength "
-                f"(now {self.reg_cfg.strength})"
-            )
-        self._grad_norms_due = batch_idx == 0 and self._diagnostics_due()
-        return total
+    def on_train_epoch_start(self) -> None:
+        self._epoch_steps = 0
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        """One optimizer step per batch; `batch` is (x, y) or a list of them."""
+        optimizer = self.optimizers()
+        for x, y in _as_list(batch):
+            total = self._shared_step((x, y), "train")
+            if self._penalised:
+                total = total + penalty(self.net, self.reg_cfg)
+            if self._epoch_steps % NAN_CHECK_EVERY == 0 and not torch.isfinite(total):
+                raise TrainingError(
+                    f"the loss (cross-entropy + penalty) became {total.item()} at epoch "
+                    f"{self.current_epoch}, step {self.global_step}: the training diverged; "
+                    f"lower train.lr (now {self.hparams.lr}) or regularization.strength "
+                    f"(now {self.reg_cfg.strength})"
+                )
+            self._grad_norms_due = self._epoch_steps == 0 and self._diagnostics_due()
+            optimizer.zero_grad(set_to_none=True)
+            # What manual_backward runs without a precision plugin, minus two hook dispatches.
+            total.backward()
+            optimizer.step()  # Lightning's: counts global_step, calls on_before_optimizer_step
+            self._epoch_steps += 1
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._shared_step(batch, "val")
@@ -149,7 +178,7 @@ class RecipeModule(pl.LightningModule):
         if not values:
             return
         self._last_val = values
-        self.log_dict({"val/loss": values["loss"], "val/acc": values["acc"]})
+        self.log_dict({"val/loss": values["loss"], "val/acc": values["acc"]} | self._axis())
         if self._diagnostics_due() and self.diagnostics_batch is not None:
             stats = activation_stats(self.net, self.normalize(self.diagnostics_batch))
             self.log_dict(stats)
@@ -169,8 +198,13 @@ class RecipeModule(pl.LightningModule):
             row |= {"val/loss": self._last_val["loss"], "val/acc": self._last_val["acc"]}
             metrics["gap/epoch_acc"] = train["acc"] - self._last_val["acc"]
             metrics["gap/epoch_loss"] = self._last_val["loss"] - train["loss"]
-        self.log_dict(metrics)
+        self.log_dict(metrics | self._axis())
         self.history.append(row)
+
+    def _axis(self) -> dict[str, float]:
+        # Loggers take a logged `step` as the x-axis. Lightning would use its count of
+        # training_step calls, which counts lists of batches here, not optimizer steps.
+        return {"step": float(self.global_step), "epoch": float(self.current_epoch)}
 
     def on_test_epoch_end(self) -> None:
         values = self.totals["test"].compute()
@@ -183,3 +217,8 @@ class RecipeModule(pl.LightningModule):
                 self.parameters(), lr=self.hparams.lr, momentum=self.hparams.momentum
             )
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+
+
+def _as_list(batch: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """A batch (x, y) as a one-item list; a list of batches as it is."""
+    return [batch] if isinstance(batch[0], torch.Tensor) else list(batch)

@@ -42,6 +42,7 @@ class ReportInputs:
     study: StudyView | None = None
     health: pd.DataFrame = field(default_factory=pd.DataFrame)
     curves: list[tuple[tables.CurvePick, pd.DataFrame]] = field(default_factory=list)
+    claims: dict[str, Any] | None = None  # claims.json of the claims stage
 
     @property
     def search_parent(self) -> pd.Series | None:
@@ -80,6 +81,7 @@ def gather(
                          train_json=train_json if isinstance(train_json, dict) else None)
     found.ensemble, found.stages["ensemble"] = _ensemble(runs, inputs)
     found.transfer, found.stages["transfer"] = _transfer(runs, inputs)
+    found.claims, found.stages["claims"] = _claims(inputs)
     if storage and study_name:
         found.study = load_study(storage, study_name)
         found.stages["study"] = Stage("search", f"Optuna study {study_name!r} in {storage}",
@@ -133,6 +135,13 @@ def _ensemble(runs: sources.ExperimentRuns, inputs: Path | None):
         return baselines.ensemble_view(metrics), Stage(
             "ensemble", f"MLflow run {run['run_id']} ({problem})")
     return None, Stage("ensemble", problem=problem or "")
+
+
+def _claims(inputs: Path | None):
+    payload, problem = _read_json(inputs, "claims")
+    if isinstance(payload, dict) and isinstance(payload.get("claims"), dict):
+        return payload, Stage("claims", str(inputs / "claims.json"))
+    return None, Stage("claims", problem=problem or f"{inputs / 'claims.json'} holds no claims")
 
 
 def _transfer(runs: sources.ExperimentRuns, inputs: Path | None):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from trainlab.report import baselines, figures, tables
+from trainlab.report.claims import claims_section
 from trainlab.report.document import (
     DASH,
     Cell,
@@ -42,6 +43,7 @@ def build_document(found: ReportInputs, title: str, dpi: int) -> Document:
         ensemble_section(found, dpi),
         transfer_section(found, dpi),
         search_section(found, dpi),
+        claims_section(found, dpi),
     ]
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta = [("experiment", found.experiment.name), ("generated", when),

@@ -27,6 +27,7 @@ STAGE_FILES = {
     "transfer": "transfer.json",
     "transfer_csv": "transfer.csv",
     "train": "train.json",
+    "claims": "claims.json",
 }
 CURVE_METRICS = {"train/acc": "train_acc", "val/acc": "val_acc",
                  "train/loss": "train_loss", "val/loss": "val_loss"}

@@ -73,6 +73,11 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     workers = cfg.search.workers if args.workers is None else args.workers
     if workers < 0:
         raise ConfigError(f"--workers = {workers} is not allowed: use 0 or more")
+    if not cfg.tracking.enabled:
+        raise ConfigError(
+            "tracking.enabled = false is not allowed for the search: every trial is an MLflow "
+            "run under the search's parent run; set tracking.enabled: true"
+        )
     base = base_config(cfg)
     client = client_for(cfg.tracking)
     storage = open_storage(cfg.search, StaleTrialHandler(client, cfg.tracking.experiment))

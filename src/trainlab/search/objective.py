@@ -30,7 +30,7 @@ from optuna_integration import PyTorchLightningPruningCallback
 
 from trainlab.config import Config
 from trainlab.data.prepared import PreparedData
-from trainlab.errors import TrainingError
+from trainlab.errors import ConfigError, TrainingError
 from trainlab.search.grid import Cell, recipe_hash, trial_config, trial_data
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
 from trainlab.tracking import PrunedRun
@@ -69,8 +69,9 @@ class RunIdRecorder(Callback):
         self.run_id: str | None = None
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
-        self.run_id = trainer.logger.run_id
-        self.trial.set_user_attr(RUN_ATTR, self.run_id)
+        self.run_id = getattr(trainer.logger, "run_id", None)
+        if self.run_id:
+            self.trial.set_user_attr(RUN_ATTR, self.run_id)
 
 
 @dataclass
@@ -127,33 +128,14 @@ def run_trial(ctx: TrialContext, trial: optuna.Trial) -> TrialState:
         KeyboardInterrupt: after telling the trial FAIL (interrupted); the run ends KILLED.
         Exception: an unexpected error, after telling the trial FAIL.
     """
-    cell, seed, extra = suggest(ctx, trial)
-    cfg = trial_config(ctx.base, ctx.base.grid, cell, seed, extra)
-    data = trial_data(ctx.data, cell)
-    attrs = {
-        "cell": cell.id, "seed": seed, **cell.params(),
-        "preprocessing": cell.preprocessing or data.preprocessing,
-        "recipe_hash": recipe_hash(cfg, data.fingerprint), "base_hash": ctx.base_hash,
-        "worker": f"{socket.gethostname()}:{os.getpid()}",
-    }
-    for key, value in attrs.items():
-        trial.set_user_attr(key, value)
-    tags = {
-        "recipe.cell": cell.id, "recipe.activation": cell.activation,
-        "recipe.regularization": cell.regularization, "recipe.augmentation": cell.augmentation,
-        "recipe.preprocessing": attrs["preprocessing"], "recipe.seed": str(seed),
-        "optuna.trial_number": str(trial.number), "optuna.study": ctx.study_name,
-        "trainlab.kind": "search_trial",
-    }
-    suffix = f"s{seed}" if ctx.base.search.sampler == "grid" else f"t{trial.number}"
     recorder = RunIdRecorder(trial)
     pruning = PruningCallback(trial, monitor=MONITOR)
     started = time.perf_counter()
     try:
+        cfg, data, run_name, tags = _recipe(ctx, trial)
         result = train_recipe(
-            cfg, data, ctx.checkpoint_dir, run_name=f"{cell.id}#{suffix}",
-            parent_run_id=ctx.parent_run_id, tags=tags,
-            callbacks=[recorder, pruning], client=ctx.client,
+            cfg, data, ctx.checkpoint_dir, run_name=run_name, parent_run_id=ctx.parent_run_id,
+            tags=tags, callbacks=[recorder, pruning], client=ctx.client,
         )
     except optuna.TrialPruned:
         return _finish(ctx, trial, recorder.run_id, pruning.values, TrialState.PRUNED,
@@ -170,6 +152,38 @@ def run_trial(ctx: TrialContext, trial: optuna.Trial) -> TrialState:
                 started, err)
         raise
     return _complete(ctx, trial, result)
+
+
+def _recipe(
+    ctx: TrialContext, trial: optuna.Trial
+) -> tuple[Config, PreparedData, str, dict[str, str]]:
+    """The trial's config, data, run name and run tags; records the recipe on the trial."""
+    try:
+        cell, seed, extra = suggest(ctx, trial)
+    except ValueError as err:  # an enqueued value this worker's grid does not offer
+        raise ConfigError(
+            f"trial {trial.number} was queued with a choice this params file's grid lacks "
+            f"({err}); every worker must use the coordinator's params.yaml"
+        ) from None
+    cfg = trial_config(ctx.base, ctx.base.grid, cell, seed, extra)
+    data = trial_data(ctx.data, cell)
+    preprocessing = cell.preprocessing or data.preprocessing
+    attrs = {
+        "cell": cell.id, "seed": seed, **cell.params(), "preprocessing": preprocessing,
+        "recipe_hash": recipe_hash(cfg, data.fingerprint), "base_hash": ctx.base_hash,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+    tags = {
+        "recipe.cell": cell.id, "recipe.activation": cell.activation,
+        "recipe.regularization": cell.regularization, "recipe.augmentation": cell.augmentation,
+        "recipe.preprocessing": preprocessing, "recipe.seed": str(seed),
+        "optuna.trial_number": str(trial.number), "optuna.study": ctx.study_name,
+        "trainlab.kind": "search_trial",
+    }
+    suffix = f"s{seed}" if ctx.base.search.sampler == "grid" else f"t{trial.number}"
+    return cfg, data, f"{cell.id}#{suffix}", tags
 
 
 def _complete(ctx: TrialContext, trial: optuna.Trial, result: TrainResult) -> TrialState:

@@ -30,6 +30,7 @@ PARENT_ATTR = "mlflow_parent_run_id"  # study user attr: the search's MLflow par
 RUN_ATTR = "mlflow_run_id"  # trial user attr, set when training starts
 OUTCOME_ATTR = "outcome"  # trial user attr: complete | pruned | diverged | error | interrupted
 DONE_OUTCOMES = ("diverged",)  # FAIL outcomes that are final: retraining gives the same NaN
+AXIS_ATTRS = ("activation", "regularization", "augmentation", "preprocessing")
 SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before "database is locked"
 
 
@@ -229,9 +230,6 @@ def requeue(study: optuna.Study, frozen: FrozenTrial) -> None:
     attrs = {k: v for k, v in frozen.user_attrs.items() if k in keep}
     params = frozen.system_attrs.get("fixed_params") or dict(frozen.params)
     study.enqueue_trial(params, user_attrs=attrs | {"retry_of": frozen.number})
-
-
-AXIS_ATTRS = ("activation", "regularization", "augmentation", "preprocessing")
 
 
 def wait_while_running(ss: SearchStudy, poll_s: float) -> bool:

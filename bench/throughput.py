@@ -1,0 +1,109 @@
+"""Benchmark 1: trainlab's training against a hand-written PyTorch loop, images per second.
+
+trainlab runs `train_recipe` as the pipeline does (Lightning Trainer, MLflow tracking on,
+checkpoints, diagnostics at their default cadence, the best snapshot's test and gap
+evaluation); the hand-written loop (bench/handloop.py) trains the same model on the same
+batches for the same number of steps, with a validation pass per epoch and the best
+snapshot's test accuracy. Images per second = training images / wall time of the whole call.
+Early stopping is off in both, so both take the same number of steps.
+
+    python -m bench.throughput [--quick] [--epochs N] [--rounds R] [--threads T]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from bench.common import fashion_mnist, interleave, median_ratio, quiet, set_threads, write_result
+
+TARGET = 0.90  # trainlab's images/s over the hand-written loop's, on the CPU
+
+
+def configs(arch: str, epochs: int, threads: int, workdir: Path, device: str = "cpu"):
+    from trainlab.config import Config
+
+    return Config().replace(**{
+        "model.arch": arch, "train.epochs": epochs, "train.patience": None,
+        "train.device": device, "train.threads": threads,
+        "tracking.uri": f"sqlite:///{workdir / 'mlflow.db'}", "tracking.experiment": "bench",
+    })
+
+
+def compare(arch: str, data, epochs: int, rounds: int, threads: int, device: str = "cpu") -> dict:
+    """Interleaved rounds of trainlab and the hand loop on one architecture."""
+    from bench.handloop import hand_train
+    from trainlab.training import train_recipe
+
+    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
+        workdir = Path(tmp)
+        cfg = configs(arch, epochs, threads, workdir, device)
+        # Warm-up (not timed): creates the MLflow database and loads every lazy import, which
+        # a user pays once per machine or process, not per training.
+        train_recipe(cfg.replace(**{"train.epochs": 1}), data, workdir / "ckpt")
+        hand_train(cfg.replace(**{"train.epochs": 1}), data, device)
+        sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+        last = {}
+
+        def lab():
+            last["trainlab"] = train_recipe(cfg, data, workdir / "ckpt").metrics["test/acc"]
+            sync()
+
+        def hand_loop():
+            last["hand"] = hand_train(cfg, data, device).test_acc
+            sync()
+
+        print(f"{arch}: {epochs} epochs of {len(data.train)} images, batch "
+              f"{cfg.train.batch_size}, {threads} thread(s), {rounds} rounds", flush=True)
+        times = interleave({"trainlab": lab, "hand": hand_loop}, rounds)
+    images = epochs * (len(data.train) // cfg.train.batch_size) * cfg.train.batch_size
+    ratio = median_ratio(times["hand"]["wall"], times["trainlab"]["wall"])
+    return {
+        "arch": arch, "epochs": epochs, "train_images": len(data.train), "images": images,
+        "batch_size": cfg.train.batch_size, "threads": threads, "rounds": rounds,
+        "device": device,
+        "trainlab_images_per_s": round(images / min(times["trainlab"]["wall"]), 1),
+        "hand_images_per_s": round(images / min(times["hand"]["wall"]), 1),
+        "ratio": round(ratio, 3),  # median over rounds of hand wall / trainlab wall
+        "ratio_cpu_time": round(median_ratio(times["hand"]["cpu"], times["trainlab"]["cpu"]), 3),
+        "wall_s": times, "target": TARGET, "meets_target": ratio >= TARGET,
+        "test_acc": {name: round(acc, 4) for name, acc in last.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer epochs and rounds")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per training")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: the cores are shared with other jobs)")
+    parser.add_argument("--arch", nargs="+", default=["mlp", "cnn"])
+    args = parser.parse_args(argv)
+    quiet()
+    set_threads(args.threads)
+    data = fashion_mnist()
+    rows = []
+    for arch in args.arch:
+        epochs = args.epochs or (3 if args.quick else 5)
+        if args.rounds:
+            rounds = args.rounds
+        else:
+            rounds = (3 if arch == "mlp" else 2) if args.quick else (5 if arch == "mlp" else 3)
+        rows.append(compare(arch, data, epochs, rounds, args.threads))
+        row = rows[-1]
+        print(f"{arch}: trainlab {row['trainlab_images_per_s']:.0f} img/s, hand "
+              f"{row['hand_images_per_s']:.0f} img/s, ratio {row['ratio']:.3f} (CPU-time "
+              f"ratio {row['ratio_cpu_time']:.3f}; target >= {TARGET})", flush=True)
+    command = "python -m bench.throughput " + shlex.join(sys.argv[1:] if argv is None else argv)
+    write_result("throughput", {"rows": rows}, command.strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

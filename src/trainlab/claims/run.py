@@ -1,0 +1,215 @@
+"""`trainlab claims`: test the lecture's claims on the user's data and write the verdicts.
+
+Runs the small experiments (claims 1-6), reads what the search, ensemble and transfer stages
+measured (claims 3, 6 context; 7, 8, 9), judges each claim with its rule from
+`claims.rules`, and writes reports/claims.json (DVC metrics) inside one MLflow run `claims`
+tagged trainlab.kind=claims (a metric per number, a tag per verdict, the raw experiment rows
+as an artifact).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from mlflow.tracking import MlflowClient
+
+from trainlab.claims import evidence, rules
+from trainlab.claims.assess import (
+    assess_convergence,
+    assess_dead_units,
+    assess_early_stopping,
+    assess_gradient,
+    assess_preprocessing,
+    experiment_sizes,
+)
+from trainlab.claims.experiments import Experiments
+from trainlab.claims.statements import CLAIMS, experiments
+from trainlab.claims.verdict import INCONCLUSIVE, STATUSES, Verdict, pending
+from trainlab.config import Config, flatten
+from trainlab.data.prepared import PreparedData
+from trainlab.io import write_json
+from trainlab.provenance import provenance_tags
+from trainlab.tracking import client_for, log_metrics, log_params, tracked_run
+
+KIND = "claims"  # trainlab.kind of the stage's MLflow run
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where the other stages' outputs are (the paths dvc.yaml gives the stage)."""
+
+    search_trials: Path = Path("reports/search_trials.csv")
+    ensemble: Path = Path("reports/ensemble.json")
+    transfer: Path = Path("reports/transfer.csv")
+
+
+def add_arguments_claims(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="reports/claims.json", help="DVC metrics file")
+    parser.add_argument("--search-trials", default=str(Evidence.search_trials),
+                        help="the search stage's trial table")
+    parser.add_argument("--ensemble", default=str(Evidence.ensemble),
+                        help="the ensemble stage's report")
+    parser.add_argument("--transfer", default=str(Evidence.transfer),
+                        help="the transfer stage's cells")
+
+
+def check_claims(cfg: Config, data: PreparedData, found: Evidence,
+                 client: MlflowClient | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the experiments and judge every claim.
+
+    Returns:
+        (the claims.json payload, the raw experiment rows).
+    """
+    from trainlab.training import resolve_device  # imports lightning: only when running
+
+    started = time.perf_counter()
+    threads = torch.get_num_threads()
+    if cfg.claims.threads:
+        torch.set_num_threads(cfg.claims.threads)
+    try:
+        ex = Experiments(cfg, data, resolve_device(cfg.train.device))
+        rows = {"gradient": ex.gradient(), "convergence": ex.convergence(),
+                "preprocessing": ex.preprocessing(), "dead_units": ex.dead_units(),
+                "early_stopping": ex.early_stopping()}
+    finally:
+        torch.set_num_threads(threads)
+    judged = judge_all(cfg, rows, found, client)
+    texts = experiments(cfg)
+    entries = {}
+    for claim in CLAIMS:
+        verdict, details = judged[claim.key]
+        context = details.pop("context", {}) if isinstance(details, dict) else {}
+        entries[claim.key] = {
+            "number": claim.number, "claim": claim.statement, "experiment": texts[claim.key],
+            "status": verdict.status, "reason": verdict.reason, "rule": verdict.rule,
+            "numbers": verdict.numbers, "context": context, "details": details,
+        }
+    statuses = [entry["status"] for entry in entries.values()]
+    payload = {
+        "claims": entries,
+        "summary": {status.replace(" ", "_"): statuses.count(status) for status in STATUSES},
+        "seconds": {"total": round(time.perf_counter() - started, 2), **ex.seconds},
+        "seeds": ex.seeds,
+        "data": {"dataset": data.dataset, "fingerprint": data.fingerprint,
+                 "preprocessing": data.preprocessing},
+        "experiments": experiment_sizes(cfg.claims),
+        "rules": cfg.claims.rules.model_dump(mode="json"),
+        "evidence": {k: str(v) for k, v in vars(found).items()},
+    }
+    return clean(payload), clean(rows)
+
+
+def judge_all(cfg: Config, rows: dict[str, Any], found: Evidence,
+              client: MlflowClient | None) -> dict[str, tuple[Verdict, dict[str, Any]]]:
+    """Every claim's (verdict, details) from the experiment rows and the stage outputs."""
+    r, k = cfg.claims.rules, cfg.claims.rules.spread_k
+    trials, trials_problem = evidence.read_table(found.search_trials, "search")
+    out: dict[str, tuple[Verdict, dict[str, Any]]] = {}
+    saturation, grad, centred, means = assess_gradient(rows["gradient"], r)
+    out["saturation"], out["zero_centred"] = (saturation, grad), (centred, means)
+    curves = evidence.search_train_curves(client, trials) if trials is not None and client \
+        else {}
+    out["convergence"] = assess_convergence(rows["convergence"], cfg.claims.convergence.epochs,
+                                            r, curves)
+    out["dying_relu"] = assess_dead_units(rows["dead_units"], r)
+    out["preprocessing"] = assess_preprocessing(rows["preprocessing"], r)
+    search_es = evidence.search_early_stopping(trials) if trials is not None else {}
+    out["early_stopping"] = assess_early_stopping(rows["early_stopping"], r, search_es)
+    if trials is None:
+        out["regularization"] = (pending(trials_problem or "",
+                                         rules.regularization_rule(r.regularization, k)), {})
+    else:
+        presets = evidence.preset_pairs(trials)
+        verdict = rules.regularization(presets, evidence.untested_penalties(trials, cfg.grid),
+                                       r.regularization, k)
+        out["regularization"] = (verdict, {"presets": presets})
+    out["ensemble"] = _ensemble(found.ensemble, r, k)
+    out["transfer"] = _transfer(found.transfer, r, k)
+    return out
+
+
+def _ensemble(path: Path, r, k: float) -> tuple[Verdict, dict[str, Any]]:
+    payload, problem = evidence.read_payload(path, "ensemble")
+    if payload is None:
+        return pending(problem or "", rules.ensemble_rule(r.ensemble, k)), {}
+    gain, accs, numbers = evidence.ensemble_numbers(payload)
+    if gain is None:
+        return Verdict(INCONCLUSIVE, f"{path} has no ensemble.gain_points: run `dvc repro "
+                       "ensemble` again", numbers, rules.ensemble_rule(r.ensemble, k)), {}
+    return rules.ensemble(gain, accs, r.ensemble, k, numbers), {"member_test_acc": accs}
+
+
+def _transfer(path: Path, r, k: float) -> tuple[Verdict, dict[str, Any]]:
+    frame, problem = evidence.read_table(path, "transfer")
+    if frame is None:
+        return pending(problem or "", rules.transfer_rule(r.transfer, k)), {}
+    gains = evidence.transfer_gains(frame)
+    return rules.transfer(gains, r.transfer, k), {"gain_points": gains}
+
+
+def clean(tree: Any) -> Any:
+    """JSON-safe: non-finite floats become None, tuples lists, numpy scalars plain."""
+    if isinstance(tree, dict):
+        return {str(key): clean(value) for key, value in tree.items()}
+    if isinstance(tree, list | tuple):
+        return [clean(value) for value in tree]
+    if isinstance(tree, bool) or tree is None or isinstance(tree, str):
+        return tree
+    if isinstance(tree, int | float) or hasattr(tree, "item"):
+        value = float(tree) if not isinstance(tree, int) else tree
+        return value if isinstance(value, int) or math.isfinite(value) else None
+    return tree
+
+
+def metric_key(text: str) -> str:
+    """An MLflow-safe metric name (letters, digits, _ - . / and spaces)."""
+    return re.sub(r"[^\w./\- ]", "_", text)
+
+
+def track(client: MlflowClient, cfg: Config, payload: dict[str, Any], rows: dict[str, Any],
+          fingerprint: str, out: Path) -> str:
+    """One MLflow run `claims`: verdict tags, number metrics, claims.json and the rows."""
+    tags = provenance_tags(fingerprint) | {"trainlab.kind": KIND,
+                                           "data.dataset": payload["data"]["dataset"]}
+    for key, entry in payload["claims"].items():
+        tags[f"claims.{key}.status"] = entry["status"]
+        tags[f"claims.{key}.reason"] = entry["reason"][:5000]
+    with tracked_run(client, cfg.tracking.experiment, "claims", tags) as run_id:
+        log_params(client, run_id, {"seed": cfg.seed}
+                   | flatten(cfg.claims.model_dump(mode="json"), "claims."))
+        metrics = {f"claims/{status}": n for status, n in payload["summary"].items()}
+        metrics["time/seconds"] = payload["seconds"]["total"]
+        for key, entry in payload["claims"].items():
+            for label, value in {**entry["numbers"], **entry["context"]}.items():
+                if isinstance(value, int | float) and math.isfinite(value):
+                    metrics[metric_key(f"{key}/{label}")] = value
+        log_metrics(client, run_id, metrics)
+        payload["mlflow_run_id"] = run_id
+        write_json(out, payload)
+        client.log_artifact(run_id, str(out))
+        client.log_dict(run_id, rows, "experiments.json")
+    return run_id
+
+
+def run_claims(cfg: Config, args: argparse.Namespace) -> int:
+    """`trainlab claims`: every claim's verdict into `--out` and an MLflow run."""
+    from trainlab.data.prepared import load_prepared
+
+    data = load_prepared(cfg.data.prepared_dir)
+    client = client_for(cfg.tracking)
+    found = Evidence(Path(args.search_trials), Path(args.ensemble), Path(args.transfer))
+    payload, rows = check_claims(cfg, data, found, client)
+    run_id = track(client, cfg, payload, rows, data.fingerprint, Path(args.out))
+    for entry in payload["claims"].values():
+        print(f"claims: {entry['number']}. {entry['status']:>13}: {entry['claim']}")
+    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in payload["summary"].items() if n)
+    print(f"claims: {counts} in {payload['seconds']['total']:.1f} s -> {args.out} "
+          f"(MLflow run {run_id})")
+    return 0
