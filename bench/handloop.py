@@ -5,7 +5,7 @@ preprocessing (trainlab's own modules, same seed), the same batches (the split h
 device, a `randperm` per epoch, the ragged last batch dropped), the same optimizer, a
 validation pass after every epoch (early stopping and the best snapshot need it), the best
 snapshot kept in memory, and the test accuracy of that snapshot at the end. It gets the same
-kernels too: channels-last conv weights on the CPU, as trainlab uses there.
+kernels too: channels-last conv weights on the CPU and trainlab's scoring batch size.
 
 What trainlab does on top, and what the ratio therefore prices: Lightning, the MLflow run
 (params, per-epoch metrics, artifacts, the checkpoint copy), checkpoint files, the
@@ -24,6 +24,7 @@ from trainlab.config import Config
 from trainlab.data.prepared import PreparedData
 from trainlab.data.preprocessing import Normalize
 from trainlab.models.networks import build_network
+from trainlab.training import eval_batch_size
 
 
 @dataclass
@@ -61,6 +62,7 @@ def hand_train(cfg: Config, data: PreparedData, device: torch.device | str = "cp
     y = data.train.labels.to(device)
     val_x, val_y = data.val.images.to(device).float().div_(255.0), data.val.labels.to(device)
     batch = cfg.train.batch_size
+    scoring = eval_batch_size(batch, data.image_shape)  # as trainlab scores
     steps_per_epoch = len(y) // batch
     best_acc, best_state, steps = -1.0, None, 0
     for epoch in range(cfg.train.epochs):
@@ -73,10 +75,10 @@ def hand_train(cfg: Config, data: PreparedData, device: torch.device | str = "cp
             loss.backward()
             optimizer.step()
             steps += 1
-        acc = _accuracy(net, val_x, val_y, batch)
+        acc = _accuracy(net, val_x, val_y, scoring)
         if acc > best_acc:
             best_acc, best_state = acc, copy.deepcopy(net.state_dict())
     net.load_state_dict(best_state)
     test_x, test_y = data.test.images.to(device).float().div_(255.0), data.test.labels.to(device)
-    test_acc = _accuracy(net, test_x, test_y, batch)
+    test_acc = _accuracy(net, test_x, test_y, scoring)
     return HandResult(best_acc, test_acc, steps, steps * batch)

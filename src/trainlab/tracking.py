@@ -54,10 +54,8 @@ def use_wal(uri: str) -> None:
         return
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return
-    path = Path(url.database)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(sqlite3.Error):  # best effort: MLflow works in either mode
-        connection = sqlite3.connect(path, timeout=60)
+        connection = sqlite3.connect(url.database, timeout=60)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
         finally:

@@ -95,3 +95,24 @@ def transfer_csv(path: Path, gains: dict[int, float]) -> Path:
                          "final_train_acc": 0.99, "gap_acc": 0.99 - acc, "val_acc": acc,
                          "epochs": 5, "seconds": 3.0, "run_id": "x", "requested_size": size})
     return write_csv(path, rows)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread, as the claims stage runs (claims.threads): tiny MLPs run fastest."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def fake():
+    """The fabricators of the other stages' files, and the test-scale claims overrides."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(write_csv=write_csv, search_trials=search_trials,
+                           ensemble_json=ensemble_json, transfer_csv=transfer_csv,
+                           claims=TINY_CLAIMS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections import Counter
@@ -21,14 +22,18 @@ CELLS_6 = Counter({f"{a}|{r}|none": 1 for a in ("relu", "tanh", "elu") for r in 
 POSTGRES = "postgresql+psycopg2://trainlab:trainlab@127.0.0.1:5432/trainlab_test"
 
 
-def test_two_local_workers_train_every_cell_once(search_project):
+def test_two_local_workers_train_every_cell_once(search_project, capfd):
     project = search_project.configure(GRID_6, workers=2)
     assert project.run() == 0  # this process coordinates; two worker processes train
 
     trials = project.trials()
     assert len(trials) == 6 and all(t.state.name == "COMPLETE" for t in trials)
     assert Counter(t.user_attrs["cell"] for t in trials) == CELLS_6
-    assert len({t.user_attrs["worker"] for t in trials}) == 2  # both processes trained
+    out = capfd.readouterr().out
+    assert "search: 2 local workers, 1 torch thread(s) each" in out
+    trained = re.findall(r"search worker: trained (\d+) trial", out)
+    assert len(trained) == 2 and sum(map(int, trained)) == 6  # two processes, 6 trials in all
+    assert len({t.user_attrs["worker"] for t in trials}) == sum(n != "0" for n in trained)
     runs = project.runs()
     children = [r for r in runs.values() if r.data.tags.get("trainlab.kind") != "search"]
     assert sorted(r.info.run_id for r in children) == sorted(
@@ -51,33 +56,34 @@ def test_postgres_workers_share_a_study_and_redo_a_dead_workers_cell(search_proj
     _postgres_or_skip()
     name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
     project = search_project.configure(GRID_6, storage=POSTGRES, study_name=name)
-    workers = [project.start("--worker"), project.start("--worker")]
-    victim = workers[0]
+    workers = [project.start("--worker")]  # the victim: killed in its first trial
     killed: list[int] = []
 
-    def kill_first_worker_mid_trial() -> None:
+    def kill_victim_once_it_trains_then_start_another() -> None:
+        victim = workers[0]
+
         def training_on_victim(trials: list) -> bool:
             return any(t.state.name == "RUNNING" and "mlflow_run_id" in t.user_attrs and
                        t.user_attrs["worker"].endswith(f":{victim.pid}") for t in trials)
 
         trials = project.wait_for(training_on_victim, victim)
-        killed.extend(t.number for t in trials if t.state.name == "RUNNING" and
-                      t.user_attrs["worker"].endswith(f":{victim.pid}"))
-        victim.kill()
+        killed.extend(t.number for t in trials if t.state.name == "RUNNING")
+        victim.kill()  # no clean-up: its trial keeps RUNNING until its heartbeat is stale
+        workers.append(project.start("--worker"))
 
-    killer = threading.Thread(target=kill_first_worker_mid_trial, daemon=True)
+    killer = threading.Thread(target=kill_victim_once_it_trains_then_start_another, daemon=True)
     killer.start()
     try:
         # The coordinator queues the cells, trains nothing itself, waits for the queue to empty.
         assert project.run("--workers", "0") == 0
         killer.join(timeout=60)
-        assert workers[1].wait(timeout=120) == 0
+        assert workers[0].wait(timeout=10) == -9 and workers[1].wait(timeout=120) == 0
         trials = project.trials()
         complete = [t for t in trials if t.state.name == "COMPLETE"]
         assert Counter(t.user_attrs["cell"] for t in complete) == CELLS_6  # each exactly once
         assert len(killed) == 1
         lost = trials[killed[0]]
-        assert lost.state.name == "FAIL"  # failed by a living worker: no heartbeat for 4 s
+        assert lost.state.name == "FAIL"  # failed by a living process: no heartbeat for 4 s
         redo = [t for t in complete if t.user_attrs.get("retry_of") == lost.number]
         assert [t.user_attrs["cell"] for t in redo] == [lost.user_attrs["cell"]]
         assert redo[0].user_attrs["worker"].endswith(f":{workers[1].pid}")

@@ -139,6 +139,7 @@ def test_split_keeps_the_bottom_blocks_frozen_and_composes_to_the_backbone(
     assert torch.equal(top(frozen(x)), backbone(x))
 
 
+@pytest.mark.slow
 def test_channels_last_backbone_gives_the_library_layouts_features():
     torch.manual_seed(0)
     fast = imagenet_backbone("efficientnet_lite0", True, 32).eval()  # channels-last

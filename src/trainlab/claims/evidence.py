@@ -20,6 +20,12 @@ from mlflow.tracking import MlflowClient
 
 from trainlab.config import GridConfig
 
+# The columns each stage file must have (its stage writes more).
+REQUIRED = {
+    "search": ("state", "activation", "regularization", "augmentation", "seed", "test_acc",
+               "gap_acc"),
+    "transfer": ("backbone", "mode", "size", "test_acc"),
+}
 FINISHED = ("COMPLETE", "finished")  # the CSV's Optuna state, or the report's trial state
 LECTURE_PENALTIES = ("l2", "l1", "elastic", "dropout")  # the regularizers the lecture lists
 
@@ -35,6 +41,10 @@ def read_table(path: str | Path, stage: str) -> tuple[pd.DataFrame | None, str |
         return None, f"{path} is not a readable CSV ({err}): run `dvc repro {stage}` again"
     if frame.empty:
         return None, f"{path} has no rows: run `dvc repro {stage}`"
+    missing = [c for c in REQUIRED.get(stage, ()) if c not in frame.columns]
+    if missing:
+        return None, (f"{path} lacks the column(s) {', '.join(missing)}: run `dvc repro "
+                      f"{stage}` again")
     return frame, None
 
 
@@ -92,12 +102,14 @@ def preset_pairs(trials: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 def untested_penalties(trials: pd.DataFrame, grid: GridConfig) -> list[str]:
     """The lecture's regularizers that no finished search trial used (by the grid presets)."""
-    used = set(finished(trials)["regularization"])
     covered = set()
-    for name, preset in grid.regularization.items():
-        if name in used:
-            covered |= {preset.kind} if preset.kind != "none" and preset.strength > 0 else set()
-            covered |= {"dropout"} if preset.dropout > 0 else set()
+    for name in set(finished(trials)["regularization"]):
+        preset = grid.regularization.get(name)
+        if preset is None:  # a preset no longer in params: trust a name such as `l2`
+            covered |= {name} & set(LECTURE_PENALTIES)
+            continue
+        covered |= {preset.kind} if preset.kind != "none" and preset.strength > 0 else set()
+        covered |= {"dropout"} if preset.dropout > 0 else set()
     return [kind for kind in LECTURE_PENALTIES if kind not in covered]
 
 

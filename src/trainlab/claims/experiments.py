@@ -8,6 +8,7 @@ default preprocessing) run once and are shared.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -88,6 +89,8 @@ class Experiments:
         started, g = time.perf_counter(), self.claims.gradient
         x, y = (t[: g.batch] for t in self.subsets.probe)
         eps = self.claims.dead_units.grad_eps
+        per_epoch = max(len(self.subsets.train) // self.claims.batch_size, 1)
+        epochs = math.ceil(g.steps / per_epoch)  # enough epochs for `steps` steps
         rows = []
         for activation in g.activations:
             for seed in self.seeds:
@@ -95,7 +98,7 @@ class Experiments:
                 row: dict[str, Any] = {"activation": activation, "seed": seed}
                 for state in ("init", "trained"):
                     if state == "trained" and g.steps:
-                        run = train(module, self.subsets, self.subsets.train, epochs=10**6,
+                        run = train(module, self.subsets, self.subsets.train, epochs=epochs,
                                     batch_size=self.claims.batch_size, seed=seed,
                                     score_epochs=False, max_steps=g.steps)
                         row["diverged"] = run.diverged

@@ -123,6 +123,8 @@ def train(module: RecipeModule, subsets: Subsets, train_split: Split, *, epochs:
         started = time.perf_counter()
         for step, (x, y) in enumerate(loader, start=1):
             loss = F.cross_entropy(module(x), y)
+            # A host sync per step (cheap for these tiny MLPs): a diverged run must stop
+            # before its NaN weights are probed or scored.
             if not math.isfinite(loss.item()):
                 run.diverged = True
                 run.seconds += time.perf_counter() - started

@@ -189,7 +189,7 @@ def dead_units(
                                what=f"relu's dead fraction at lr {worst:g}")
     numbers: dict[str, float | None] = {"worst lr for relu": worst,
                                         "dead fraction relu": measured[worst]}
-    died = []
+    died, alive = [], []
     for act, by_lr in dead.items():
         if act == "relu":
             continue
@@ -199,9 +199,13 @@ def dead_units(
         if top is not None and others[top] > rule.max_other_dead:
             died.append(f"{act} units died too ({fmt(100 * others[top], 1)}% at lr {top:g} > "
                         f"{100 * rule.max_other_dead:g}%)")
+        elif top is not None:
+            alive.append(f"{act} at most {fmt(100 * others[top], 1)}% dead")
     diverged = sum(v is None for by_lr in dead.values() for vs in by_lr.values() for v in vs)
     if died:
         status, reason = NOT_HOLDS, "; ".join(died) + f"; {reason}"
+    if alive:
+        reason += f"; {', '.join(alive)}"
     if diverged:
         reason += f" ({diverged} run(s) diverged and are left out)"
     return Verdict(status, reason, numbers, text)

@@ -55,7 +55,10 @@ def claims_section(found: ReportInputs, dpi: int) -> Section:
                                   "dvc repro claims"))
     entries = sorted(payload["claims"].values(), key=lambda e: e.get("number", 0))
     summary = payload.get("summary") or {}
-    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in summary.items() if n)
+    order = [s.replace(" ", "_") for s in TONES]  # holds, does not hold, inconclusive, pending
+    counts = ", ".join(f"{summary[s]} {s.replace('_', ' ')}" for s in
+                       sorted(summary, key=lambda s: (order.index(s) if s in order else 9, s))
+                       if summary[s])
     seconds = (payload.get("seconds") or {}).get("total")
     section.add(Paragraph(
         f"Each claim of the lecture, tested on this data ({counts}). A verdict follows from "

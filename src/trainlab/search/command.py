@@ -44,6 +44,7 @@ from trainlab.search.workers import (
     supervise,
     usable_cores,
     work,
+    worker_index,
 )
 from trainlab.tracking import client_for, end_run, experiment_id, log_params
 
@@ -85,32 +86,16 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     pruner = make_pruner(cfg, base.train.epochs)
     if args.worker:
         die_with_coordinator()
-        ss = join(storage, cfg, pruner, args.wait)
+        ss = join(storage, cfg, pruner, args.wait, worker_index())
         ctx = _context(base, data, client, ss, ss.study.user_attrs[PARENT_ATTR])
         ran = work(ctx, ss, label=f"search worker {ss.name}")
         print(f"search worker: trained {ran} trial(s); no queued trial left", flush=True)
         return 0
-
     started = time.perf_counter()
     ss = create_or_load(storage, cfg, pruner)
     parent = parent_run(client, cfg, ss)
     try:
-        expected = _prepare_queue(base, data, client, ss, parent)
-        ctx = _context(base, data, client, ss, parent)
-        failed_workers = _train(ctx, ss, cfg, args, workers)
-        if ss.local and workers > 1:  # every local worker has exited: RUNNING ones are orphans
-            recover_local(ss, client, cfg.tracking.experiment, parent)
-        result = _write_outputs(ctx, ss, args, expected, time.perf_counter() - started)
-        if failed_workers:
-            raise TrainingError(
-                f"{len(failed_workers)} worker process(es) stopped with an error (exit codes "
-                f"{failed_workers}, printed above); finished trials are kept, rerun to resume"
-            )
-        if result["best"] is None:
-            raise TrainingError(
-                f"no trial of study {ss.name!r} completed ({result['trials']}); see "
-                f"{args.out_csv} for why, then rerun"
-            )
+        result = _coordinate(base, data, client, ss, parent, args, workers, started)
     except KeyboardInterrupt:
         end_run(client, parent, "KILLED", "killed")
         raise
@@ -118,12 +103,34 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
         end_run(client, parent, "FAILED", "failed", reason=f"{type(err).__name__}: {err}")
         raise
     end_run(client, parent, "FINISHED", "finished")
-    best = result["best"]
-    print(f"search: {result['trials']['complete']} complete, {result['trials']['pruned']} "
-          f"pruned, {result['trials']['fail']} failed of {result['n_trials_expected']} trials; "
-          f"best {best['cell']}#s{best['seed']} val {best['val_acc']:.4f} test "
-          f"{best['test_acc']:.4f} (MLflow parent run {parent})", flush=True)
+    best, tally = result["best"], result["trials"]
+    print(f"search: {tally['complete']} complete, {tally['pruned']} pruned, {tally['fail']} "
+          f"failed of {result['n_trials_expected']} trials; best {best['cell']}#s{best['seed']} "
+          f"val {best['val_acc']:.4f} test {best['test_acc']:.4f} (MLflow parent run {parent})",
+          flush=True)
     return 0
+
+
+def _coordinate(base: Config, data: PreparedData, client: MlflowClient, ss: SearchStudy,
+                parent: str, args: argparse.Namespace, workers: int, started: float) -> dict:
+    """Queue, train, write the outputs; the summary. Raises TrainingError if work is left."""
+    expected = _prepare_queue(base, data, client, ss, parent)
+    ctx = _context(base, data, client, ss, parent)
+    failed_workers = _train(ctx, ss, args, workers)
+    if ss.local and workers > 1:  # every local worker has exited: RUNNING ones are orphans
+        recover_local(ss, client, base.tracking.experiment, parent)
+    result = _write_outputs(ctx, ss, args, expected, time.perf_counter() - started)
+    if failed_workers:
+        raise TrainingError(
+            f"{len(failed_workers)} worker process(es) stopped with an error (exit codes "
+            f"{failed_workers}, printed above); finished trials are kept, rerun to resume"
+        )
+    if result["best"] is None:
+        raise TrainingError(
+            f"no trial of study {ss.name!r} completed ({result['trials']}); see "
+            f"{args.out_csv} for why, then rerun"
+        )
+    return result
 
 
 def _context(base: Config, data: PreparedData, client: MlflowClient, ss: SearchStudy,
@@ -199,15 +206,15 @@ def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient, ss: S
     return set(expected)
 
 
-def _train(ctx: TrialContext, ss: SearchStudy, cfg: Config, args: argparse.Namespace,
+def _train(ctx: TrialContext, ss: SearchStudy, args: argparse.Namespace,
            workers: int) -> list[int]:
     """Train until the queue is empty; the exit codes of worker processes that failed."""
     if workers == 1:
         work(ctx, ss)
         return []
     if workers > 1:
-        threads = None if cfg.train.threads else max(1, usable_cores() // workers)
-        print(f"search: {workers} local workers, {threads or cfg.train.threads} torch "
+        threads = None if ctx.base.train.threads else max(1, usable_cores() // workers)
+        print(f"search: {workers} local workers, {threads or ctx.base.train.threads} torch "
               "thread(s) each", flush=True)
         codes = supervise(spawn(args.params, args.overrides, workers, threads))
         return [code for code in codes if code != 0]

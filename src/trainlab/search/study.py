@@ -123,9 +123,11 @@ def _begin_immediate(engine: Any) -> None:
     engine.dispose()  # connections opened before the listeners would skip them
 
 
-def make_sampler(cfg: Config) -> optuna.samplers.BaseSampler:
+def make_sampler(cfg: Config, worker: int | None = 0) -> optuna.samplers.BaseSampler:
+    """The sampler of one worker; tpe seeds differ per worker (`worker` None: a random seed),
+    or parallel workers would draw the same recipes."""
     if cfg.search.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=cfg.seed)
+        return optuna.samplers.TPESampler(seed=None if worker is None else cfg.seed + worker)
     # Grid trials carry every parameter fixed, so the sampler is never consulted.
     return optuna.samplers.RandomSampler(seed=cfg.seed)
 
@@ -162,15 +164,19 @@ def create_or_load(
 
 
 def join(
-    storage: RDBStorage, cfg: Config, pruner: optuna.pruners.BasePruner, wait_s: float
+    storage: RDBStorage, cfg: Config, pruner: optuna.pruners.BasePruner, wait_s: float,
+    worker: int | None = None,
 ) -> SearchStudy:
-    """Load a study the coordinator created, waiting up to `wait_s` for it to be ready."""
+    """Load a study the coordinator created, waiting up to `wait_s` for it to be ready.
+
+    `worker`: the index of a local worker process (None for one started by hand).
+    """
     deadline = time.monotonic() + wait_s
     while True:
         try:
             study = optuna.load_study(
                 study_name=cfg.search.study_name, storage=storage,
-                sampler=make_sampler(cfg), pruner=pruner,
+                sampler=make_sampler(cfg, worker), pruner=pruner,
             )
             if study.user_attrs.get(READY_ATTR):
                 return SearchStudy(study, storage, storage.get_study_id_from_name(study.study_name))

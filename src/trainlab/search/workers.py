@@ -42,6 +42,7 @@ from trainlab.search.study import (
 from trainlab.tracking import PARENT_TAG, end_run, experiment_id
 
 COORDINATOR_ENV = "TRAINLAB_SEARCH_COORDINATOR"  # pid of the coordinator of a spawned worker
+INDEX_ENV = "TRAINLAB_SEARCH_WORKER"  # 1.. for the local worker processes a coordinator spawns
 STOP_TIMEOUT_S = 120  # how long an interrupted coordinator waits for its workers to stop
 POLL_S = 5.0  # seconds between checks while other workers hold the last trials
 
@@ -205,9 +206,8 @@ def spawn(params: str, overrides: Sequence[str], count: int, threads: int | None
         command += ["--set", f"train.threads={threads}"]
     env = os.environ | {COORDINATOR_ENV: str(os.getpid())}
     return [
-        subprocess.Popen(command, env=env | {"TRAINLAB_WORKER": str(index)},
-                         start_new_session=True)
-        for index in range(count)
+        subprocess.Popen(command, env=env | {INDEX_ENV: str(index)}, start_new_session=True)
+        for index in range(1, count + 1)
     ]
 
 
@@ -233,6 +233,12 @@ def supervise(processes: Sequence[subprocess.Popen]) -> list[int]:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
         raise
+
+
+def worker_index() -> int | None:
+    """This process's index among its coordinator's local workers; None if started by hand."""
+    index = os.environ.get(INDEX_ENV)
+    return int(index) if index and index.isdigit() else None
 
 
 def die_with_coordinator() -> None:
