@@ -1,6 +1,7 @@
 import torch
+import torch.nn.functional as F
 
-from trainlab.data.affine import affine_theta, warp
+from trainlab.data.affine import affine_theta, sampling_grid, warp
 
 
 def theta(height, width, **given):
@@ -82,3 +83,11 @@ def test_one_matrix_per_sample():
     out = warp(image, matrices)
     for sample, k in enumerate([0, -1, -2]):
         assert torch.allclose(out[sample], torch.rot90(image[0], k=k, dims=(1, 2)), atol=1e-5)
+
+
+def test_sampling_grid_is_affine_grid_on_non_square_images():
+    generator = torch.Generator().manual_seed(0)
+    matrices = torch.randn(5, 2, 3, generator=generator)
+    for height, width in ((28, 28), (6, 9), (1, 4)):
+        expected = F.affine_grid(matrices, [5, 3, height, width], align_corners=False)
+        assert torch.allclose(sampling_grid(matrices, height, width), expected, atol=1e-6)

@@ -41,8 +41,10 @@ class SearchProject:
         # sqlite:///mlflow.db would keep the previous test's pooled connection.
         self.params["tracking"]["uri"] = f"sqlite:///{root / 'mlflow.db'}"
 
-    def configure(self, grid: dict | None = None, **search: Any) -> SearchProject:
+    def configure(self, grid: dict | None = None, train: dict | None = None,
+                  **search: Any) -> SearchProject:
         self.params["grid"] = grid or GRID_2x2
+        self.params["train"] |= train or {}
         storage = f"sqlite:///{self.root / 'optuna.db'}"
         self.params["search"] = SEARCH | {"storage": storage} | search
         self.params["ensemble"] = {"top_k": 1}  # at most search.top_k (checked on load)

@@ -21,7 +21,12 @@ from trainlab.search.grid import (
     recipe_hash,
     trial_config,
 )
-from trainlab.search.study import claim_next, create_or_load, make_pruner, open_storage
+from trainlab.search.study import (
+    claim_next,
+    create_or_load,
+    make_pruner,
+    open_storage,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 LECTURE_ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "maxout", "elu"]
@@ -151,3 +156,4 @@ def test_repo_params_load_with_the_search_sections():
     assert cfg.search.storage.startswith("sqlite:///")
     full = load_config(REPO / "params.yaml", ["profile=full"])
     assert full.search.overrides != cfg.search.overrides  # the GPU profile trains longer
+

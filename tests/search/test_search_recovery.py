@@ -19,11 +19,11 @@ GRID_4 = {
     "regularization": {"none": {}},
     "augmentation": {"none": {}},
 }
-SLOWER = ("--set", "train.epochs=4")  # a second or two a trial: time to stop one mid-way
+SLOWER = {"epochs": 8}  # a second or two a trial: time to stop one mid-way
 
 
 def test_killed_then_interrupted_search_resumes_without_losing_or_retraining(search_project):
-    project = search_project.configure(GRID_4)
+    project = search_project.configure(GRID_4, SLOWER)
     done: dict[int, str] = {}  # trial number -> MLflow run id of every COMPLETE trial so far
 
     def record_and_check_kept(trials: list) -> None:
@@ -34,7 +34,7 @@ def test_killed_then_interrupted_search_resumes_without_losing_or_retraining(sea
                      if t.state.name == "COMPLETE"})
 
     # Run 1: kill -9 while the second trial trains. Nothing can clean up: RUNNING stays.
-    run1 = project.start(*SLOWER)
+    run1 = project.start()
     project.wait_for(project.training_after_one_done, run1)
     run1.send_signal(signal.SIGKILL)
     assert run1.wait(timeout=60) == -signal.SIGKILL
@@ -45,7 +45,7 @@ def test_killed_then_interrupted_search_resumes_without_losing_or_retraining(sea
     assert project.runs()[killed_run].info.status == "RUNNING"
 
     # Run 2: resumes, then Ctrl-C while it trains.
-    run2 = project.start(*SLOWER)
+    run2 = project.start()
     project.wait_for(lambda ts: len(ts) > len(trials) and project.training_after_one_done(
         [t for t in ts if t.number != killed.number]), run2)
     run2.send_signal(signal.SIGINT)
@@ -70,7 +70,7 @@ def test_killed_then_interrupted_search_resumes_without_losing_or_retraining(sea
     assert not project.by_state(trials, "RUNNING")
 
     # Run 3: trains what is left; each cell has exactly one COMPLETE trial.
-    assert project.run(*SLOWER) == 0
+    assert project.run() == 0
     trials = project.trials()
     record_and_check_kept(trials)
     complete = project.by_state(trials, "COMPLETE")

@@ -55,38 +55,39 @@ def _postgres_or_skip() -> None:
 def test_postgres_workers_share_a_study_and_redo_a_dead_workers_cell(search_project):
     _postgres_or_skip()
     name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
-    project = search_project.configure(GRID_6, storage=POSTGRES, study_name=name)
-    workers = [project.start("--worker")]  # the victim: killed in its first trial
-    killed: list[int] = []
+    project = search_project.configure(GRID_6, {"epochs": 6}, storage=POSTGRES, study_name=name)
+    workers = [project.start("--worker"), project.start("--worker")]
+    pids = {f":{process.pid}": process for process in workers}
+    killed: list = []  # (trial number, the killed worker process)
 
-    def kill_victim_once_it_trains_then_start_another() -> None:
-        victim = workers[0]
+    def kill_the_first_worker_that_trains() -> None:
+        def training(trials: list) -> list:
+            return [t for t in trials if t.state.name == "RUNNING" and "mlflow_run_id" in
+                    t.user_attrs and t.user_attrs["worker"].endswith(tuple(pids))]
 
-        def training_on_victim(trials: list) -> bool:
-            return any(t.state.name == "RUNNING" and "mlflow_run_id" in t.user_attrs and
-                       t.user_attrs["worker"].endswith(f":{victim.pid}") for t in trials)
+        (trial, *_) = training(project.wait_for(lambda ts: bool(training(ts)), workers[0]))
+        victim = next(p for pid, p in pids.items() if trial.user_attrs["worker"].endswith(pid))
+        victim.kill()  # no clean-up: its trial stays RUNNING until its heartbeat is stale
+        killed.append((trial.number, victim))
 
-        trials = project.wait_for(training_on_victim, victim)
-        killed.extend(t.number for t in trials if t.state.name == "RUNNING")
-        victim.kill()  # no clean-up: its trial keeps RUNNING until its heartbeat is stale
-        workers.append(project.start("--worker"))
-
-    killer = threading.Thread(target=kill_victim_once_it_trains_then_start_another, daemon=True)
+    killer = threading.Thread(target=kill_the_first_worker_that_trains, daemon=True)
     killer.start()
     try:
         # The coordinator queues the cells, trains nothing itself, waits for the queue to empty.
         assert project.run("--workers", "0") == 0
         killer.join(timeout=60)
-        assert workers[0].wait(timeout=10) == -9 and workers[1].wait(timeout=120) == 0
+        assert len(killed) == 1
+        number, victim = killed[0]
+        (survivor,) = [process for process in workers if process is not victim]
+        assert victim.wait(timeout=10) == -9 and survivor.wait(timeout=120) == 0
         trials = project.trials()
         complete = [t for t in trials if t.state.name == "COMPLETE"]
         assert Counter(t.user_attrs["cell"] for t in complete) == CELLS_6  # each exactly once
-        assert len(killed) == 1
-        lost = trials[killed[0]]
+        lost = trials[number]
         assert lost.state.name == "FAIL"  # failed by a living process: no heartbeat for 4 s
         redo = [t for t in complete if t.user_attrs.get("retry_of") == lost.number]
         assert [t.user_attrs["cell"] for t in redo] == [lost.user_attrs["cell"]]
-        assert redo[0].user_attrs["worker"].endswith(f":{workers[1].pid}")
+        assert redo[0].user_attrs["worker"].endswith(f":{survivor.pid}")
         run = project.runs()[lost.user_attrs["mlflow_run_id"]]
         assert run.info.status == "KILLED" and run.data.tags["optuna.state"] == "FAIL"
         assert project.summary()["trials"] | {} == {

@@ -21,7 +21,13 @@ from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.errors import ConfigError, TrainingError
 from trainlab.provenance import provenance_tags
 from trainlab.search import outputs
-from trainlab.search.grid import base_config, grid_cells, recipe_hash, trial_config
+from trainlab.search.grid import (
+    base_config,
+    grid_cells,
+    recipe_hash,
+    search_hash,
+    trial_config,
+)
 from trainlab.search.objective import TrialContext
 from trainlab.search.study import (
     PARENT_ATTR,
@@ -49,6 +55,7 @@ from trainlab.search.workers import (
 from trainlab.tracking import client_for, end_run, experiment_id, log_params
 
 SEARCH_KIND = "search"
+PARAMS_ATTR = "trainlab.params_hash"  # study user attr: what workers must agree on
 
 
 def add_arguments_search(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +94,7 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     if args.worker:
         die_with_coordinator()
         ss = join(storage, cfg, pruner, args.wait, worker_index())
+        _check_same_params(ss, search_hash(base, data.fingerprint))
         ctx = _context(base, data, client, ss, ss.study.user_attrs[PARENT_ATTR])
         ran = work(ctx, ss, label=f"search worker {ss.name}")
         print(f"search worker: trained {ran} trial(s); no queued trial left", flush=True)
@@ -202,8 +210,19 @@ def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient, ss: S
         print(f"search: study {ss.name!r} in {redact(base.search.storage)}: "
               f"{len(expected)} grid trials, {len(expected) - len(missing)} already done or "
               f"held, {len(missing)} queued", flush=True)
+    ss.study.set_user_attr(PARAMS_ATTR, search_hash(base, data.fingerprint))
     ss.study.set_user_attr(READY_ATTR, True)
     return set(expected)
+
+
+def _check_same_params(ss: SearchStudy, mine: str) -> None:
+    coordinator = ss.study.user_attrs.get(PARAMS_ATTR)
+    if coordinator != mine:
+        raise ConfigError(
+            f"this worker's params differ from those the coordinator of study {ss.name!r} "
+            f"queued (hash {mine} vs {coordinator}: recipe, grid, search or prepared data); "
+            "run every worker with the coordinator's params.yaml and prepared data"
+        )
 
 
 def _train(ctx: TrialContext, ss: SearchStudy, args: argparse.Namespace,

@@ -123,3 +123,16 @@ def recipe_hash(cfg: Config, fingerprint: str) -> str:
     }
     blob = json.dumps([flat, fingerprint], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+SEARCH_RUNTIME_KEYS = ("storage", "study_name", "workers", "top_k", "models_dir",
+                       "heartbeat_interval", "grace_period")
+
+
+def search_hash(base: Config, fingerprint: str) -> str:
+    """What every worker of one study must agree on: the recipes, the grid, the sampler and
+    pruner settings and the data (not where or how many processes run)."""
+    search = base.search.model_dump(mode="json", exclude=set(SEARCH_RUNTIME_KEYS))
+    blob = json.dumps([recipe_hash(base, fingerprint), base.grid.model_dump(mode="json"), search],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]

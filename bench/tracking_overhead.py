@@ -1,0 +1,79 @@
+"""Benchmark 2: what MLflow tracking adds to a training's wall time.
+
+The same `train_recipe` call (Fashion-MNIST, early stopping off) with `tracking.enabled`
+true (an MLflow run: params, config, per-epoch metrics, curves, confusion matrix, the
+checkpoint copied as an artifact) and false (no run, Lightning logger off), interleaved.
+
+    python -m bench.tracking_overhead [--quick] [--arch cnn mlp] [--epochs N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.common import fashion_mnist, interleave, median_ratio, quiet, set_threads, write_result
+from bench.throughput import configs
+
+TARGET = 1.03  # tracked wall time over untracked, at most
+
+
+def compare(arch: str, data, epochs: int, rounds: int, threads: int) -> dict:
+    from trainlab.training import train_recipe
+
+    with tempfile.TemporaryDirectory(prefix="bench-tracking-") as tmp:
+        workdir = Path(tmp)
+        on = configs(arch, epochs, threads, workdir)
+        off = on.replace(**{"tracking.enabled": False})
+        train_recipe(on.replace(**{"train.epochs": 1}), data, workdir / "ckpt")  # warm-up
+        print(f"{arch}: {epochs} epochs of {len(data.train)} images, {rounds} rounds", flush=True)
+        times = interleave({
+            "tracking_on": lambda: train_recipe(on, data, workdir / "ckpt"),
+            "tracking_off": lambda: train_recipe(off, data, workdir / "ckpt"),
+        }, rounds)
+    overhead = median_ratio(times["tracking_on"]["wall"], times["tracking_off"]["wall"])
+    return {
+        "arch": arch, "epochs": epochs, "rounds": rounds, "threads": threads,
+        "on_s": round(statistics.median(times["tracking_on"]["wall"]), 3),
+        "off_s": round(statistics.median(times["tracking_off"]["wall"]), 3),
+        "on_over_off": round(overhead, 4),  # median over rounds of on / off wall time
+        "on_over_off_cpu_time": round(
+            median_ratio(times["tracking_on"]["cpu"], times["tracking_off"]["cpu"]), 4),
+        "target": TARGET, "meets_target": overhead <= TARGET, "wall_s": times,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer epochs and rounds")
+    parser.add_argument("--arch", nargs="+", default=["cnn", "mlp"])
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    quiet()
+    set_threads(args.threads)
+    data = fashion_mnist()
+    rows = []
+    for arch in args.arch:
+        epochs = args.epochs or (3 if args.quick else 5)
+        rounds = args.rounds or ((2 if arch == "cnn" else 4) if args.quick else
+                                 (3 if arch == "cnn" else 6))
+        rows.append(compare(arch, data, epochs, rounds, args.threads))
+        row = rows[-1]
+        print(f"{arch}: tracking on {row['on_s']:.2f} s, off {row['off_s']:.2f} s: "
+              f"{100 * (row['on_over_off'] - 1):+.1f}% (CPU time "
+              f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%; target <= "
+              f"{100 * (TARGET - 1):+.0f}%)", flush=True)
+    command = "python -m bench.tracking_overhead " + shlex.join(
+        sys.argv[1:] if argv is None else argv)
+    write_result("tracking_overhead", {"rows": rows}, command.strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
