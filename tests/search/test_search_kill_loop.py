@@ -26,14 +26,23 @@ GRID_6 = {
 KILLS = 10
 
 
+def training(trials: list) -> bool:
+    """A trial of this run is training: RUNNING with its MLflow run recorded."""
+    return any(t.state.name == "RUNNING" and "mlflow_run_id" in t.user_attrs for t in trials)
+
+
 def test_ten_random_kills_lose_and_duplicate_nothing(search_project):
     project = search_project.configure(GRID_6, {"epochs": 4})
     draw = random.Random(20261126)
     done: dict[int, str] = {}  # trial number -> MLflow run id, for every COMPLETE trial
 
-    for _ in range(KILLS):
+    for kill in range(KILLS):
         process = project.start()
-        time.sleep(draw.uniform(1.0, 12.0))  # import + start-up take several seconds
+        if kill % 3 == 0:  # anywhere in start-up: imports, opening the study, recovery
+            time.sleep(draw.uniform(0.5, 8.0))
+        else:  # while a trial trains or its results are written
+            project.wait_for(training, process)
+            time.sleep(draw.uniform(0.0, 2.5))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
         try:
