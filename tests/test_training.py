@@ -113,3 +113,61 @@ def test_interrupted_run_ends_killed_and_diverged_run_ends_failed(prepared):
     assert failed[0].info.status == "FAILED"
     assert "diverged" in failed[0].data.tags["trainlab.failure"]
     assert all(r.info.status != "RUNNING" for r in runs.values())
+
+
+def test_scoring_batches_hold_about_eval_pixels_never_fewer_than_a_train_batch():
+    from trainlab.training import EVAL_PIXELS, eval_batch_size
+
+    assert eval_batch_size(128, (1, 28, 28)) == EVAL_PIXELS // (28 * 28) == 256
+    assert eval_batch_size(512, (1, 28, 28)) == 512
+    assert eval_batch_size(32, (3, 224, 224)) == 32
+
+
+def test_sqlite_tracking_databases_use_write_ahead_logging(tmp_path):
+    import sqlite3
+
+    from trainlab.tracking import use_wal
+
+    use_wal(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with sqlite3.connect(tmp_path / "mlflow.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    use_wal("postgresql://user@localhost/db")  # left alone: nothing to open, no error
+    use_wal(f"sqlite:///{tmp_path / 'missing' / 'mlflow.db'}")  # MLflow reports that itself
+
+
+@pytest.mark.slow
+def test_train_without_tracking_opens_no_mlflow_run(prepared):
+    cfg = load_config("params.yaml", ["tracking.enabled=false", "train.epochs=2"])
+    result = train_recipe(cfg, load_prepared(cfg.data.prepared_dir), "models/untracked")
+    assert result.run_id is None and result.checkpoint.is_file()
+    assert result.checkpoint.parent.name.startswith("untracked-")
+    assert not (prepared / "mlflow.db").exists()
+    assert result.epochs_run == 2 and 0.0 < result.metrics["test/acc"] <= 1.0
+
+
+@pytest.mark.slow
+def test_epoch_metrics_are_logged_at_optimizer_steps(prepared):
+    cfg = load_config("params.yaml", ["train.epochs=3"])
+    data = load_prepared(cfg.data.prepared_dir)
+    result = train_recipe(cfg, data, "models/steps")
+    steps = len(data.train) // cfg.train.batch_size  # per epoch: one optimizer step a batch
+    client = MlflowClient(cfg.tracking.uri)
+    for key in ("val/acc", "train/loss", "grad_norm/layer1", "diag/layer1/mean"):
+        history = client.get_metric_history(result.run_id, key)
+        assert sorted(m.step for m in history) == [steps, 2 * steps, 3 * steps], key
+    assert client.get_run(result.run_id).data.metrics["time/seconds"] > 0
+
+
+@pytest.mark.slow
+def test_same_params_and_seed_give_identical_metrics(prepared):
+    cfg = load_config("params.yaml").replace(**{"augmentation.hflip": 0.5,
+                                                "augmentation.translate": 0.1,
+                                                "model.dropout": 0.2})
+    data = load_prepared(cfg.data.prepared_dir)
+    first = train_recipe(cfg, data, "models/a", run_name="first")
+    second = train_recipe(cfg, data, "models/b", run_name="second")
+    keys = ("test/acc", "test/loss", "final/train_acc", "gap/acc", "val/acc_best")
+    assert {k: first.metrics[k] for k in keys} == {k: second.metrics[k] for k in keys}
+    assert first.history == second.history
+    other = train_recipe(cfg.replace(seed=1), data, "models/c", run_name="other seed")
+    assert other.history != first.history
