@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 
 from trainlab.config import load_config
@@ -70,6 +71,10 @@ def _quiet_libraries() -> None:
     for name in ("lightning.pytorch", "lightning.fabric", "mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "false")
+    # Lightning's internal deprecation notice and its hint about log_every_n_steps (trainlab
+    # logs per epoch, so a short epoch is expected) say nothing a user can act on.
+    warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
+    warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
