@@ -51,4 +51,4 @@ ui: setup  ## the MLflow UI on 127.0.0.1:5000
 	$(VENV)/bin/trainlab ui
 
 clean:  ## generated data, models, tracking databases
-	rm -rf data/prepared models mlflow.db mlartifacts optuna.db reports/*.json reports/*.csv
+	rm -rf data/prepared models mlflow.db mlflow.db-wal mlflow.db-shm mlartifacts optuna.db reports/*.json reports/*.csv

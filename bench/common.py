@@ -52,13 +52,16 @@ def machine() -> dict[str, Any]:
     }
 
 
-def fashion_mnist(project: str | Path = ".", **overrides: Any):
-    """Prepared Fashion-MNIST: the project's `data/prepared` when it holds it, else prepared
-    now from Debian's files with the pipeline's sizes (plus `overrides`)."""
+def fashion_mnist(project: str | Path = ".", prepared: str | Path | None = None, **overrides: Any):
+    """Prepared Fashion-MNIST: the folder `prepared` if given; else the project's
+    `data/prepared` when it holds the pipeline's Fashion-MNIST; else prepared now from
+    Debian's files with the pipeline's sizes (plus `overrides`)."""
     from trainlab.config import Config
     from trainlab.data.prepared import load_prepared, prepare
     from trainlab.errors import DataError
 
+    if prepared is not None:
+        return load_prepared(prepared)
     prepared = Path(project) / "data" / "prepared"
     if not overrides and (prepared / "data.pt").is_file():
         try:
@@ -105,10 +108,13 @@ def median_ratio(numerator: list[float], denominator: list[float]) -> float:
     return statistics.median(n / d for n, d in zip(numerator, denominator, strict=True))
 
 
-def write_result(name: str, payload: dict[str, Any], command: str) -> Path:
-    """bench/results/<name>.json with the machine and the command that produced it."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def write_result(
+    name: str, payload: dict[str, Any], command: str, folder: str | Path | None = None
+) -> Path:
+    """<folder>/<name>.json (bench/results by default) with the machine and the command."""
+    folder = Path(folder) if folder else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
     body = {"benchmark": name, "command": command,
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine()} | payload
     tmp = path.with_suffix(".json.tmp")

@@ -83,3 +83,25 @@ def test_cuda_batches_match_cpu_batches(split):
     batches = list(cuda)
     assert all(x.device.type == "cuda" and y.device.type == "cuda" for x, y in batches)
     assert [y.tolist() for _, y in batches] == cpu
+
+
+@pytest.mark.parametrize(("group", "drop_last", "lists"), [
+    (2, False, [[3, 3], [3, 1]]),
+    (2, True, [[3, 3], [3]]),
+    (5, False, [[3, 3, 3, 1]]),
+    (1, True, [[3], [3], [3]]),
+])
+def test_groups_are_lists_of_the_same_batches(split, group, drop_last, lists):
+    plain = DeviceLoader(split, 3, "cpu", shuffle=True, drop_last=drop_last, seed=4)
+    grouped = DeviceLoader(split, 3, "cpu", shuffle=True, drop_last=drop_last, seed=4,
+                           group=group)
+    items = list(grouped)
+    assert len(grouped) == len(items) == len(lists)
+    assert [[len(y) for _, y in item] for item in items] == lists
+    flat = [y.tolist() for item in items for _, y in item]
+    assert flat == [y.tolist() for _, y in plain]  # same batches, same order, same epoch seed
+
+
+def test_group_must_be_positive(split):
+    with pytest.raises(ValueError, match="group must be None or >= 1"):
+        DeviceLoader(split, 2, "cpu", shuffle=False, group=0)
