@@ -44,7 +44,8 @@ def machine() -> dict[str, Any]:
 
     return {
         "cpu": cpu_model(),
-        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
@@ -52,7 +53,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def fashion_mnist(project: str | Path = ".", prepared: str | Path | None = None, **overrides: Any):
+def fashion_mnist(
+    project: str | Path = ".", prepared: str | Path | None = None, **overrides: Any
+):
     """Prepared Fashion-MNIST: the folder `prepared` if given; else the project's
     `data/prepared` when it holds the pipeline's Fashion-MNIST; else prepared now from
     Debian's files with the pipeline's sizes (plus `overrides`)."""

@@ -6,8 +6,9 @@ with nothing changed, a few times. The stages' `python` is this interpreter, imp
 scratch copy's `src/`.
 
 Without `--full` the pipeline runs on reduced params (REDUCED: fewer images, a 2x2x2 grid,
-short trainings, the `source` transfer backbone only), so it fits a `make bench`; the no-op
-`dvc repro` is the same check either way (DVC hashes the same dependency lists).
+short trainings, the `source` transfer backbone only, one seed of the claims' experiments),
+so it fits a `make bench`; the no-op `dvc repro` is the same check either way (DVC reads the
+same files and hashes the same dependency lists).
 
     python -m bench.pipeline [--full] [--noop-runs N] [--keep]
 """
@@ -41,6 +42,7 @@ REDUCED = {
     "ensemble.greedy_pool": 3,
     "transfer.backbones": ["source"], "transfer.sizes": [100], "transfer.epochs": 1,
     "transfer.source_epochs": 1, "transfer.val_size": 200, "transfer.test_size": 500,
+    "claims.seeds": 1, "claims.train_images": 1000, "claims.eval_images": 500,
 }
 
 

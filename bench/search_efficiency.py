@@ -1,7 +1,8 @@
 """Benchmark 4: the grid search with the pruner against without it.
 
 Runs `trainlab search` (the CLI the pipeline runs) twice on the same prepared data in a
-scratch project: once with `search.pruner` from params.yaml (median) and once with `none`,
+scratch project: once with `search.pruner` from params.yaml (median; `--pruner` picks
+another) and once with `none`,
 each with its own Optuna storage, MLflow database and models folder. Reports the epochs
 trained in total (the sum of every trial's epochs), the wall time, and the best validation
 (and its test) accuracy each found.
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="local search workers (default: search.workers of params.yaml)")
     parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
                         help="more params overrides for both searches (YAML values)")
+    parser.add_argument("--pruner", default=None, choices=["median", "hyperband"],
+                        help="the pruned search's pruner (default: search.pruner of params.yaml)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch project")
     args = parser.parse_args(argv)
     quiet()
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
               f"images, {workers} worker(s)", flush=True)
         trainlab(project, "prepare", *sets({k: v for k, v in overrides.items()
                                             if k.startswith("data.")}))
-        runs = [run_variant(project, cfg.search.pruner, overrides, workers),
+        runs = [run_variant(project, args.pruner or cfg.search.pruner, overrides, workers),
                 run_variant(project, "none", overrides, workers)]
     finally:
         if not args.keep:
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
           f"points below (target <= {TARGET_POINTS})", flush=True)
     command = "python -m bench.search_efficiency " + shlex.join(
         sys.argv[1:] if argv is None else argv)
-    write_result("search_efficiency", {
+    name = "search_efficiency" + (f"_{args.pruner}" if args.pruner else "")
+    write_result(name, {
         "overrides": overrides, "workers": workers,
         "search_params": cfg.search.model_dump(mode="json") | {"grid": cfg.grid.model_dump(
             mode="json")},

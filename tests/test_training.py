@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from trainlab.cli import main
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
-from trainlab.models.checkpoint import load_module, predict_proba, loss_and_accuracy
+from trainlab.models.checkpoint import load_module, loss_and_accuracy, predict_proba
 from trainlab.training import confusion, curves_csv, gap_metrics, train_recipe
 
 
@@ -86,7 +86,8 @@ def test_train_end_to_end_on_digits_is_tracked_in_mlflow(prepared):
     data = load_prepared("data/prepared")
     from trainlab.data.loader import DeviceLoader
 
-    loss, acc = loss_and_accuracy(*predict_proba(module, DeviceLoader(data.test, 256, "cpu", False)))
+    test = DeviceLoader(data.test, 256, "cpu", False)
+    loss, acc = loss_and_accuracy(*predict_proba(module, test))
     assert acc == pytest.approx(metrics["test/acc"], abs=1e-6)
 
 

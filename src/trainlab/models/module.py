@@ -171,7 +171,8 @@ class RecipeModule(pl.LightningModule):
         )
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        self._shared_step(batch, "val")
+        for pair in _as_list(batch):
+            self._shared_step(pair, "val")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._shared_step(batch, "test")
