@@ -52,8 +52,8 @@ def table() -> str:
             for row in r["rows"]:
                 add(r, f"{row['arch'].upper()} images/s, trainlab / hand loop ({row['epochs']} "
                     f"epochs, {row['threads']} thread)",
-                    f"{row['trainlab_images_per_s']:.0f} / {row['hand_images_per_s']:.0f} = "
-                    f"**{row['ratio']:.2f}** (CPU time {row['ratio_cpu_time']:.2f})",
+                    f"{row['trainlab_images_per_s']:.0f} / {row['hand_images_per_s']:.0f}; "
+                    f"ratio **{row['ratio']:.3f}** (CPU time {row['ratio_cpu_time']:.3f})",
                     f">= {row['target']}", row["meets_target"])
         elif name == "tracking_overhead":
             for row in r["rows"]:

@@ -45,8 +45,9 @@ def use_wal(uri: str) -> None:
 
     MLflow commits several times per logged batch; in SQLite's default rollback-journal mode
     each commit costs ~3 fsyncs (~14 ms on the project's machines), in WAL mode one (~1 ms),
-    with the same durability. Several processes on one machine (search workers) may share a
-    WAL database; a network file system may not, so leave such URIs alone.
+    with the same durability. Several processes on one machine (search workers) share a WAL
+    database as before; like SQLite's locking itself, WAL needs a local file system. Other
+    URIs (a tracking server, PostgreSQL) are left alone.
     """
     try:
         url = make_url(uri)
