@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -30,3 +31,12 @@ def write_atomic(path: str | Path, text: str) -> Path:
 
 def write_json(path: str | Path, payload: Any) -> Path:
     return write_atomic(path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def finite_number(value: Any) -> float | None:
+    """A value read from a stage file as a finite float, or None (missing, text, NaN, inf)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None

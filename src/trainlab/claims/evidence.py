@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from trainlab.config import GridConfig
+from trainlab.io import finite_number
 
 # The columns each stage file must have (its stage writes more).
 REQUIRED = {
@@ -160,16 +161,16 @@ def ensemble_numbers(payload: Mapping[str, Any]) -> tuple[float | None, list[flo
     used = (payload.get("top_k") or {}).get("used")
     members = [m for m in payload.get("members") or [] if isinstance(m, dict)]
     members = members[:used] if isinstance(used, int) else members
-    accs = [float(m["test_acc"]) for m in members if _number(m.get("test_acc")) is not None]
+    accs = [float(m["test_acc"]) for m in members if finite_number(m.get("test_acc")) is not None]
     best = (payload.get("best_single") or {}).get("by_val") or {}
     numbers = {
-        "ensemble test acc": _number(ens.get("acc")),
-        "best single test acc": _number(best.get("acc")),
+        "ensemble test acc": finite_number(ens.get("acc")),
+        "best single test acc": finite_number(best.get("acc")),
         "members": float(len(accs)),
-        "vote gain pp": _number((payload.get("vote") or {}).get("gain_points")),
-        "greedy gain pp": _number((payload.get("greedy") or {}).get("gain_points")),
+        "vote gain pp": finite_number((payload.get("vote") or {}).get("gain_points")),
+        "greedy gain pp": finite_number((payload.get("greedy") or {}).get("gain_points")),
     }
-    return _number(ens.get("gain_points")), accs, numbers
+    return finite_number(ens.get("gain_points")), accs, numbers
 
 
 def transfer_gains(transfer: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -193,13 +194,5 @@ def transfer_gains(transfer: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def _size_key(size: str) -> float:
-    number = _number(size)
+    number = finite_number(size)
     return number if number is not None else math.inf
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None

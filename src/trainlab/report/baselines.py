@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trainlab.io import finite_number
 from trainlab.report.sources import ExperimentRuns, column
 
 TRANSFER_COLUMNS = ["backbone", "mode", "size", "test_acc", "final_train_acc", "gap_acc",
@@ -32,16 +33,10 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _accuracy(value: Any) -> float | None:
-    number = _number(value)
+    number = finite_number(value)
     return None if number is None else (number / 100.0 if number > 1.0 else number)
 
 
@@ -50,12 +45,12 @@ def _find(flat: dict[str, Any], need: tuple[str, ...], avoid: tuple[str, ...] = 
     """The value under one of the `exact` keys, else under the first key that names every
     word of `need` and none of `avoid` (case-insensitive); only numbers count."""
     for key in exact:
-        if _number(flat.get(key)) is not None:
+        if finite_number(flat.get(key)) is not None:
             return flat[key]
     for key, value in flat.items():
         low = key.lower()
         if all(w in low for w in need) and not any(w in low for w in avoid) and \
-                _number(value) is not None:
+                finite_number(value) is not None:
             return value
     return None
 
@@ -98,7 +93,7 @@ def ensemble_view(payload: Any) -> EnsembleView:
         "greedy selection": _accuracy(_find(flat, ("greedy", "acc"), ("val", "gain"))),
     }
     scores = {k: v for k, v in scores.items() if v is not None}
-    gain = _number(_find(flat, ("gain",), ("vote", "greedy", "by_test", "best_test"), _GAIN))
+    gain = finite_number(_find(flat, ("gain",), ("vote", "greedy", "by_test", "best_test"), _GAIN))
     if gain is None and {"best single model", "mean-probability ensemble"} <= scores.keys():
         gain = 100.0 * (scores["mean-probability ensemble"] - scores["best single model"])
     notes = payload.get("notes") if isinstance(payload, dict) else None
@@ -106,10 +101,10 @@ def ensemble_view(payload: Any) -> EnsembleView:
         members=members,
         scores=scores,
         gain_points=gain,
-        ece_single=_number(_find(flat, ("ece", "single"), ("by_test",),
+        ece_single=finite_number(_find(flat, ("ece", "single"), ("by_test",),
                                  ("best_single.by_val.ece", "best_single/ece"))),
-        ece_ensemble=_number(_find(flat, ("ece", "ensemble"), ("single", "member"))),
-        disagreement=_number(_find(flat, ("disagree",))),
+        ece_ensemble=finite_number(_find(flat, ("ece", "ensemble"), ("single", "member"))),
+        disagreement=finite_number(_find(flat, ("disagree",))),
         notes=[str(n) for n in notes] if isinstance(notes, list) else [],
         values=flat,
     )
@@ -185,7 +180,7 @@ def normalise_transfer(frame: pd.DataFrame) -> pd.DataFrame:
 
 def size_order(size: str) -> float:
     """Sort key and x position of a target size: numbers as they are, 'all' last."""
-    number = _number(size)
+    number = finite_number(size)
     return number if number is not None else math.inf
 
 
