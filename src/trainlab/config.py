@@ -196,7 +196,8 @@ class SearchConfig(Section):
     n_trials: PositiveInt = 20  # tpe only; grid trains every cell x repeats
     repeats: PositiveInt = 1  # seeds per grid cell
     pruner: Literal["median", "hyperband", "none"] = "median"
-    pruner_warmup_epochs: Annotated[int, Field(ge=0)] = 2
+    pruner_warmup_epochs: Annotated[int, Field(ge=0)] = 0  # 0: prunable after one epoch
+    order: Literal["shuffled", "grid"] = "shuffled"  # the order grid trials are handed out
     storage: str = "sqlite:///optuna.db"
     study_name: Annotated[str, Field(min_length=1)] = "trainlab-grid"
     workers: PositiveInt = 1  # local processes on one study

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import signal
 import time
@@ -33,7 +34,7 @@ from trainlab.data.prepared import PreparedData
 from trainlab.models.checkpoint import loss_and_accuracy, predict_proba, read_checkpoint
 from trainlab.models.module import RecipeModule
 from trainlab.provenance import provenance_tags
-from trainlab.tracking import client_for, log_metrics, log_params, log_text_artifact, tracked_run
+from trainlab.tracking import client_for, experiment_id, log_artifacts, log_params, tracked_run
 
 # Augmentation lives in the LightningModule's on_after_batch_transfer (it is part of the recipe
 # and runs on the device); Lightning warns that the DataModule's hook is then not used.
@@ -166,6 +167,7 @@ def train_recipe(
                               min_delta=cfg.train.min_delta)
             )
         logger = EpochLogger(
+            experiment_id(client, cfg.tracking.experiment),
             experiment_name=cfg.tracking.experiment, tracking_uri=cfg.tracking.uri,
             run_id=run_id, log_model=False,
         ) if run_id else False
@@ -181,39 +183,57 @@ def train_recipe(
             deterministic=cfg.train.deterministic if device.type == "cpu" else "warn",
         )
         fit(trainer, module, datamodule)
-
-        # Test metrics and the gap come from the best snapshot, not the last epoch.
-        best = read_checkpoint(checkpoint.best_model_path, map_location=device)
-        module.load_state_dict(best["state_dict"])
-        test_probs, test_labels = predict_proba(module, datamodule.test_dataloader())
-        train_probs, train_labels = predict_proba(
-            module, datamodule.gap_dataloader(cfg.train.gap_sample)
-        )
-        metrics = gap_metrics(test_probs, test_labels, train_probs, train_labels)
-        best_epoch = int(best["epoch"])
-        metrics |= {
-            "val/acc_best": float(checkpoint.best_model_score),
-            "epochs_run": float(trainer.current_epoch),
-            "best_epoch": float(best_epoch),
-        }
+        try:
+            metrics, best_epoch, test_probs, test_labels = _evaluate_best(
+                cfg, module, datamodule, checkpoint, trainer, device)
+        except BaseException:
+            if logger:
+                logger.finalize("failed")  # the epoch curves still reach the run
+            raise
         seconds = time.perf_counter() - started
         metrics["time/seconds"] = seconds
         if run_id:
-            log_metrics(client, run_id, metrics, step=trainer.global_step)
-            log_curves(client, run_id, module.history, best_epoch)
-            client.log_dict(
-                run_id,
-                {"classes": list(data.classes),
-                 "matrix": confusion(test_probs, test_labels).tolist()},
-                "confusion_matrix.json",
-            )
-            if cfg.tracking.log_checkpoint:
-                client.log_artifact(run_id, checkpoint.best_model_path, "checkpoints")
+            # One request for the epochs' metrics not sent yet and the final ones, one upload
+            # for every artifact: each MLflow request costs 10-20 ms of CPU.
+            logger.log_metrics(metrics, step=trainer.global_step)
+            logger.flush()
+            files = {"checkpoints/best.ckpt": checkpoint.best_model_path} \
+                if cfg.tracking.log_checkpoint else {}
+            log_artifacts(client, run_id, {
+                "config.yaml": yaml.safe_dump(cfg.model_dump(mode="json")),
+                "curves.csv": curves_csv(module.history, best_epoch),
+                "confusion_matrix.json": json.dumps({
+                    "classes": list(data.classes),
+                    "matrix": confusion(test_probs, test_labels).tolist()}),
+            }, files)
     return TrainResult(
         run_id=run_id, checkpoint=Path(checkpoint.best_model_path), metrics=metrics,
         epochs_run=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds,
         history=list(module.history),
     )
+
+
+def _evaluate_best(
+    cfg: Config, module: RecipeModule, datamodule: RecipeDataModule,
+    checkpoint: ModelCheckpoint, trainer: pl.Trainer, device: torch.device,
+) -> tuple[dict[str, float], int, torch.Tensor, torch.Tensor]:
+    """The best snapshot's test metrics and train-vs-test gap (metrics, its epoch, test
+    probabilities and labels)."""
+    # Test metrics and the gap come from the best snapshot, not the last epoch.
+    best = read_checkpoint(checkpoint.best_model_path, map_location=device)
+    module.load_state_dict(best["state_dict"])
+    test_probs, test_labels = predict_proba(module, datamodule.test_dataloader())
+    train_probs, train_labels = predict_proba(
+        module, datamodule.gap_dataloader(cfg.train.gap_sample)
+    )
+    metrics = gap_metrics(test_probs, test_labels, train_probs, train_labels)
+    best_epoch = int(best["epoch"])
+    metrics |= {
+        "val/acc_best": float(checkpoint.best_model_score),
+        "epochs_run": float(trainer.current_epoch),
+        "best_epoch": float(best_epoch),
+    }
+    return metrics, best_epoch, test_probs, test_labels
 
 
 @contextlib.contextmanager
@@ -229,9 +249,7 @@ def _run(
         yield None
         return
     with tracked_run(client, cfg.tracking.experiment, run_name, tags, parent_run_id) as run_id:
-        log_params(client, run_id, cfg.flat())
-        config = yaml.safe_dump(cfg.model_dump(mode="json"))
-        log_text_artifact(client, run_id, "config.yaml", config)
+        log_params(client, run_id, cfg.flat())  # config.yaml comes with the other artifacts
         yield run_id
 
 
@@ -244,8 +262,12 @@ class EpochLogger(MLFlowLogger):
     Ctrl-C) only flushes.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, experiment_id: str, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # `tracked_run` created the run in this experiment: without this, MLFlowLogger's
+        # `experiment` fetches the run (a get_run round trip) only to learn its experiment.
+        self._experiment_id = experiment_id
+        self._initialized = True
         self._pending: list[Metric] = []
         self._due = time.monotonic() + FLUSH_EVERY_S
 
@@ -264,8 +286,7 @@ class EpochLogger(MLFlowLogger):
 
     def finalize(self, status: str = "success") -> None:
         if status == "success":
-            self.flush()
-            return
+            return  # train_recipe sends what is pending with the final metrics
         with contextlib.suppress(Exception):  # an error or interrupt is on its way: keep it
             self.flush()
 
@@ -321,10 +342,6 @@ def curves_csv(history: list[dict[str, float]], best_epoch: int) -> str:
     for row in history:
         writer.writerow(row | {"best": int(row["epoch"] == best_epoch)})
     return out.getvalue()
-
-
-def log_curves(client: MlflowClient, run_id: str, history: list[dict], best_epoch: int) -> None:
-    log_text_artifact(client, run_id, "curves.csv", curves_csv(history, best_epoch))
 
 
 def add_arguments_train(parser) -> None:

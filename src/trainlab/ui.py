@@ -23,5 +23,6 @@ def ui_command(cfg: Config, host: str, port: int) -> list[str]:
 
 
 def run_ui(cfg: Config, args) -> int:
-    print(f"MLflow UI on http://{args.host}:{args.port} (tracking {cfg.tracking.uri}); Ctrl-C stops")
+    print(f"MLflow UI on http://{args.host}:{args.port} (tracking {cfg.tracking.uri}); "
+          "Ctrl-C stops")
     return subprocess.call(ui_command(cfg, args.host, args.port))

@@ -106,7 +106,8 @@ def test_a_class_with_one_image_cannot_be_stratified(tagged):
 
 def test_val_subset_is_stratified_and_drawn_from_the_val_carve(raw_with_test):
     full = split_dataset(raw_with_test, DataConfig(train_subset=None, val_fraction=0.5), seed=0)
-    small = split_dataset(raw_with_test, DataConfig(train_subset=None, val_fraction=0.5, val_subset=100), seed=0)
+    small = split_dataset(raw_with_test,
+                          DataConfig(train_subset=None, val_fraction=0.5, val_subset=100), seed=0)
     assert len(small["val"]) == 100
     assert torch.bincount(small["val"].labels).tolist() == [50, 30, 20]  # 5:3:2 kept
     assert len(small["train"]) == len(full["train"])  # train is not touched

@@ -114,8 +114,8 @@ def odd_runs(first_trial: int) -> list[FakeRun]:
                 failure=f"RuntimeError: {XSS_TAG}", val_acc=0.71, train_acc=0.7, epochs_run=1,
                 best_epoch=0, seconds=3.0),
         FakeRun(first_trial + 1, "tanh", "l2", "flip_crop", 2, state="pruned", val_acc=0.74,
-                train_acc=0.75, epochs_run=2, best_epoch=1, name="tanh|l2|flip_crop#s2",
-                seconds=9.0),
+                train_acc=0.75, test_acc=0.73, epochs_run=2, best_epoch=1,
+                name="tanh|l2|flip_crop#s2", seconds=9.0),
     ]
 
 
@@ -142,9 +142,10 @@ def _log_run(client: MlflowClient, exp_id: str, run: FakeRun, parent: str, start
     for row in run.curves() if full else []:
         step = (row["epoch"] + 1) * 10
         metrics += [Metric(k, v, start + step, step) for k, v in row.items() if k != "epoch"]
-    if run.state == "finished":
+    if run.state in ("finished", "pruned"):  # a pruned run is scored where it stopped
         last = run.epochs_run * 10
-        for key, value in DIAG[run.activation].items() if full else []:
+        for key, value in DIAG[run.activation].items() if full and run.state == "finished" \
+                else []:
             metrics += [Metric(key, 0.99, start, 0), Metric(key, value, start + last, last)]
         final = {"test/acc": run.test_acc, "final/train_acc": run.train_acc,
                  "gap/acc": run.train_acc - run.test_acc, "gap/loss": 0.1,
@@ -229,7 +230,7 @@ def write_stage_files(folder: Path, runs: list[FakeRun], ids: dict[int, str],
     writer = csv.DictWriter(out, columns, lineterminator="\n")
     writer.writeheader()
     for r in runs:
-        done = r.state == "finished"
+        done = r.state in ("finished", "pruned")  # scored: a pruned trial where it stopped
         writer.writerow({
             "trial": r.trial, "cell": r.cell, "activation": r.activation,
             "regularization": r.regularization, "augmentation": r.augmentation,

@@ -80,11 +80,32 @@ def test_trial_rows_keep_state_name_and_failure(found):
     failed, pruned = rows.loc[24], rows.loc[25]
     assert (failed["state"], failed["run_name"]) == ("failed", "<script>alert(1)</script>")
     assert failed["fail_reason"] == 'RuntimeError: "><img src=x onerror=alert(1)>'
-    assert pruned["state"] == "pruned" and pd.isna(pruned["test_acc"])
+    assert pruned["state"] == "pruned"
+    assert pruned["test_acc"] == pytest.approx(0.73)  # scored where the pruner stopped it
     assert pruned["val_acc"] == pytest.approx(0.74)  # its last validation accuracy
     assert rows.loc[0, "best_epoch"] == 3  # logged 2 (from 0): the report counts from 1
     assert state_counts(found.trials) == {"total": 26, "finished": 24, "pruned": 1, "failed": 1,
                                           "killed": 0, "running": 0}
+
+
+def test_a_cell_only_pruned_runs_reached_shows_their_scores_apart(found):
+    # Without its two finished seeds, tanh|l2|flip_crop has only the run pruned at epoch 2.
+    only_pruned = found.trials[~((found.trials["cell"] == "tanh|l2|flip_crop")
+                                 & (found.trials["state"] == "finished"))]
+    table = tables.recipe_table(only_pruned)
+    row = table.set_index("cell").loc["tanh|l2|flip_crop"]
+    assert row["seeds"] == 0 and pd.isna(row["test_acc_mean"])  # no finished mean
+    assert row["test_acc_pruned"] == pytest.approx(0.73)
+    assert row["gap_acc_pruned"] == pytest.approx(0.75 - 0.73)
+    assert row["epochs_run_pruned"] == 2
+    assert pd.isna(tables.heatmap_grids(table, "test_acc_mean")["flip_crop"].loc["tanh", "l2"])
+    grid = tables.heatmap_grids(table, "test_acc_pruned")["flip_crop"]
+    assert grid.loc["tanh", "l2"] == pytest.approx(0.73)
+    assert grid.drop(index="tanh").isna().all().all()  # no other cell was pruned
+    # Nothing pruned: the pruned columns are absent and their grids all NaN.
+    plain = tables.recipe_table(found.trials[found.trials["state"] != "pruned"])
+    assert "test_acc_pruned" not in plain
+    assert tables.heatmap_grids(plain, "test_acc_pruned")["none"].isna().all().all()
 
 
 def test_heatmap_grids_hold_the_cell_means(found, fake_project):

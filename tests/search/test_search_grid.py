@@ -18,6 +18,7 @@ from trainlab.search.grid import (
     base_config,
     cell_overrides,
     grid_cells,
+    handout_order,
     recipe_hash,
     trial_config,
 )
@@ -44,6 +45,19 @@ def test_default_grid_is_72_cells_of_the_lecture():
     base = base_config(cfg)
     hashes = {recipe_hash(trial_config(base, cfg.grid, c, cfg.seed), "fp") for c in cells}
     assert len(hashes) == 72
+
+
+def test_grid_trials_are_handed_out_in_a_seeded_shuffle_by_default():
+    cfg = load_config(REPO / "params.yaml")
+    cells = grid_cells(cfg.grid)
+    assert cfg.search.order == "shuffled"
+    first = handout_order(cells, "shuffled", cfg.seed)
+    assert sorted(c.id for c in first) == sorted(c.id for c in cells)  # each cell once
+    assert handout_order(cells, "shuffled", cfg.seed) == first  # the same seed, the same order
+    assert handout_order(cells, "shuffled", cfg.seed + 1) != first
+    # The pruner's first reference trials span the grid, not one activation.
+    assert len({c.activation for c in first[:6]}) >= 3
+    assert handout_order(cells, "grid", cfg.seed) == cells
 
 
 def test_cell_overrides_map_presets_onto_the_config():

@@ -116,7 +116,8 @@ def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys)
 def test_diverged_trial_fails_pruned_trial_is_pruned_and_the_study_goes_on(search_project,
                                                                           capsys):
     project = search_project.configure(
-        NAN_AND_PRUNE_GRID, pruner="median", pruner_startup_trials=1, pruner_warmup_epochs=0)
+        NAN_AND_PRUNE_GRID, pruner="median", pruner_startup_trials=1, pruner_warmup_epochs=0,
+        order="grid")
     assert project.run("--set", "train.epochs=3") == 0
     # Fewer COMPLETE trials than search.top_k: all are kept, and the search says so.
     assert "search.top_k = 2 but only 1 trial(s) completed; keeping 1" in capsys.readouterr().err
@@ -147,6 +148,12 @@ def test_diverged_trial_fails_pruned_trial_is_pruned_and_the_study_goes_on(searc
     assert rows["relu|crush|none"]["state"] == "PRUNED"
     assert float(rows["relu|crush|none"]["val_acc"]) == pytest.approx(
         pruned.intermediate_values[0])
+    # Stopped after its epoch, it was still scored: its test accuracy and gap are recorded.
+    assert rows["relu|crush|none"]["epochs_run"] == "1"
+    assert 0.0 <= float(rows["relu|crush|none"]["test_acc"]) < 0.3
+    assert float(pruned.user_attrs["gap_acc"]) == pytest.approx(
+        run.data.metrics["gap/acc"])
+    assert run.data.metrics["test/acc"] == pytest.approx(pruned.user_attrs["test_acc"])
     assert project.summary()["trials"]["fail"] == 1
     assert [m["cell"] for m in project.manifest()["members"]] == ["relu|none|none"]
 

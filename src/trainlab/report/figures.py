@@ -62,22 +62,42 @@ def _png(fig: MplFigure, dpi: int) -> bytes:
     return buffer.getvalue()
 
 
-def heatmap(aug: str, test: pd.DataFrame, gap: pd.DataFrame, name: str, dpi: int) -> Figure:
-    """Activation x regularization heatmaps of mean test accuracy and mean gap."""
+@dataclass(frozen=True)
+class HeatGrids:
+    """Activation x regularization grids (fractions) of one augmentation preset: test
+    accuracy, train - test gap, and for pruned runs the epochs they ran."""
+
+    test: pd.DataFrame
+    gap: pd.DataFrame
+    epochs: pd.DataFrame | None = None
+
+
+def heatmap(aug: str, finished: HeatGrids, pruned: HeatGrids, name: str, dpi: int) -> Figure:
+    """Activation x regularization heatmaps of mean test accuracy and mean gap; a cell with
+    no finished run but a pruned one shows the pruned run's numbers in grey, uncoloured."""
     with matplotlib.rc_context(STYLE):
-        fig = _new(10.5, max(2.8, 0.5 * len(test.index) + 1.8))
+        fig = _new(10.5, max(2.8, 0.5 * len(finished.test.index) + 1.8))
         axes = fig.subplots(1, 2)
-        _heat(axes[0], 100 * test, "viridis", "mean test accuracy (%)")
-        _heat(axes[1], 100 * gap, "magma_r", "train − test gap (points)")
+        _heat(axes[0], 100 * finished.test, "viridis", "mean test accuracy (%)",
+              100 * pruned.test, pruned.epochs)
+        _heat(axes[1], 100 * finished.gap, "magma_r", "train − test gap (points)",
+              100 * pruned.gap, pruned.epochs)
         fig.suptitle(plain(f"Augmentation preset: {aug}"), fontweight="bold")
         png = _png(fig, dpi)
     return Figure(name, f"Heatmaps, augmentation {aug}",
                   f"Mean over seeds of test accuracy (left) and train − test gap (right) for "
-                  f"augmentation preset '{aug}'; blank cells have no finished run.", png)
+                  f"augmentation preset '{aug}'. Grey numbers marked 'pruned @k' are recipes "
+                  f"the pruner stopped after k epochs, scored at that point (not comparable "
+                  f"with the coloured cells, which trained their full budget); n/a: no run "
+                  f"scored.", png)
 
 
-def _heat(ax, grid: pd.DataFrame, cmap: str, label: str) -> None:
+def _heat(ax, grid: pd.DataFrame, cmap: str, label: str, pruned: pd.DataFrame,
+          pruned_epochs: pd.DataFrame | None) -> None:
     values = grid.to_numpy(dtype=float)
+    early = pruned.reindex_like(grid).to_numpy(dtype=float)
+    epochs = (pruned_epochs.reindex_like(grid).to_numpy(dtype=float)
+              if pruned_epochs is not None else np.full_like(values, np.nan))
     shown = np.ma.masked_invalid(values)
     image = ax.imshow(shown, cmap=cmap, aspect="auto")
     ax.set_xticks(range(grid.shape[1]), [plain(c, 14) for c in grid.columns])
@@ -89,7 +109,11 @@ def _heat(ax, grid: pd.DataFrame, cmap: str, label: str) -> None:
     middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
     dark_low = cmap == "viridis"  # viridis is dark at its low end, magma_r at its high end
     for (i, j), value in np.ndenumerate(values):
-        if math.isnan(value):
+        if math.isnan(value) and not math.isnan(early[i, j]):
+            stopped = "" if math.isnan(epochs[i, j]) else f" @{epochs[i, j]:.0f}"
+            ax.text(j, i, f"{early[i, j]:.1f}\npruned{stopped}", ha="center", va="center",
+                    color="#888888", fontsize=7.5, style="italic")
+        elif math.isnan(value):
             ax.text(j, i, "n/a", ha="center", va="center", color="#888888")
         else:
             dark = value < middle if dark_low else value > middle

@@ -104,15 +104,21 @@ def recipes_section(found: ReportInputs) -> Section:
 
 def heatmaps_section(found: ReportInputs, dpi: int) -> Section:
     section = Section("heatmaps", "Activation × regularization")
-    tests = tables.heatmap_grids(found.table, "test_acc_mean")
-    gaps = tables.heatmap_grids(found.table, "gap_acc_mean")
-    tests = {aug: grid for aug, grid in tests.items() if grid.notna().any().any()}
-    if not tests:
+    grids = {name: tables.heatmap_grids(found.table, name) for name in (
+        "test_acc_mean", "gap_acc_mean", "test_acc_pruned", "gap_acc_pruned",
+        "epochs_run_pruned")}
+    shown = [aug for aug in grids["test_acc_mean"]
+             if grids["test_acc_mean"][aug].notna().any().any()
+             or grids["test_acc_pruned"][aug].notna().any().any()]
+    if not shown:
         if found.table.empty:
             return _missing(section, found.stages["search"])
-        return section.add(Paragraph("No heatmaps: no trial has finished yet."))
-    for i, aug in enumerate(tests):
-        section.add(FigureBlock(figures.heatmap(aug, tests[aug], gaps[aug], f"heatmap_{i + 1}",
+        return section.add(Paragraph("No heatmaps: no trial has been scored yet."))
+    for i, aug in enumerate(shown):
+        finished = figures.HeatGrids(grids["test_acc_mean"][aug], grids["gap_acc_mean"][aug])
+        pruned = figures.HeatGrids(grids["test_acc_pruned"][aug], grids["gap_acc_pruned"][aug],
+                                   grids["epochs_run_pruned"][aug])
+        section.add(FigureBlock(figures.heatmap(aug, finished, pruned, f"heatmap_{i + 1}",
                                                 dpi)))
     return section
 

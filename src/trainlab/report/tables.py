@@ -18,6 +18,7 @@ from trainlab.report.trials import RECIPE_AXES
 
 KEYS = ["cell", *RECIPE_AXES]
 METRICS = ["val_acc", "test_acc", "final_train_acc", "gap_acc", "epochs_run", "seconds"]
+PRUNED_METRICS = ["test_acc", "gap_acc", "epochs_run"]  # `<metric>_pruned`: pruned runs' mean
 _LAYER = re.compile(r"^metrics\.(?:diag/layer(\d+)/(dead|saturated)|grad_norm/layer(\d+))$")
 
 
@@ -25,8 +26,10 @@ def recipe_table(trials: pd.DataFrame) -> pd.DataFrame:
     """One row per grid cell, best validation accuracy first.
 
     Columns: label, cell, the recipe axes, seeds (finished runs), `<metric>_mean` and
-    `<metric>_std` for :data:`METRICS`, and the trial counts finished, pruned, failed
-    (killed runs count as failed), running.
+    `<metric>_std` for :data:`METRICS`, the trial counts finished, pruned, failed
+    (killed runs count as failed), running, and when a run was pruned `<metric>_pruned`
+    for :data:`PRUNED_METRICS` (the mean over the cell's pruned runs, scored where they
+    stopped).
     """
     if trials.empty:
         return pd.DataFrame(columns=["label", *KEYS, "seeds"])
@@ -37,7 +40,13 @@ def recipe_table(trials: pd.DataFrame) -> pd.DataFrame:
     states = trials["state"].replace({"killed": "failed"})
     counts = pd.crosstab([trials[k] for k in KEYS], states)
     counts = counts.reindex(columns=["finished", "pruned", "failed", "running"], fill_value=0)
-    table = counts.join(stats, how="left").reset_index()
+    table = counts.join(stats, how="left")
+    # Pruned runs are scored where they stopped: kept apart, for cells no run finished.
+    pruned = trials[trials["state"] == "pruned"]
+    if not pruned.empty:
+        early = pruned.groupby(KEYS, sort=False)[PRUNED_METRICS].mean()
+        table = table.join(early.add_suffix("_pruned"), how="left")
+    table = table.reset_index()
     table["seeds"] = table["seeds"].fillna(0).astype(int)
     several = trials["preprocessing"].nunique() > 1
     table.insert(0, "label", table["cell"] + (" / " + table["preprocessing"] if several else ""))
@@ -64,10 +73,13 @@ def ordered(values, preferred: tuple[str, ...] = ()) -> list[str]:
 def heatmap_grids(table: pd.DataFrame, value: str) -> dict[str, pd.DataFrame]:
     """Per augmentation preset: activation (rows) x regularization (columns) of `value`.
 
-    Cells without a finished run are NaN; several preprocessings are averaged.
+    Cells without a finished run are NaN; several preprocessings are averaged. A `value`
+    the table lacks (e.g. `test_acc_pruned` when nothing was pruned) gives all-NaN grids.
     """
-    if table.empty or value not in table:
+    if table.empty:
         return {}
+    if value not in table:
+        table = table.assign(**{value: np.nan})
     rows = ordered(table["activation"], ACTIVATIONS)
     cols = ordered(table["regularization"])
     grids = {}

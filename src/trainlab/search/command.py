@@ -24,6 +24,7 @@ from trainlab.search import outputs
 from trainlab.search.grid import (
     base_config,
     grid_cells,
+    handout_order,
     recipe_hash,
     search_hash,
     trial_config,
@@ -202,6 +203,7 @@ def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient, ss: S
         # The latest interrupted attempt of each cell (Ctrl-C), for the record of the retry.
         retry_of = {cell_key(t.user_attrs): t.number for t in trials if t.state.is_finished()}
         missing = [key for key in expected if key not in taken]
+        missing = handout_order(missing, base.search.order, base.seed)
         for key in missing:
             job = expected[key]
             if key in retry_of:

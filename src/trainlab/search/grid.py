@@ -12,11 +12,15 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from trainlab.config import Config, GridConfig
 from trainlab.errors import ConfigError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:  # torch stays unimported for code that only needs the cells
     from trainlab.data.prepared import PreparedData
@@ -54,7 +58,7 @@ class Cell:
 
 
 def grid_cells(grid: GridConfig) -> list[Cell]:
-    """Every cell, activation-major, in params.yaml order (the order trials are handed out)."""
+    """Every cell, activation-major, in params.yaml order."""
     preprocessing = grid.preprocessing or (None,)
     return [
         Cell(*choice)
@@ -62,6 +66,20 @@ def grid_cells(grid: GridConfig) -> list[Cell]:
             grid.activation, grid.regularization, grid.augmentation, preprocessing
         )
     ]
+
+
+def handout_order(jobs: Sequence[T], order: str, seed: int) -> list[T]:
+    """Grid trials in the order workers take them: `search.order` shuffled (seeded) or grid.
+
+    Shuffled by default: a pruner compares a trial with the trials finished before it, and
+    activation-major those would all be sigmoid cells, a weak bar. Replaying a default
+    search's per-epoch val accuracies through the median pruner gave 0.73x the unpruned
+    epochs in grid order and 0.47x shuffled, for the same best cell.
+    """
+    jobs = list(jobs)
+    if order == "shuffled":
+        random.Random(seed).shuffle(jobs)
+    return jobs
 
 
 def cell_overrides(grid: GridConfig, cell: Cell) -> dict[str, Any]:

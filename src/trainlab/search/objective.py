@@ -5,7 +5,7 @@ Outcomes (trial user attr `outcome`, MLflow tags `trainlab.outcome` and `optuna.
 | what happened            | Optuna                         | MLflow run                     |
 |--------------------------|--------------------------------|--------------------------------|
 | trained                  | COMPLETE, value = best val acc | FINISHED, finished             |
-| pruned by the pruner     | PRUNED                         | FINISHED, pruned               |
+| pruned by the pruner     | PRUNED, scored like a complete | FINISHED, pruned               |
 | NaN/inf loss (diverged)  | FAIL, final for the cell       | FAILED, failed + reason        |
 | Ctrl-C / SIGTERM         | FAIL "interrupted", re-queued  | KILLED, killed                 |
 | any other error          | FAIL, re-queued, search stops  | FAILED, failed + reason        |
@@ -33,22 +33,25 @@ from trainlab.data.prepared import PreparedData
 from trainlab.errors import ConfigError, TrainingError
 from trainlab.search.grid import Cell, recipe_hash, trial_config, trial_data
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
-from trainlab.tracking import PrunedRun
+from trainlab.tracking import OUTCOME_TAG
 from trainlab.training import MONITOR, TrainResult, train_recipe
 
 STATE_TAG = "optuna.state"
 
 
-class PrunedTrial(PrunedRun, optuna.TrialPruned):
-    """optuna's TrialPruned that `tracked_run` also sees as PrunedRun (run FINISHED, pruned)."""
-
-
 class PruningCallback(PyTorchLightningPruningCallback):
-    """Reports val/acc per epoch to the trial; a prune stops trainer.fit with PrunedTrial."""
+    """Reports val/acc per epoch to the trial; when the pruner prunes, the training ends
+    after this epoch (Lightning's `should_stop`) instead of raising out of fit.
+
+    The training then ends as any other: its best snapshot so far (ModelCheckpoint runs after
+    this callback) is scored on test and train, so a pruned recipe keeps its test accuracy
+    and train-vs-test gap at the epoch it stopped, and the report shows every cell.
+    """
 
     def __init__(self, trial: optuna.Trial, monitor: str) -> None:
         super().__init__(trial, monitor)
         self.values: list[float] = []  # the reported val/acc, one per epoch
+        self.pruned: str | None = None  # the pruner's message, once it pruned
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         score = trainer.callback_metrics.get(self.monitor)
@@ -57,7 +60,8 @@ class PruningCallback(PyTorchLightningPruningCallback):
         try:
             super().on_validation_end(trainer, pl_module)
         except optuna.TrialPruned as pruned:
-            raise PrunedTrial(str(pruned)) from None
+            self.pruned = str(pruned)
+            trainer.should_stop = True
 
 
 class RunIdRecorder(Callback):
@@ -137,9 +141,6 @@ def run_trial(ctx: TrialContext, trial: optuna.Trial) -> TrialState:
             cfg, data, ctx.checkpoint_dir, run_name=run_name, parent_run_id=ctx.parent_run_id,
             tags=tags, callbacks=[recorder, pruning], client=ctx.client,
         )
-    except optuna.TrialPruned:
-        return _finish(ctx, trial, recorder.run_id, pruning.values, TrialState.PRUNED,
-                       "pruned", started)
     except TrainingError as err:  # NaN/inf loss: deterministic for this recipe and seed
         return _finish(ctx, trial, recorder.run_id, pruning.values, TrialState.FAIL,
                        "diverged", started, err)
@@ -151,6 +152,8 @@ def run_trial(ctx: TrialContext, trial: optuna.Trial) -> TrialState:
         _finish(ctx, trial, recorder.run_id, pruning.values, TrialState.FAIL, "error",
                 started, err)
         raise
+    if pruning.pruned:
+        return _pruned(ctx, trial, result, pruning.values)
     return _complete(ctx, trial, result)
 
 
@@ -195,17 +198,35 @@ def _complete(ctx: TrialContext, trial: optuna.Trial, result: TrainResult) -> Tr
         )
         _finish(ctx, trial, result.run_id, [], TrialState.FAIL, "error", None, err)
         raise err
+    _set_attrs(trial, _scores(result) | {"checkpoint": _relative(result.checkpoint),
+                                         OUTCOME_ATTR: "complete"})
+    _tell(ctx, trial, TrialState.COMPLETE, result.run_id, value)
+    return TrialState.COMPLETE
+
+
+def _pruned(
+    ctx: TrialContext, trial: optuna.Trial, result: TrainResult, values: list[float]
+) -> TrialState:
+    """A pruned trial: PRUNED in Optuna (its value is the last reported val/acc), its run
+    FINISHED with outcome pruned, its scores kept, its checkpoint dropped (no ensemble member:
+    it stopped before its budget)."""
+    _set_attrs(trial, _scores(result) | {"val_acc": max(values), OUTCOME_ATTR: "pruned"})
+    _tell(ctx, trial, TrialState.PRUNED, result.run_id)
+    if result.run_id:
+        ctx.client.set_tag(result.run_id, OUTCOME_TAG, "pruned")
+    shutil.rmtree(result.checkpoint.parent, ignore_errors=True)
+    return TrialState.PRUNED
+
+
+def _scores(result: TrainResult) -> dict[str, Any]:
+    """What a trained trial records: the best snapshot's accuracies and gap, epochs, time."""
     m = result.metrics
-    attrs = {key: float(m[metric]) for key, metric in (
+    scores: dict[str, Any] = {key: float(m[metric]) for key, metric in (
         ("val_acc", "val/acc_best"), ("test_acc", "test/acc"),
         ("final_train_acc", "final/train_acc"), ("gap_acc", "gap/acc"), ("gap_loss", "gap/loss"),
     )}
-    attrs |= {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
-              "seconds": round(result.seconds, 3), "checkpoint": _relative(result.checkpoint),
-              OUTCOME_ATTR: "complete"}
-    _set_attrs(trial, attrs)
-    _tell(ctx, trial, TrialState.COMPLETE, result.run_id, value)
-    return TrialState.COMPLETE
+    return scores | {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+                     "seconds": round(result.seconds, 3)}
 
 
 def _finish(
