@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,12 @@ def track(
             },
         )
         report["mlflow_run_id"] = run_id
-        write_json(out, report)
-        client.log_artifact(run_id, str(out))
+        # The artifact is logged from a copy and `out` replaced only after the run ended
+        # FINISHED: a Ctrl-C while MLflow stores it (run KILLED) must leave the previous
+        # complete report, not a new one naming a KILLED run (tests/ensemble/*interrupt*).
+        with tempfile.TemporaryDirectory() as tmp:
+            client.log_artifact(run_id, str(write_json(Path(tmp) / out.name, report)))
+    write_json(out, report)
     return run_id
 
 

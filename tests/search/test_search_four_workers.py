@@ -1,0 +1,139 @@
+"""Four workers on one study: each cell trained exactly once, a killed worker blocks no one.
+
+test_search_workers.py covers two workers; these run four, on the local SQLite study
+(`--workers 4`) and on the PostgreSQL server (four `--worker` processes, one killed with
+SIGKILL mid-trial and its cell trained again by the other three).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+import uuid
+from collections import Counter
+
+import optuna
+import pytest
+import sqlalchemy
+
+pytestmark = pytest.mark.slow
+
+ACTIVATIONS = ("relu", "tanh", "elu", "leaky_relu")
+GRID_8 = {
+    "activation": list(ACTIVATIONS),
+    "regularization": {"none": {}, "l2": {"kind": "l2", "strength": 1.0e-4}},
+    "augmentation": {"none": {}},
+}
+CELLS_8 = Counter({f"{a}|{r}|none": 1 for a in ACTIVATIONS for r in ("none", "l2")})
+POSTGRES = "postgresql+psycopg2://trainlab:trainlab@127.0.0.1:5432/trainlab_test"
+
+
+def children_by_cell(project) -> Counter:
+    """The search's child runs (one per trained trial) per grid cell."""
+    runs = project.runs().values()
+    return Counter(r.data.tags["recipe.cell"] for r in runs
+                   if r.data.tags.get("trainlab.kind") != "search")
+
+
+@pytest.mark.timeout(300)  # a worker that never returns fails the test, not the suite
+def test_four_local_workers_train_every_cell_once(search_project, capfd):
+    project = search_project.configure(GRID_8, {"epochs": 2}, workers=4)
+    assert project.run() == 0  # this process coordinates; four worker processes train
+
+    trials = project.trials()
+    assert len(trials) == 8
+    done = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert Counter(t.user_attrs["cell"] for t in done) == CELLS_8  # each cell exactly once
+    assert all(t.state.name == "COMPLETE" for t in trials)  # pruner none: nothing pruned
+    out = capfd.readouterr().out
+    assert "search: 4 local workers, 1 torch thread(s) each" in out
+    trained = [int(n) for n in re.findall(r"search worker: trained (\d+) trial", out)]
+    assert len(trained) == 4 and sum(trained) == 8  # four processes, 8 trials in all
+    workers = Counter(t.user_attrs["worker"] for t in trials)
+    assert sorted(workers.values()) == sorted(n for n in trained if n)  # each its own trials
+    assert len(workers) >= 2  # they did share the queue
+
+    runs = project.runs()
+    children = [r for r in runs.values() if r.data.tags.get("trainlab.kind") != "search"]
+    assert children_by_cell(project) == CELLS_8  # one MLflow run per cell
+    assert sorted(r.info.run_id for r in children) == sorted(
+        t.user_attrs["mlflow_run_id"] for t in trials)
+    assert {r.info.status for r in runs.values()} == {"FINISHED"}
+    assert {r.data.params["train.threads"] for r in children} == {"1"}
+    assert project.summary()["trials"]["complete"] == 8
+
+
+def _postgres_or_skip() -> None:
+    try:
+        with sqlalchemy.create_engine(POSTGRES).connect():
+            pass
+    except Exception as err:  # no server, no role: `make postgres` starts one
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(err).__name__})")
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)  # a dead worker's trial that blocks the queue would hang the coordinator
+def test_four_postgres_workers_one_killed_mid_trial_the_others_finish(search_project):
+    _postgres_or_skip()
+    name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
+    # Heartbeat every second, a trial without one for 3 s is stale: the killed worker's
+    # trial is failed and queued again within seconds, while the others still train.
+    project = search_project.configure(GRID_8, {"epochs": 6}, storage=POSTGRES,
+                                       study_name=name, heartbeat_interval=1, grace_period=3)
+    workers = [project.start("--worker") for _ in range(4)]
+    pids = {f":{process.pid}": process for process in workers}
+    killed: list = []  # (trial number, the killed worker process)
+
+    def training(trials: list) -> list:
+        return [t for t in trials if t.state.name == "RUNNING" and "mlflow_run_id" in
+                t.user_attrs and t.user_attrs["worker"].endswith(tuple(pids))]
+
+    def kill_the_first_worker_that_trains() -> None:
+        (trial, *_) = training(project.wait_for(lambda ts: bool(training(ts)), workers[0]))
+        victim = next(p for pid, p in pids.items() if trial.user_attrs["worker"].endswith(pid))
+        victim.send_signal(signal.SIGKILL)  # no clean-up: its trial stays RUNNING
+        killed.append((trial.number, victim))
+
+    killer = threading.Thread(target=kill_the_first_worker_that_trains, daemon=True)
+    killer.start()
+    try:
+        # The coordinator queues the cells, trains nothing itself, waits for the queue to empty.
+        assert project.run("--workers", "0") == 0
+        killer.join(timeout=60)
+        assert len(killed) == 1
+        number, victim = killed[0]
+        survivors = [process for process in workers if process is not victim]
+        assert victim.wait(timeout=10) == -signal.SIGKILL
+        assert [process.wait(timeout=120) for process in survivors] == [0, 0, 0]
+        for process in survivors:
+            assert "no queued trial left" in project.log(process)
+
+        trials = project.trials()
+        complete = [t for t in trials if t.state.name == "COMPLETE"]
+        assert Counter(t.user_attrs["cell"] for t in complete) == CELLS_8  # each exactly once
+        assert len(trials) == 9 and not [t for t in trials if t.state.name in (
+            "RUNNING", "WAITING", "PRUNED")]
+        lost = trials[number]
+        assert lost.state.name == "FAIL"  # failed by a living worker: no heartbeat for 3 s
+        assert lost.user_attrs["worker"].endswith(f":{victim.pid}")
+        (redo,) = [t for t in complete if t.user_attrs.get("retry_of") == lost.number]
+        assert redo.user_attrs["cell"] == lost.user_attrs["cell"]
+        assert redo.user_attrs["worker"].endswith(tuple(f":{p.pid}" for p in survivors))
+
+        runs = project.runs()
+        assert [r.info.status for r in runs.values()].count("RUNNING") == 0
+        run = runs[lost.user_attrs["mlflow_run_id"]]
+        assert run.info.status == "KILLED" and run.data.tags["optuna.state"] == "FAIL"
+        finished = Counter(r.data.tags["recipe.cell"] for r in runs.values()
+                           if r.data.tags.get("trainlab.kind") != "search"
+                           and r.info.status == "FINISHED")
+        assert finished == CELLS_8  # one finished MLflow run per cell; the lost one KILLED
+        assert children_by_cell(project) == CELLS_8 + Counter([lost.user_attrs["cell"]])
+        assert project.summary()["trials"] | {} == {
+            "complete": 8, "pruned": 0, "fail": 0, "interrupted": 1, "unfinished": 0, "total": 9}
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+        optuna.delete_study(study_name=name, storage=POSTGRES)
