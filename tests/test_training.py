@@ -13,6 +13,7 @@ from trainlab.cli import main
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.checkpoint import load_module, loss_and_accuracy, predict_proba
+from trainlab.tracking import absolute_uri
 from trainlab.training import confusion, curves_csv, gap_metrics, train_recipe
 
 
@@ -52,7 +53,7 @@ def test_curves_csv_marks_the_best_epoch():
 def test_train_end_to_end_on_digits_is_tracked_in_mlflow(prepared):
     assert main(["train", "--set", "train.epochs=3"]) == 0
     summary = json.loads((prepared / "reports" / "train.json").read_text())
-    client = MlflowClient("sqlite:///mlflow.db")
+    client = MlflowClient(absolute_uri("sqlite:///mlflow.db"))
     run = client.get_run(summary["run_id"])
     assert run.info.status == "FINISHED"
     metrics, params, tags = run.data.metrics, run.data.params, run.data.tags
@@ -100,7 +101,7 @@ class _Interrupt(pl.Callback):
 def test_interrupted_run_ends_killed_and_diverged_run_ends_failed(prepared):
     cfg = load_config("params.yaml")
     data = load_prepared(cfg.data.prepared_dir)
-    client = MlflowClient(cfg.tracking.uri)
+    client = MlflowClient(absolute_uri(cfg.tracking.uri))
     with pytest.raises(KeyboardInterrupt):
         train_recipe(cfg, data, "models/x", run_name="interrupted", callbacks=[_Interrupt()])
 
@@ -152,7 +153,7 @@ def test_epoch_metrics_are_logged_at_optimizer_steps(prepared):
     data = load_prepared(cfg.data.prepared_dir)
     result = train_recipe(cfg, data, "models/steps")
     steps = len(data.train) // cfg.train.batch_size  # per epoch: one optimizer step a batch
-    client = MlflowClient(cfg.tracking.uri)
+    client = MlflowClient(absolute_uri(cfg.tracking.uri))
     for key in ("val/acc", "train/loss", "grad_norm/layer1", "diag/layer1/mean"):
         history = client.get_metric_history(result.run_id, key)
         assert sorted(m.step for m in history) == [steps, 2 * steps, 3 * steps], key

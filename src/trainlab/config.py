@@ -95,7 +95,11 @@ class TrainConfig(Section):
     min_delta: NonNegative = 0.0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: PositiveInt | None = None  # torch intra-op threads; None = torch's default
-    gap_sample: PositiveInt = 10_000  # train images re-evaluated for the train-vs-test gap
+    # Train images re-scored (eval mode, no augmentation) for the train-vs-test gap. 5,000:
+    # the gap's standard error is ~0.46 points with a 10,000-image test set at ~95% / ~88%
+    # accuracy (0.41 with 10,000 re-scored), for half the pass: re-scoring is the largest
+    # cost a training adds to its steps (a CNN scores ~3,000 images/s on a CPU core).
+    gap_sample: PositiveInt = 5_000
     diagnostics_every: Annotated[int, Field(ge=0)] = 1  # epochs between diagnostics; 0 = off
     diagnostics_batch: PositiveInt = 512  # fixed validation images the diagnostics look at
     deterministic: bool = True

@@ -35,7 +35,7 @@ MAX_PARAM_LENGTH = 6000  # MLflow's limit on one param value
 
 def client_for(cfg: TrackingConfig) -> MlflowClient:
     use_wal(cfg.uri)
-    return MlflowClient(tracking_uri=cfg.uri)
+    return MlflowClient(tracking_uri=absolute_uri(cfg.uri))
 
 
 def use_wal(uri: str) -> None:
@@ -68,7 +68,7 @@ _EXPERIMENT_IDS: dict[tuple[str, str], str] = {}
 
 def experiment_id(client: MlflowClient, name: str) -> str:
     """Get or create the experiment; safe when two workers create it at once."""
-    key = (_database_of(client.tracking_uri), name)
+    key = (absolute_uri(client.tracking_uri), name)
     if key not in _EXPERIMENT_IDS:
         _EXPERIMENT_IDS[key] = _get_or_create_experiment(client, name)
     return _EXPERIMENT_IDS[key]
@@ -76,12 +76,14 @@ def experiment_id(client: MlflowClient, name: str) -> str:
 
 def forget_experiment(client: MlflowClient, name: str) -> None:
     """Drop a cached id (the experiment was deleted, or its database replaced, meanwhile)."""
-    _EXPERIMENT_IDS.pop((_database_of(client.tracking_uri), name), None)
+    _EXPERIMENT_IDS.pop((absolute_uri(client.tracking_uri), name), None)
 
 
-def _database_of(uri: str) -> str:
+def absolute_uri(uri: str) -> str:
     """The URI, with a relative SQLite path made absolute: `sqlite:///mlflow.db` names a
-    different database in every working directory."""
+    different database in every working directory, but MLflow caches one store (and its
+    open connections) per URI string, so a process that changes directory would keep
+    writing to the first one."""
     try:
         url = make_url(uri)
     except ArgumentError:

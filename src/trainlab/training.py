@@ -168,7 +168,7 @@ def train_recipe(
             )
         logger = EpochLogger(
             experiment_id(client, cfg.tracking.experiment),
-            experiment_name=cfg.tracking.experiment, tracking_uri=cfg.tracking.uri,
+            experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri,
             run_id=run_id, log_model=False,
         ) if run_id else False
         trainer = pl.Trainer(

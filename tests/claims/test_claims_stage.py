@@ -16,6 +16,7 @@ from trainlab.claims.verdict import NOT_HOLDS, PENDING
 from trainlab.cli import main
 from trainlab.config import ClaimRules, Config, GridConfig, load_config, set_dotted
 from trainlab.errors import ConfigError
+from trainlab.tracking import absolute_uri
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,7 +124,7 @@ def test_stage_end_to_end_on_digits_with_contradicting_evidence(prepared, capsys
     out = capsys.readouterr().out
     assert "claims: 7. does not hold: Ensembles" in out and "reports/claims.json" in out
 
-    client = MlflowClient("sqlite:///mlflow.db")
+    client = MlflowClient(absolute_uri("sqlite:///mlflow.db"))
     experiment = client.get_experiment_by_name("tests")
     [run] = client.search_runs([experiment.experiment_id], "tags.`trainlab.kind` = 'claims'")
     assert run.info.run_id == payload["mlflow_run_id"] and run.info.status == "FINISHED"

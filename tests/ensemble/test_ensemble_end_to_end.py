@@ -14,7 +14,7 @@ from trainlab.cli import main
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.checkpoint import load_module
-from trainlab.tracking import client_for, tracked_run
+from trainlab.tracking import absolute_uri, client_for, tracked_run
 from trainlab.training import train_recipe
 
 RECIPES = [("relu", 0), ("tanh", 1), ("elu", 2)]  # (activation, seed): 3 independent members
@@ -101,7 +101,7 @@ def test_ensemble_of_trained_members_on_digits(prepared, manifest_writer):
     assert sum(s["count"] for s in report["greedy"]["selection"]) == report["greedy"]["steps"] >= 1
 
     # The MLflow run, linked to the search's parent run.
-    tracked = MlflowClient(base.tracking.uri)
+    tracked = MlflowClient(absolute_uri(base.tracking.uri))
     runs = tracked.search_runs(
         [tracked.get_experiment_by_name(base.tracking.experiment).experiment_id],
         filter_string="tags.`trainlab.kind` = 'ensemble'",

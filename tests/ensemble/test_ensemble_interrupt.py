@@ -33,6 +33,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
+from trainlab.tracking import absolute_uri
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +73,7 @@ def files(root: Path) -> dict[str, str]:
 
 def runs(params: dict) -> dict[str, object]:
     """Every MLflow run of the project, by id (read with a fresh client: the database reads)."""
-    client = MlflowClient(params["tracking"]["uri"])
+    client = MlflowClient(absolute_uri(params["tracking"]["uri"]))
     experiment = client.get_experiment_by_name(params["tracking"]["experiment"])
     return {r.info.run_id: r for r in client.search_runs([experiment.experiment_id])}
 

@@ -15,6 +15,7 @@ from trainlab.config import EnsembleConfig
 from trainlab.ensemble.manifest import Member
 from trainlab.ensemble.predict import Predictions
 from trainlab.ensemble.summary import summarize
+from trainlab.tracking import absolute_uri
 
 ARGS = ["ensemble", "--manifest", "models/search/manifest.json", "--out", "reports/ensemble.json"]
 
@@ -90,7 +91,7 @@ def test_stage_on_identical_checkpoints_reports_and_tracks(untrained, manifest_w
     }
     assert "ensemble: top-3 mean-prob test/acc" in capsys.readouterr().out
 
-    client = MlflowClient("sqlite:///mlflow.db")
+    client = MlflowClient(absolute_uri("sqlite:///mlflow.db"))
     run = client.get_run(report["mlflow_run_id"])
     assert run.info.run_name == "ensemble" and run.info.status == "FINISHED"
     assert run.data.tags["trainlab.kind"] == "ensemble"
@@ -170,7 +171,7 @@ def test_checkpoint_for_other_data_is_refused(untrained, manifest_writer, capsys
 
 
 def test_member_trained_on_other_data_is_refused(untrained, manifest_writer, capsys):
-    client = MlflowClient("sqlite:///mlflow.db")
+    client = MlflowClient(absolute_uri("sqlite:///mlflow.db"))
     experiment = client.create_experiment("search")
     run = client.create_run(experiment, tags={"data.fingerprint": "0123456789abcdef"})
     manifest_writer(

@@ -21,6 +21,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from trainlab.tracking import absolute_uri
+
 GRID_2x2 = {
     "activation": ["relu", "tanh"],
     "regularization": {"none": {}, "l2": {"kind": "l2", "strength": 1.0e-4}},
@@ -84,7 +86,7 @@ class SearchProject:
         return self.study().get_trials(deepcopy=False)
 
     def client(self) -> MlflowClient:
-        return MlflowClient(self.params["tracking"]["uri"])
+        return MlflowClient(absolute_uri(self.params["tracking"]["uri"]))
 
     def runs(self) -> dict[str, Any]:
         """Every MLflow run of the experiment, by run id."""

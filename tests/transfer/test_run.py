@@ -11,6 +11,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
+from trainlab.tracking import absolute_uri
 
 TINY_TRANSFER = [
     "--set", "model.arch=cnn", "--set", "model.channels=[8, 16]", "--set", "model.cnn_hidden=32",
@@ -60,7 +61,7 @@ def test_transfer_stage_on_digits_writes_rows_metrics_and_runs(prepared: Path):
     assert Path(source["source_checkpoint"]).is_file()  # under transfer.models_dir
     assert Path(source["source_checkpoint"]).parts[:2] == ("models", "transfer")
 
-    client = MlflowClient("sqlite:///mlflow.db")
+    client = MlflowClient(absolute_uri("sqlite:///mlflow.db"))
     experiment = client.get_experiment_by_name("tests")
     runs = client.search_runs([experiment.experiment_id])
     parent = [r for r in runs if r.data.tags.get("trainlab.kind") == "transfer-stage"]

@@ -19,6 +19,8 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from trainlab.tracking import absolute_uri
+
 # The stage files the report reads, under the inputs folder (`--inputs`, default reports/).
 STAGE_FILES = {
     "search": "search.json",
@@ -77,7 +79,7 @@ def load_experiment(uri: str, name: str) -> ExperimentRuns:
     problem = missing_sqlite(uri)
     if problem:
         return ExperimentRuns(name, uri, empty, problem)
-    client = MlflowClient(tracking_uri=uri)
+    client = MlflowClient(tracking_uri=absolute_uri(uri))
     experiment = client.get_experiment_by_name(name)
     if experiment is None or experiment.lifecycle_stage == "deleted":
         return ExperimentRuns(name, uri, empty, f"no MLflow experiment named {name!r} at {uri}",
