@@ -43,7 +43,7 @@ def table() -> str:
                      f"{'yes' if met else '**no**'} | `{result['command']}` | {machine} |")
 
     for name in ("throughput", "tracking_overhead", "augmentation", "search_efficiency",
-                 "pipeline", "pipeline_full"):
+                 "search_efficiency_full", "pipeline", "pipeline_full"):
         path = RESULTS / f"{name}.json"
         if not path.is_file():
             continue
@@ -67,10 +67,12 @@ def table() -> str:
             add(r, f"images/s, BatchAugment / torchvision v2 per sample ({r['baseline']})",
                 f"{per_s['trainlab']:.0f} / {per_s[r['baseline']]:.0f} = **{r['ratio']:.1f}x**",
                 f">= {r['target']:.0f}x", r["meets_target"])
-        elif name == "search_efficiency":
+        elif name.startswith("search_efficiency"):
             pruned, full = r["runs"]
+            images = r["overrides"].get("data.train_subset")
             add(r, f"epochs and best val acc, pruner {pruned['pruner']} / none "
-                f"({pruned['trials']} trials)",
+                f"({pruned['trials']} trials, "
+                f"{f'{images:,} train images' if images else 'default data'})",
                 f"{pruned['epochs']} / {full['epochs']} epochs = **{r['epochs_ratio']:.2f}x**; "
                 f"val {pruned['best_val_acc']:.4f} / {full['best_val_acc']:.4f} "
                 f"({r['best_val_points_below']:+.2f} points); wall {pruned['wall_s']:.0f} / "

@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
           f"points below (target <= {TARGET_POINTS})", flush=True)
     command = "python -m bench.search_efficiency " + shlex.join(
         sys.argv[1:] if argv is None else argv)
-    name = "search_efficiency" + (f"_{args.pruner}" if args.pruner else "")
+    name = ("search_efficiency" + ("" if args.quick else "_full")
+            + (f"_{args.pruner}" if args.pruner else ""))
     write_result(name, {
         "overrides": overrides, "workers": workers,
         "search_params": cfg.search.model_dump(mode="json") | {"grid": cfg.grid.model_dump(

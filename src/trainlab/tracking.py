@@ -11,8 +11,10 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -123,15 +125,19 @@ def tracked_run(
     all_tags = dict(tags or {})
     if parent_run_id:
         all_tags[PARENT_TAG] = parent_run_id
-    try:
-        run = client.create_run(experiment_id(client, experiment), run_name=run_name,
-                                tags=all_tags)
-    except MlflowException:  # a cached experiment id gone stale: look it up once more
-        forget_experiment(client, experiment)
-        run = client.create_run(experiment_id(client, experiment), run_name=run_name,
-                                tags=all_tags)
+    # A Ctrl-C between the run's INSERT and create_run returning would leave a RUNNING run
+    # nobody ends: the signal waits until the run id is known and the run can end KILLED.
+    with HeldSignals(deliver_on_exit=False) as held:
+        try:
+            run = client.create_run(experiment_id(client, experiment), run_name=run_name,
+                                    tags=all_tags)
+        except MlflowException:  # a cached experiment id gone stale: look it up once more
+            forget_experiment(client, experiment)
+            run = client.create_run(experiment_id(client, experiment), run_name=run_name,
+                                    tags=all_tags)
     run_id = run.info.run_id
     try:
+        held.deliver()
         yield run_id
     except (KeyboardInterrupt, SystemExit):
         end_run(client, run_id, "KILLED", "killed")
@@ -143,16 +149,59 @@ def tracked_run(
         end_run(client, run_id, "FINISHED", "finished")
 
 
+class HeldSignals:
+    """Hold SIGINT and SIGTERM during a few database writes that must not be cut in half;
+    leaving the block (or `deliver()`, with `deliver_on_exit=False`) sends the held ones to
+    the usual handlers.
+
+    Only the main thread receives signals, so elsewhere this holds nothing.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, deliver_on_exit: bool = True) -> None:
+        self.deliver_on_exit = deliver_on_exit
+        self.held: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> HeldSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._hold)
+        return self
+
+    def _hold(self, signum: int, frame: Any) -> None:
+        self.held.append(signum)
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+        if exc[0] is None and self.deliver_on_exit:
+            self.deliver()
+
+    def deliver(self) -> None:
+        """Re-send what arrived while held (to the handlers restored on leaving the block)."""
+        held, self.held = self.held, []
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
+
+
 def end_run(
     client: MlflowClient, run_id: str, status: str, outcome: str, reason: str | None = None
 ) -> None:
-    """Set the outcome tag and the terminal status (best effort: never masks the real error)."""
-    with contextlib.suppress(Exception):
-        client.set_tag(run_id, OUTCOME_TAG, outcome)
-        if reason:
-            client.set_tag(run_id, FAILURE_TAG, reason.splitlines()[0][:5000] if reason else "")
-    with contextlib.suppress(Exception):
-        client.set_terminated(run_id, status=RunStatus.to_string(RunStatus.from_string(status)))
+    """Set the outcome tag and the terminal status (best effort: never masks the real error).
+
+    A Ctrl-C arriving meanwhile is held until the status is written, then delivered.
+    """
+    with HeldSignals():
+        with contextlib.suppress(Exception):
+            client.set_tag(run_id, OUTCOME_TAG, outcome)
+            if reason:
+                client.set_tag(run_id, FAILURE_TAG, reason.splitlines()[0][:5000])
+        with contextlib.suppress(Exception):
+            client.set_terminated(run_id,
+                                  status=RunStatus.to_string(RunStatus.from_string(status)))
 
 
 def log_params(client: MlflowClient, run_id: str, params: Mapping[str, Any]) -> None:
