@@ -1,13 +1,13 @@
 """Benchmark 4: the grid search with the pruner against without it.
 
 Runs `trainlab search` (the CLI the pipeline runs) twice on the same prepared data in a
-scratch project: once with `search.pruner` from params.yaml (median; `--pruner` picks
-another) and once with `none`,
-each with its own Optuna storage, MLflow database and models folder. Reports the epochs
+scratch project: once with the median pruner (`--pruner hyperband`: that one), its settings
+(warm-up, start-up trials, hand-out order) from params.yaml, and once with `none`, each
+with its own Optuna storage, MLflow database and models folder. Reports the epochs
 trained in total (the sum of every trial's epochs), the wall time, and the best validation
 (and its test) accuracy each found.
 
-The default grid (72 cells) on the default data takes ~16 min unpruned on two cores, so
+The default grid (72 cells) on the default data takes ~14-19 min unpruned on two cores, so
 `--quick` runs the same grid on 2,000 train images; the exact grid, data sizes and overrides
 are written into the result. With two local workers the median pruner compares a trial with
 the trials finished so far, so which trials it stops can change from run to run.
@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="local search workers (default: search.workers of params.yaml)")
     parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
                         help="more params overrides for both searches (YAML values)")
-    parser.add_argument("--pruner", default=None, choices=["median", "hyperband"],
-                        help="the pruned search's pruner (default: search.pruner of params.yaml)")
+    parser.add_argument("--pruner", default="median", choices=["median", "hyperband"],
+                        help="the pruned search's pruner; its settings (warm-up, start-up "
+                        "trials, order) come from params.yaml")
     parser.add_argument("--keep", action="store_true", help="keep the scratch project")
     args = parser.parse_args(argv)
     quiet()
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
               f"images, {workers} worker(s)", flush=True)
         trainlab(project, "prepare", *sets({k: v for k, v in overrides.items()
                                             if k.startswith("data.")}))
-        runs = [run_variant(project, args.pruner or cfg.search.pruner, overrides, workers),
+        runs = [run_variant(project, args.pruner, overrides, workers),
                 run_variant(project, "none", overrides, workers)]
     finally:
         if not args.keep:
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench.search_efficiency " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     name = ("search_efficiency" + ("" if args.quick else "_full")
-            + (f"_{args.pruner}" if args.pruner else ""))
+            + ("" if args.pruner == "median" else f"_{args.pruner}"))
     write_result(name, {
         "overrides": overrides, "workers": workers,
         "search_params": cfg.search.model_dump(mode="json") | {"grid": cfg.grid.model_dump(

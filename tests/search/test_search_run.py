@@ -161,6 +161,12 @@ def test_diverged_trial_fails_pruned_trial_is_pruned_and_the_study_goes_on(searc
     assert project.run("--set", "train.epochs=3") == 0
     assert len(project.trials()) == 3
 
+    # Pruning switched off: the pruned cell trains its whole budget, nothing else runs again.
+    assert project.run("--set", "train.epochs=3", "--set", "search.pruner=none") == 0
+    *_, again = project.trials()
+    assert len(project.trials()) == 4 and again.user_attrs["cell"] == "relu|crush|none"
+    assert again.state.name == "COMPLETE" and again.user_attrs["epochs_run"] == 3
+
 
 def test_tpe_samples_lr_in_its_range_for_n_trials(search_project):
     project = search_project.configure(

@@ -199,7 +199,8 @@ def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient, ss: S
                 expected[cell_key(attrs)] = {"params": cell.params() | {"seed": seed},
                                              "user_attrs": attrs}
         trials = ss.trials()
-        taken = {cell_key(t.user_attrs) for t in trials if is_done(t) or not t.state.is_finished()}
+        taken = {cell_key(t.user_attrs) for t in trials
+                 if is_done(t, base.search.pruner) or not t.state.is_finished()}
         # The latest interrupted attempt of each cell (Ctrl-C), for the record of the retry.
         retry_of = {cell_key(t.user_attrs): t.number for t in trials if t.state.is_finished()}
         missing = [key for key in expected if key not in taken]

@@ -207,10 +207,16 @@ def claim_next(ss: SearchStudy) -> optuna.Trial | None:
     return None
 
 
-def is_done(trial: FrozenTrial) -> bool:
-    """A finished cell: not to be trained again."""
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+def is_done(trial: FrozenTrial, pruner: str) -> bool:
+    """A finished cell: not to be trained again.
+
+    A pruned cell is done while a pruner is on; with `search.pruner: none` it trains its whole
+    budget, as the user asked for when switching pruning off.
+    """
+    if trial.state == TrialState.COMPLETE:
         return True
+    if trial.state == TrialState.PRUNED:
+        return pruner != "none"
     return trial.state == TrialState.FAIL and trial.user_attrs.get(OUTCOME_ATTR) in DONE_OUTCOMES
 
 
