@@ -8,7 +8,7 @@ trained in total (the sum of every trial's epochs), the wall time, and the best 
 (and its test) accuracy each found.
 
 The default grid (72 cells) on the default data takes ~14-19 min unpruned on two cores, so
-`--quick` runs the same grid on 2,000 train images; the exact grid, data sizes and overrides
+`--quick` runs the same grid on 1,500 train images; the exact grid, data sizes and overrides
 are written into the result. With two local workers the median pruner compares a trial with
 the trials finished so far, so which trials it stops can change from run to run.
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET_EPOCHS = 0.5  # pruned epochs over unpruned epochs, at most
 TARGET_POINTS = 0.5  # best val accuracy may be this many points below the unpruned one
 QUICK = {  # the default grid (72 cells) on fewer images: the grid is what pruning acts on
-    "data.train_subset": 2000, "data.val_subset": 1000, "data.test_subset": 2000,
+    "data.train_subset": 1500, "data.val_subset": 1000, "data.test_subset": 1000,
 }
 
 
@@ -82,7 +82,7 @@ def run_variant(project: Path, pruner: str, overrides: dict, workers: int) -> di
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="the grid on 2,000 train images (see QUICK), not the default data")
+                        help="the grid on 1,500 train images (see QUICK), not the default data")
     parser.add_argument("--workers", type=int, default=None,
                         help="local search workers (default: search.workers of params.yaml)")
     parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         # The MLP at its recipe's train.epochs even with --quick: a 3-epoch MLP lasts ~1.5 s,
         # where an MLflow run's fixed ~0.13 s (create, params, one metrics batch, one
         # artifact upload, end) alone is 8%; that is the price of a run, not of tracking.
-        epochs = args.epochs or (8 if arch == "mlp" else 3 if args.quick else 5)
+        epochs = args.epochs or (8 if arch == "mlp" else 2 if args.quick else 5)
         rounds = args.rounds or ((2 if arch == "cnn" else 4) if args.quick else
                                  (3 if arch == "cnn" else 6))
         rows.append(compare(arch, data, epochs, rounds, args.threads))

@@ -114,7 +114,8 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     end_run(client, parent, "FINISHED", "finished")
     best, tally = result["best"], result["trials"]
     print(f"search: {tally['complete']} complete, {tally['pruned']} pruned, {tally['fail']} "
-          f"failed of {result['n_trials_expected']} trials; best {best['cell']}#s{best['seed']} "
+          f"failed: {tally['total']} trials for {result['n_trials_expected']} expected; "
+          f"best {best['cell']}#s{best['seed']} "
           f"val {best['val_acc']:.4f} test {best['test_acc']:.4f} (MLflow parent run {parent})",
           flush=True)
     return 0
