@@ -6,10 +6,18 @@ training takes a second or two on the CPU, and tracks into a SQLite database und
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 import yaml
+
+# A test run started in the background by a non-interactive shell (`make test &`, nohup)
+# inherits SIGINT ignored, and so would every command the tests start: the Ctrl-C tests
+# (in this process and in subprocesses) need Ctrl-C to raise KeyboardInterrupt, as it does
+# in a terminal. A Python handler, unlike SIG_IGN, is not inherited across exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 TINY_PARAMS = {
     "seed": 0,
