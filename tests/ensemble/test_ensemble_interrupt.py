@@ -18,7 +18,6 @@ temporary file beside it; and the command then runs to completion.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -30,10 +29,9 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
-from mlflow.tracking import MlflowClient
+from support import files, runs  # noqa: E402 (tests/support.py)
 
 from trainlab.cli import main
-from trainlab.tracking import absolute_uri
 
 pytestmark = pytest.mark.slow
 
@@ -62,20 +60,6 @@ def searched(prepared: Path):
         yield params
     finally:
         signal.signal(signal.SIGTERM, handler)
-
-
-def files(root: Path) -> dict[str, str]:
-    """sha256 of every file under models/ and reports/, by path."""
-    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for folder in ("models", "reports") for path in sorted((root / folder).rglob("*"))
-            if path.is_file()}
-
-
-def runs(params: dict) -> dict[str, object]:
-    """Every MLflow run of the project, by id (read with a fresh client: the database reads)."""
-    client = MlflowClient(absolute_uri(params["tracking"]["uri"]))
-    experiment = client.get_experiment_by_name(params["tracking"]["experiment"])
-    return {r.info.run_id: r for r in client.search_runs([experiment.experiment_id])}
 
 
 def start_paused(root: Path, pause_at: str) -> tuple[subprocess.Popen, Path]:

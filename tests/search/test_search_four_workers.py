@@ -15,7 +15,7 @@ from collections import Counter
 
 import optuna
 import pytest
-import sqlalchemy
+from support import POSTGRES, postgres_or_skip  # tests/support.py
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,6 @@ GRID_8 = {
     "augmentation": {"none": {}},
 }
 CELLS_8 = Counter({f"{a}|{r}|none": 1 for a in ACTIVATIONS for r in ("none", "l2")})
-POSTGRES = "postgresql+psycopg2://trainlab:trainlab@127.0.0.1:5432/trainlab_test"
 
 
 def children_by_cell(project) -> Counter:
@@ -64,18 +63,10 @@ def test_four_local_workers_train_every_cell_once(search_project, capfd):
     assert project.summary()["trials"]["complete"] == 8
 
 
-def _postgres_or_skip() -> None:
-    try:
-        with sqlalchemy.create_engine(POSTGRES).connect():
-            pass
-    except Exception as err:  # no server, no role: `make postgres` starts one
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(err).__name__})")
-
-
 @pytest.mark.postgres
 @pytest.mark.timeout(300)  # a dead worker's trial that blocks the queue would hang the coordinator
 def test_four_postgres_workers_one_killed_mid_trial_the_others_finish(search_project):
-    _postgres_or_skip()
+    postgres_or_skip()
     name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
     # Heartbeat every second, a trial without one for 3 s is stale: the killed worker's
     # trial is failed and queued again within seconds, while the others still train.

@@ -9,7 +9,7 @@ from collections import Counter
 
 import optuna
 import pytest
-import sqlalchemy
+from support import POSTGRES, postgres_or_skip  # tests/support.py
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,6 @@ GRID_6 = {
     "augmentation": {"none": {}},
 }
 CELLS_6 = Counter({f"{a}|{r}|none": 1 for a in ("relu", "tanh", "elu") for r in ("none", "l2")})
-POSTGRES = "postgresql+psycopg2://trainlab:trainlab@127.0.0.1:5432/trainlab_test"
 
 
 def test_two_local_workers_train_every_cell_once(search_project, capfd):
@@ -43,17 +42,9 @@ def test_two_local_workers_train_every_cell_once(search_project, capfd):
     assert project.summary()["trials"]["complete"] == 6
 
 
-def _postgres_or_skip() -> None:
-    try:
-        with sqlalchemy.create_engine(POSTGRES).connect():
-            pass
-    except Exception as err:  # no server, no role: `make postgres` starts one
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(err).__name__})")
-
-
 @pytest.mark.postgres
 def test_postgres_workers_share_a_study_and_redo_a_dead_workers_cell(search_project):
-    _postgres_or_skip()
+    postgres_or_skip()
     name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
     project = search_project.configure(GRID_6, {"epochs": 6}, storage=POSTGRES, study_name=name)
     workers = [project.start("--worker"), project.start("--worker")]

@@ -17,7 +17,6 @@ command then runs to completion.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import signal
 import subprocess
@@ -29,10 +28,9 @@ from typing import Any
 
 import pytest
 import yaml
-from mlflow.tracking import MlflowClient
+from support import files, runs  # noqa: E402 (tests/support.py)
 
 from trainlab.cli import main
-from trainlab.tracking import absolute_uri
 
 pytestmark = pytest.mark.slow
 
@@ -60,20 +58,6 @@ def transferred(prepared: Path):
         yield params
     finally:
         signal.signal(signal.SIGTERM, handler)
-
-
-def files(root: Path) -> dict[str, str]:
-    """sha256 of every file under models/ and reports/, by path."""
-    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for folder in ("models", "reports") for path in sorted((root / folder).rglob("*"))
-            if path.is_file()}
-
-
-def runs(params: dict) -> dict[str, Any]:
-    """Every MLflow run of the project, by id (read with a fresh client: the database reads)."""
-    client = MlflowClient(absolute_uri(params["tracking"]["uri"]))
-    experiment = client.get_experiment_by_name(params["tracking"]["experiment"])
-    return {r.info.run_id: r for r in client.search_runs([experiment.experiment_id])}
 
 
 def kind(run: Any) -> str:
