@@ -225,10 +225,6 @@ def log_metrics(
         client.log_batch(run_id, metrics=items[start : start + 1000], synchronous=True)
 
 
-def log_text_artifact(client: MlflowClient, run_id: str, name: str, text: str) -> None:
-    log_artifacts(client, run_id, {name: text})
-
-
 def log_artifacts(
     client: MlflowClient, run_id: str, texts: Mapping[str, str],
     files: Mapping[str, str | Path] | None = None,
