@@ -5,7 +5,8 @@ preprocessing (trainlab's own modules, same seed), the same batches (the split h
 device, a `randperm` per epoch, the ragged last batch dropped), the same optimizer, a
 validation pass after every epoch (early stopping and the best snapshot need it), the best
 snapshot kept in memory, and the test accuracy of that snapshot at the end. It gets the same
-kernels too: channels-last conv weights on the CPU and trainlab's scoring batch size.
+kernels too: torch's fused Adam/SGD (`build_optimizer`), channels-last conv weights on the
+CPU and trainlab's scoring batch size.
 
 What trainlab does on top, and what the ratio therefore prices: Lightning, the MLflow run
 (params, per-epoch metrics, artifacts, the checkpoint copy), checkpoint files, the
@@ -24,6 +25,7 @@ from trainlab.config import Config
 from trainlab.data.prepared import PreparedData
 from trainlab.data.preprocessing import Normalize
 from trainlab.models.networks import build_network
+from trainlab.models.optim import build_optimizer
 from trainlab.training import eval_batch_size
 
 
@@ -54,10 +56,8 @@ def hand_train(cfg: Config, data: PreparedData, device: torch.device | str = "cp
     ).to(device)
     if device.type == "cpu":
         net.to(memory_format=torch.channels_last)
-    optimizer = (
-        torch.optim.SGD(net.parameters(), lr=cfg.train.lr, momentum=cfg.train.momentum)
-        if cfg.train.optimizer == "sgd" else torch.optim.Adam(net.parameters(), lr=cfg.train.lr)
-    )
+    optimizer = build_optimizer(net.parameters(), cfg.train.optimizer, cfg.train.lr,
+                                cfg.train.momentum)
     x = data.train.images.to(device).float().div_(255.0)
     y = data.train.labels.to(device)
     val_x, val_y = data.val.images.to(device).float().div_(255.0), data.val.labels.to(device)

@@ -74,7 +74,9 @@ def compare(arch: str, data, epochs: int, rounds: int, threads: int, device: str
         "hand_images_per_s": round(images / statistics.median(times["hand"]["wall"]), 1),
         "ratio": round(ratio, 3),  # median over rounds of hand wall / trainlab wall
         "ratio_cpu_time": round(median_ratio(times["hand"]["cpu"], times["trainlab"]["cpu"]), 3),
-        "wall_s": times, "target": TARGET, "meets_target": ratio >= TARGET,
+        # The target is the CPU's; on a GPU the ratio is reported, not held to it.
+        "wall_s": times, "target": TARGET if device == "cpu" else None,
+        "meets_target": ratio >= TARGET if device == "cpu" else None,
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "test_acc": {name: round(acc, 4) for name, acc in last.items()},
     }

@@ -62,6 +62,14 @@ def test_every_issue_key_exists():
         assert key in flat
 
 
+def test_flat_with_sections_keeps_only_their_keys():
+    cfg = Config()
+    picked = cfg.flat("seed", "model")
+    assert picked == {k: v for k, v in cfg.flat().items()
+                      if k == "seed" or k.startswith("model.")}
+    assert "model.activation" in picked and "seed" in picked
+
+
 def test_overrides_are_parsed_as_yaml_and_validated(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump({"train": {"lr": 0.1}}))

@@ -114,3 +114,16 @@ def test_artifacts_of_one_run_are_uploaded_together(tmp_path):
     assert [a.path for a in client.list_artifacts(run_id, "checkpoints")] == [
         "checkpoints/best.ckpt"]
     assert checkpoint.read_bytes() == b"weights"  # the source is untouched
+
+
+def test_artifacts_of_an_open_run_go_up_without_fetching_the_run(tmp_path, monkeypatch):
+    """create_run already told the artifact URI; MLflow's log_artifacts would get_run again."""
+    client = MlflowClient(_uri(tmp_path))
+    with tracked_run(client, "exp") as run_id:
+        def no_round_trip(*args, **kwargs):
+            raise AssertionError("get_run called while logging artifacts")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(type(client._tracking_client), "get_run", no_round_trip)
+            log_artifacts(client, run_id, {"curves.csv": "epoch\n0\n"})
+    assert [a.path for a in client.list_artifacts(run_id)] == ["curves.csv"]

@@ -14,7 +14,7 @@ from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.checkpoint import load_module, loss_and_accuracy, predict_proba
 from trainlab.tracking import absolute_uri
-from trainlab.training import confusion, curves_csv, gap_metrics, train_recipe
+from trainlab.training import TRAINING_SECTIONS, confusion, curves_csv, gap_metrics, train_recipe
 
 
 def test_gap_metrics_arithmetic():
@@ -58,9 +58,11 @@ def test_train_end_to_end_on_digits_is_tracked_in_mlflow(prepared):
     assert run.info.status == "FINISHED"
     metrics, params, tags = run.data.metrics, run.data.params, run.data.tags
 
-    # Every resolved param, provenance tags, and the recipe.
+    # Every resolved param the training reads (other stages' sections are theirs to log),
+    # provenance tags, and the recipe.
     assert params["train.epochs"] == "3" and params["model.activation"] == "relu"
     assert params["data.dataset"] == "digits"
+    assert {key.split(".")[0] for key in params} == set(TRAINING_SECTIONS)
     assert tags["data.fingerprint"] == load_prepared("data/prepared").fingerprint
     for key in ("trainlab.git_commit", "hardware.cpu", "hardware.gpu", "trainlab.version"):
         assert tags[key]
@@ -83,6 +85,9 @@ def test_train_end_to_end_on_digits_is_tracked_in_mlflow(prepared):
 
     # The kept checkpoint loads with weights_only=True and reproduces the logged test accuracy.
     ckpt = next((prepared / "models" / "train").rglob("best.ckpt"))
+    saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+    assert {"state_dict", "hyper_parameters", "epoch"} <= set(saved)
+    assert "optimizer_states" not in saved  # the best snapshot is weights, not a resume point
     module = load_module(ckpt)
     data = load_prepared("data/prepared")
     from trainlab.data.loader import DeviceLoader

@@ -492,14 +492,18 @@ class Config(Section):
             set_dotted(raw, key.replace("__", "."), value)
         return validate(raw, source="override")
 
-    def flat(self) -> dict[str, Any]:
-        """Every resolved value under its dotted key, for tracking (grid/profiles left out).
+    def flat(self, *sections: str) -> dict[str, Any]:
+        """Every resolved value under its dotted key, for tracking (grid/profiles left out);
+        with `sections`, only the keys under those top-level names (`seed`, `model`, ...).
 
         `claims` is left out too: trainings do not read it, and the search's recipe hash is
         built from this dict (resizing the claims must not retrain the search).
         """
         dump = self.model_dump(mode="json", exclude={"profiles", "grid", "claims"})
-        return flatten(dump)
+        flat = flatten(dump)
+        if not sections:
+            return flat
+        return {key: value for key, value in flat.items() if key.split(".")[0] in sections}
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
 from mlflow.utils.time import get_current_time_millis
 from sqlalchemy.engine import make_url
@@ -136,6 +137,7 @@ def tracked_run(
             run = client.create_run(experiment_id(client, experiment), run_name=run_name,
                                     tags=all_tags)
     run_id = run.info.run_id
+    _ARTIFACT_URIS[run_id] = run.info.artifact_uri
     try:
         held.deliver()
         yield run_id
@@ -147,6 +149,13 @@ def tracked_run(
         raise
     else:
         end_run(client, run_id, "FINISHED", "finished")
+    finally:
+        _ARTIFACT_URIS.pop(run_id, None)
+
+
+# run id -> artifact URI of the runs `tracked_run` has open: MLflow's log_artifacts would
+# fetch the run (a get_run round trip) only to learn it, and create_run already returned it.
+_ARTIFACT_URIS: dict[str, str] = {}
 
 
 class HeldSignals:
@@ -243,4 +252,8 @@ def log_artifacts(
                 os.link(source, target)  # no copy of a large checkpoint into the temp folder
             except OSError:  # another file system, or links not supported
                 shutil.copyfile(source, target)
-        client.log_artifacts(run_id, str(root))
+        if run_id in _ARTIFACT_URIS:
+            repository = get_artifact_repository(_ARTIFACT_URIS[run_id], client.tracking_uri)
+            repository.log_artifacts(str(root))
+        else:
+            client.log_artifacts(run_id, str(root))

@@ -53,6 +53,10 @@ STEPS_PER_CALL = 16  # batches per Lightning training/validation_step call (Devi
 # an image fastest at 200-256 a batch and 1.7x slower from ~330 (its activations outgrow
 # the cache); fewer, bigger batches also mean fewer Lightning calls.
 EVAL_PIXELS = 256 * 28 * 28
+# The config sections a training reads, logged as its run's params (the search, ensemble,
+# transfer and report sections are their own stages' params; each param costs MLflow time).
+TRAINING_SECTIONS = ("seed", "profile", "data", "model", "regularization", "augmentation",
+                     "train")
 FLUSH_EVERY_S = 10.0  # epoch metrics reach MLflow at most this late (and at the end of fit)
 
 
@@ -158,7 +162,10 @@ def train_recipe(
         checkpoint = ModelCheckpoint(
             dirpath=checkpoint_dir / (run_id or f"untracked-{uuid.uuid4().hex}"),
             filename="best", monitor=MONITOR, mode="max",
-            save_top_k=1, save_weights_only=False, enable_version_counter=False,
+            # The weights, epoch and hyper-parameters: what the test, the gap, the ensemble
+            # and the report read. The optimizer state would double an MLP's file and its
+            # write at every improving epoch; a trial restarts from scratch, never resumes.
+            save_top_k=1, save_weights_only=True, enable_version_counter=False,
         )
         all_callbacks: list[Callback] = [checkpoint, *callbacks]
         if cfg.train.patience is not None:
@@ -222,6 +229,7 @@ def _evaluate_best(
     # Test metrics and the gap come from the best snapshot, not the last epoch.
     best = read_checkpoint(checkpoint.best_model_path, map_location=device)
     module.load_state_dict(best["state_dict"])
+    module.to(device)  # Lightning's teardown moved it back to the CPU; the loaders stay put
     test_probs, test_labels = predict_proba(module, datamodule.test_dataloader())
     train_probs, train_labels = predict_proba(
         module, datamodule.gap_dataloader(cfg.train.gap_sample)
@@ -249,7 +257,8 @@ def _run(
         yield None
         return
     with tracked_run(client, cfg.tracking.experiment, run_name, tags, parent_run_id) as run_id:
-        log_params(client, run_id, cfg.flat())  # config.yaml comes with the other artifacts
+        # What shapes this training; config.yaml (an artifact) holds the whole config.
+        log_params(client, run_id, cfg.flat(*TRAINING_SECTIONS))
         yield run_id
 
 

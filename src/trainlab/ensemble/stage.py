@@ -50,7 +50,7 @@ def track(
         MEMBERS_KEY: ",".join(member_ids),
     }
     with tracked_run(client, cfg.tracking.experiment, "ensemble", tags) as run_id:
-        params = {k: v for k, v in cfg.flat().items() if k.startswith(("ensemble.", "tracking."))}
+        params = cfg.flat("ensemble", "tracking")
         log_params(
             client,
             run_id,

@@ -27,6 +27,7 @@ from trainlab.data.preprocessing import Normalize
 from trainlab.errors import TrainingError
 from trainlab.models.diagnostics import activation_stats, grad_norms
 from trainlab.models.networks import build_network
+from trainlab.models.optim import build_optimizer
 from trainlab.models.penalties import penalty
 
 NAN_CHECK_EVERY = 25  # steps between finiteness checks of the loss (each costs one host sync)
@@ -204,7 +205,9 @@ class RecipeModule(pl.LightningModule):
                 f"diverged; lower train.lr (now {self.hparams.lr}) or the penalty strength"
             )
         row = {"epoch": self.current_epoch, "train/loss": train["loss"], "train/acc": train["acc"]}
-        metrics = {"train/loss": train["loss"], "train/acc": train["acc"]}
+        # `epoch` as Lightning's own logging adds it; once per epoch, with the train metrics.
+        metrics = {"train/loss": train["loss"], "train/acc": train["acc"],
+                   "epoch": self.current_epoch}
         if self._last_val:
             row |= {"val/loss": self._last_val["loss"], "val/acc": self._last_val["acc"]}
             metrics["gap/epoch_acc"] = train["acc"] - self._last_val["acc"]
@@ -225,7 +228,7 @@ class RecipeModule(pl.LightningModule):
         the values computed here; and it would log at its count of training_step calls.
         """
         for logger in self.loggers:
-            logger.log_metrics(metrics | {"epoch": self.current_epoch}, step=self.global_step)
+            logger.log_metrics(metrics, step=self.global_step)
 
     def on_test_epoch_end(self) -> None:
         values = self.totals["test"].compute()
@@ -233,11 +236,8 @@ class RecipeModule(pl.LightningModule):
             self.log_dict({"test/loss": values["loss"], "test/acc": values["acc"]})
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        if self.hparams.optimizer == "sgd":
-            return torch.optim.SGD(
-                self.parameters(), lr=self.hparams.lr, momentum=self.hparams.momentum
-            )
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        return build_optimizer(self.parameters(), self.hparams.optimizer, self.hparams.lr,
+                               self.hparams.momentum)
 
 
 def _as_list(batch: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -164,7 +164,7 @@ def parent_run(client: MlflowClient, cfg: Config, ss: SearchStudy) -> str:
     tags = provenance_tags() | {"trainlab.study": ss.name, "trainlab.kind": SEARCH_KIND,
                                 "optuna.storage": redact(cfg.search.storage)}
     run_id = client.create_run(exp, run_name=ss.name, tags=tags).info.run_id
-    params = {k: v for k, v in cfg.flat().items() if k.startswith("search.")}
+    params = cfg.flat("search")
     params["search.storage"] = redact(cfg.search.storage)
     grid = cfg.grid
     params |= {"grid.activation": list(grid.activation),

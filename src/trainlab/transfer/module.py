@@ -21,6 +21,7 @@ from lightning.pytorch.callbacks import Callback
 from torch import nn
 
 from trainlab.models.module import EpochTotals
+from trainlab.models.optim import build_optimizer
 
 # The frozen part of a cell is in eval mode on purpose (pretrained BatchNorm statistics).
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training.*")
@@ -178,7 +179,7 @@ class TransferModule(pl.LightningModule):
         top = [p for p in self.top.parameters() if p.requires_grad]
         if top:
             groups.append({"params": top, "lr": self.hparams.backbone_lr})
-        return torch.optim.Adam(groups)
+        return build_optimizer(groups, "adam", self.hparams.lr)
 
 
 class BestSnapshot(Callback):

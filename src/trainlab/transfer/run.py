@@ -156,7 +156,7 @@ def run_transfer_study(
 
 def stage_params(cfg: Config) -> dict[str, Any]:
     """The params the stage reads (seed, model, transfer), under their dotted keys."""
-    return {k: v for k, v in cfg.flat().items() if k.split(".")[0] in ("seed", "model", "transfer")}
+    return cfg.flat("seed", "model", "transfer")
 
 
 # --- one backbone ------------------------------------------------------------------------
