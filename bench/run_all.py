@@ -62,10 +62,13 @@ def table() -> str:
                     "is the CPU's)", row.get("meets_target"))
         elif name == "tracking_overhead":
             for row in r["rows"]:
+                requests = (f"; inside MLflow's requests {1000 * row['mlflow_requests_s']:.0f} "
+                            f"ms = {100 * row['mlflow_requests_share']:.1f}%"
+                            if "mlflow_requests_s" in row else "")
                 add(r, f"{row['arch'].upper()} wall time, MLflow on / off ({row['epochs']} epochs)",
                     f"{row['on_s']:.1f} s / {row['off_s']:.1f} s: "
                     f"**{100 * (row['on_over_off'] - 1):+.1f}%** (CPU time "
-                    f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%)",
+                    f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%){requests}",
                     f"<= +{100 * (row['target'] - 1):.0f}%", row["meets_target"])
         elif name == "augmentation":
             per_s = r["images_per_s"]
