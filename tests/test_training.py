@@ -13,6 +13,7 @@ from trainlab.cli import main
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.checkpoint import load_module, loss_and_accuracy, predict_proba
+from trainlab.models.diagnostics import activation_stats
 from trainlab.tracking import absolute_uri
 from trainlab.training import TRAINING_SECTIONS, confusion, curves_csv, gap_metrics, train_recipe
 
@@ -163,6 +164,20 @@ def test_epoch_metrics_are_logged_at_optimizer_steps(prepared):
         history = client.get_metric_history(result.run_id, key)
         assert sorted(m.step for m in history) == [steps, 2 * steps, 3 * steps], key
     assert client.get_run(result.run_id).data.metrics["time/seconds"] > 0
+
+
+def test_diagnostics_come_from_the_first_validation_images(prepared):
+    """The validation pass records them (no second forward): the logged numbers are those
+    of activation_stats on the first train.diagnostics_batch val images, same weights."""
+    cfg = load_config("params.yaml", ["train.epochs=1", "train.diagnostics_batch=50"])
+    data = load_prepared(cfg.data.prepared_dir)
+    result = train_recipe(cfg, data, "models/diagnostics")
+    module = load_module(result.checkpoint).eval()  # one epoch: the snapshot is the last one
+    assert len(data.val) > 50
+    x = data.val.images[:50].float() / 255.0
+    expected = activation_stats(module.net, module.normalize(x))
+    logged = MlflowClient(absolute_uri(cfg.tracking.uri)).get_run(result.run_id).data.metrics
+    assert {k: logged[k] for k in expected} == pytest.approx(expected, rel=1e-4, abs=1e-6)
 
 
 @pytest.mark.slow

@@ -148,10 +148,9 @@ def train_recipe(
     module = build_module(cfg, data)
     if device.type == "cpu":
         module.use_channels_last()
-    # A fixed validation batch (raw [0, 1] images) the per-epoch diagnostics look at.
-    module.diagnostics_batch = (
-        data.val.images[: cfg.train.diagnostics_batch].to(device, torch.float32) / 255.0
-    )
+    # The per-epoch diagnostics look at the first validation images (the loader keeps the
+    # split's order), as the validation pass scores them.
+    module.diagnostics_images = min(cfg.train.diagnostics_batch, len(data.val))
 
     all_tags = provenance_tags(data.fingerprint) | {
         "data.dataset": data.dataset,

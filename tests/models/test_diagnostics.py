@@ -4,7 +4,12 @@ from torch import nn
 
 from trainlab.config import ModelConfig
 from trainlab.models.activations import make_activation
-from trainlab.models.diagnostics import activation_stats, first_to_last_grad_ratio, grad_norms
+from trainlab.models.diagnostics import (
+    ActivationProbe,
+    activation_stats,
+    first_to_last_grad_ratio,
+    grad_norms,
+)
 from trainlab.models.networks import build_network, weighted_layers
 
 
@@ -138,3 +143,22 @@ def test_first_to_last_grad_ratio():
     )
     with pytest.raises(ValueError, match="at least 2 layers"):
         first_to_last_grad_ratio({"grad_norm/layer1": 1.0})
+
+
+def test_probe_over_batches_reads_the_first_images_as_one_batch_would():
+    net = build_network(ModelConfig(arch="mlp", activation="relu", hidden=(16, 8)), (1, 4, 4), 3)
+    x = images(100)
+    probe = ActivationProbe(net.eval(), 50)
+    with torch.no_grad():
+        for batch in x.split(32):  # 32 + 18 of the second batch count; the rest is ignored
+            with probe.watch(len(batch)):
+                net(batch)
+    assert probe.full and probe.seen == 50
+    expected = activation_stats(net, x[:50])
+    assert probe.stats() == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    assert expected != pytest.approx(activation_stats(net, x), rel=1e-5, abs=1e-6)
+
+
+def test_probe_that_saw_nothing_reports_nothing():
+    net = one_layer("relu", 0.01, 0.0)
+    assert ActivationProbe(net, 10).stats() == {}

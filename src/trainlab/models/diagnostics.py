@@ -6,9 +6,10 @@ are computed on device and brought to the host once per call; gradient norms sta
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -54,44 +55,97 @@ def activation_stats(net: nn.Module, x: Tensor) -> dict[str, float]:
         ``diag/mean_abs_mean`` (mean over layers of |mean|) and, for the ReLU family,
         ``diag/dead`` (dead units / all units).
     """
-    layers = hidden_activations(net)
-    if not layers:
-        return {}
-    stats: dict[str, Tensor] = {}
-    dead_units: list[Tensor] = []  # (U,) bool per ReLU-family layer
-
-    def hook(name: str, kind: str):
-        def record(module: nn.Module, inputs: tuple[Tensor, ...], y: Tensor) -> None:
-            stats[f"diag/{name}/mean"] = y.mean()
-            stats[f"diag/{name}/std"] = y.std(correction=0)
-            stats[f"diag/{name}/saturated"] = _saturated(kind, y)
-            if kind in RELU_FAMILY:
-                dead = _dead(y)
-                dead_units.append(dead)
-                stats[f"diag/{name}/dead"] = dead.float().mean()
-
-        return record
-
+    probe = ActivationProbe(net, len(x))
     modes = {module: module.training for module in net.modules()}
-    handles = [act.register_forward_hook(hook(name, act.name)) for name, act in layers]
     try:
         net.eval()
         first = next(net.parameters(), None)
-        net(x.to(first.device) if first is not None else x)
+        with probe.watch(len(x)):
+            net(x.to(first.device) if first is not None else x)
     finally:
-        for handle in handles:
-            handle.remove()
         for module, training in modes.items():
             module.training = training
-    means = torch.stack([stats[f"diag/{name}/mean"] for name, _ in layers])
-    saturated = torch.stack([stats[f"diag/{name}/saturated"] for name, _ in layers])
-    stats["diag/saturated"] = saturated.mean()
-    stats["diag/mean_abs_mean"] = means.abs().mean()
-    if dead_units:
-        stats["diag/dead"] = torch.cat(dead_units).float().mean()
-    keys = list(stats)
-    values = torch.stack([stats[key].float() for key in keys]).tolist()  # the one host sync
-    return dict(zip(keys, values, strict=True))
+    return probe.stats()
+
+
+class ActivationProbe:
+    """The hidden activations of the first `images` images a network sees while watched, and
+    :func:`activation_stats`' numbers over them.
+
+    The training's validation pass uses it to take the diagnostics from the forward pass it
+    runs anyway (its first batches are the diagnostics images), instead of a second forward
+    over them: on a CPU core that pass cost 1.7% of the CNN's training and 1.2% of the MLP's.
+
+        probe = ActivationProbe(net, 512)
+        for x in batches:
+            with probe.watch(len(x)):  # hooks on while this batch goes through
+                net(x)
+        probe.stats()
+    """
+
+    def __init__(self, net: nn.Module, images: int) -> None:
+        self.layers = hidden_activations(net)
+        self.images = images
+        self.seen = 0
+        self._outputs: dict[str, list[Tensor]] = {name: [] for name, _ in self.layers}
+        self._reduced: dict[str, Tensor] | None = None  # 0-dim device tensors, once full
+
+    @property
+    def full(self) -> bool:
+        return self.seen >= self.images or not self.layers
+
+    @contextlib.contextmanager
+    def watch(self, batch_size: int) -> Iterator[None]:
+        """Record the hidden activations of the forward passes in the block (one batch)."""
+        take = min(batch_size, self.images - self.seen)
+        if take <= 0:
+            yield
+            return
+
+        def hook(name: str):
+            def record(module: nn.Module, inputs: tuple[Tensor, ...], y: Tensor) -> None:
+                self._outputs[name].append(y[:take].detach())
+            return record
+
+        handles = [act.register_forward_hook(hook(name)) for name, act in self.layers]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+        self.seen += take
+        if self.full:  # reduce now: a CNN's activations of 512 images are ~80 MB
+            self._reduced = self._reduce()
+
+    def stats(self) -> dict[str, float]:
+        """The statistics over the recorded images (one host sync); {} when none were seen."""
+        if not self.layers or not self.seen:
+            return {}
+        stats = self._reduced if self._reduced is not None else self._reduce()
+        keys = list(stats)
+        values = torch.stack([stats[key].float() for key in keys]).tolist()  # the one host sync
+        return dict(zip(keys, values, strict=True))
+
+    def _reduce(self) -> dict[str, Tensor]:
+        stats: dict[str, Tensor] = {}
+        dead_units: list[Tensor] = []  # (U,) bool per ReLU-family layer
+        for name, act in self.layers:
+            y = torch.cat(self._outputs[name])
+            stats[f"diag/{name}/mean"] = y.mean()
+            stats[f"diag/{name}/std"] = y.std(correction=0)
+            stats[f"diag/{name}/saturated"] = _saturated(act.name, y)
+            if act.name in RELU_FAMILY:
+                dead = _dead(y)
+                dead_units.append(dead)
+                stats[f"diag/{name}/dead"] = dead.float().mean()
+        means = torch.stack([stats[f"diag/{name}/mean"] for name, _ in self.layers])
+        saturated = torch.stack([stats[f"diag/{name}/saturated"] for name, _ in self.layers])
+        stats["diag/saturated"] = saturated.mean()
+        stats["diag/mean_abs_mean"] = means.abs().mean()
+        if dead_units:
+            stats["diag/dead"] = torch.cat(dead_units).float().mean()
+        self._outputs = {name: [] for name, _ in self.layers}
+        return stats
 
 
 def grad_norms(net: nn.Module) -> dict[str, Tensor]:

@@ -25,7 +25,7 @@ from trainlab.config import AugmentationConfig, ModelConfig, RegularizationConfi
 from trainlab.data.augment import BatchAugment
 from trainlab.data.preprocessing import Normalize
 from trainlab.errors import TrainingError
-from trainlab.models.diagnostics import activation_stats, grad_norms
+from trainlab.models.diagnostics import ActivationProbe, grad_norms
 from trainlab.models.networks import build_network
 from trainlab.models.optim import build_optimizer
 from trainlab.models.penalties import penalty
@@ -95,7 +95,10 @@ class RecipeModule(pl.LightningModule):
         self.net = build_network(self.model_cfg, tuple(image_shape), num_classes)
         self.totals = {stage: EpochTotals() for stage in ("train", "val", "test")}
         self.history: list[dict[str, float]] = []  # one row per epoch, for the curves CSV
-        self.diagnostics_batch: torch.Tensor | None = None
+        # How many of the first validation images the per-epoch diagnostics look at (0: none);
+        # they are read from the validation pass itself (ActivationProbe).
+        self.diagnostics_images = 0
+        self._probe: ActivationProbe | None = None
         self.automatic_optimization = False  # see the module docstring
         self._penalised = self.reg_cfg.kind != "none" and self.reg_cfg.strength > 0
         self._last_val: dict[str, float] = {}
@@ -171,9 +174,17 @@ class RecipeModule(pl.LightningModule):
             len(batches)
         )
 
+    def on_validation_epoch_start(self) -> None:
+        due = self._diagnostics_due() and self.diagnostics_images > 0
+        self._probe = ActivationProbe(self.net, self.diagnostics_images) if due else None
+
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         for pair in _as_list(batch):
-            self._shared_step(pair, "val")
+            if self._probe is None or self._probe.full:
+                self._shared_step(pair, "val")
+                continue
+            with self._probe.watch(len(pair[1])):
+                self._shared_step(pair, "val")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._shared_step(batch, "test")
@@ -191,8 +202,9 @@ class RecipeModule(pl.LightningModule):
         # For callbacks (early stopping, the best snapshot, the pruner): not logged from here.
         self.log_dict({"val/loss": values["loss"], "val/acc": values["acc"]}, logger=False)
         metrics = {"val/loss": values["loss"], "val/acc": values["acc"]}
-        if self._diagnostics_due() and self.diagnostics_batch is not None:
-            metrics |= activation_stats(self.net, self.normalize(self.diagnostics_batch))
+        if self._probe is not None:
+            metrics |= self._probe.stats()
+            self._probe = None
         self._log_epoch(metrics)
 
     def on_train_epoch_end(self) -> None:
