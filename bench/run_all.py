@@ -62,14 +62,19 @@ def table() -> str:
                     "is the CPU's)", row.get("meets_target"))
         elif name == "tracking_overhead":
             for row in r["rows"]:
-                requests = (f"; inside MLflow's requests {1000 * row['mlflow_requests_s']:.0f} "
-                            f"ms = {100 * row['mlflow_requests_share']:.1f}%"
-                            if "mlflow_requests_s" in row else "")
-                add(r, f"{row['arch'].upper()} wall time, MLflow on / off ({row['epochs']} epochs)",
+                add(r, f"{row['arch'].upper()} wall time, MLflow on / off ({row['epochs']} epochs, "
+                    f"median of {row['rounds']} rounds)",
                     f"{row['on_s']:.1f} s / {row['off_s']:.1f} s: "
                     f"**{100 * (row['on_over_off'] - 1):+.1f}%** (CPU time "
-                    f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%){requests}",
+                    f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%)",
                     f"<= +{100 * (row['target'] - 1):.0f}%", row["meets_target"])
+                if "mlflow_requests_s" in row:  # the same cost timed directly, without the noise
+                    share = row["mlflow_requests_share"]
+                    add(r, f"{row['arch'].upper()} time inside MLflow's requests per tracked "
+                        "training (timed in the same runs)",
+                        f"{1000 * row['mlflow_requests_s']:.0f} ms = **{100 * share:.1f}%** of "
+                        "its wall time", f"<= +{100 * (row['target'] - 1):.0f}%",
+                        share <= row["target"] - 1)
         elif name == "augmentation":
             per_s = r["images_per_s"]
             add(r, f"images/s, BatchAugment / torchvision v2 per sample ({r['baseline']})",

@@ -10,7 +10,7 @@ from trainlab.models.diagnostics import (
     first_to_last_grad_ratio,
     grad_norms,
 )
-from trainlab.models.networks import build_network, weighted_layers
+from trainlab.models.networks import build_network, hidden_activations, weighted_layers
 
 
 def one_layer(activation: str, weight: float, bias: float, units: int = 8) -> nn.Module:
@@ -162,3 +162,27 @@ def test_probe_over_batches_reads_the_first_images_as_one_batch_would():
 def test_probe_that_saw_nothing_reports_nothing():
     net = one_layer("relu", 0.01, 0.0)
     assert ActivationProbe(net, 10).stats() == {}
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_mean_and_spread_match_torch_over_the_whole_batch(activation):
+    """Summed batch by batch (40 + 40 + 16 images), they are the whole batch's numbers."""
+    net = build_network(ModelConfig(arch="cnn", activation=activation, channels=(4, 8),
+                                    cnn_hidden=16), (1, 8, 8), 3).eval()
+    x = torch.rand(96, 1, 8, 8)
+    probe = ActivationProbe(net, 96)
+    outputs: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for batch in x.split(40):
+            with probe.watch(len(batch)):
+                net(batch)
+        hooks = [act.register_forward_hook(lambda m, i, y, n=name: outputs.setdefault(n, y))
+                 for name, act in hidden_activations(net)]
+        net(x)
+        for hook in hooks:
+            hook.remove()
+    stats = probe.stats()
+    assert len(outputs) == 3  # two conv layers and the hidden dense layer
+    for name, y in outputs.items():
+        assert stats[f"diag/{name}/mean"] == pytest.approx(y.mean().item(), rel=1e-5, abs=1e-7)
+        assert stats[f"diag/{name}/std"] == pytest.approx(y.std(correction=0).item(), rel=1e-4)

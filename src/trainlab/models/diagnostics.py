@@ -21,20 +21,19 @@ SATURATION = 0.01  # distance from the output bound that counts as saturated (si
 _LAYER_KEY = re.compile(r"(?:.*/)?grad_norm/layer(\d+)")
 
 
-def _saturated(name: str, y: Tensor) -> Tensor:
-    """Fraction of unit-examples in a flat region: sigmoid near 0 or 1, tanh near +-1."""
+def _saturated_count(name: str, y: Tensor) -> Tensor:
+    """Unit-examples in a flat region: sigmoid near 0 or 1, tanh near +-1 (0 for others)."""
     if name == "sigmoid":
-        return ((y < SATURATION) | (y > 1 - SATURATION)).float().mean()
+        return ((y < SATURATION) | (y > 1 - SATURATION)).sum()
     if name == "tanh":
-        return (y.abs() > 1 - SATURATION).float().mean()
-    return y.new_zeros(())
+        return (y.abs() > 1 - SATURATION).sum()
+    return y.new_zeros((), dtype=torch.long)
 
 
-def _dead(y: Tensor) -> Tensor:
-    """Per unit: True when its output is <= 0 for every example (and position)."""
-    # (B, U[, H, W]) -> (U, B*H*W): a conv channel is one unit over all positions
-    per_unit = y.transpose(0, 1).flatten(1)
-    return ~(per_unit > 0).any(dim=1)  # (U,)
+def _unit_max(y: Tensor) -> Tensor:
+    """Per unit (dim 1), the largest output over the examples (and positions): a unit is
+    dead when it is <= 0. One reduction, no copy: a conv channel is one unit."""
+    return y.amax(dim=[d for d in range(y.dim()) if d != 1])
 
 
 @torch.no_grad()
@@ -69,12 +68,15 @@ def activation_stats(net: nn.Module, x: Tensor) -> dict[str, float]:
 
 
 class ActivationProbe:
-    """The hidden activations of the first `images` images a network sees while watched, and
-    :func:`activation_stats`' numbers over them.
+    """:func:`activation_stats`' numbers over the first `images` images a network sees while
+    watched, accumulated batch by batch.
 
     The training's validation pass uses it to take the diagnostics from the forward pass it
     runs anyway (its first batches are the diagnostics images), instead of a second forward
-    over them: on a CPU core that pass cost 1.7% of the CNN's training and 1.2% of the MLP's.
+    over them. Each batch adds to per-layer sums (values, squares, saturated outputs) and a
+    per-unit running maximum, so no activation is kept or copied. For the CNN on a CPU core
+    the diagnostics took 353 ms an epoch with a second forward over 512 images and copies of
+    their activations (4.7% of its training); read this way, ~25 ms.
 
         probe = ActivationProbe(net, 512)
         for x in batches:
@@ -87,8 +89,8 @@ class ActivationProbe:
         self.layers = hidden_activations(net)
         self.images = images
         self.seen = 0
-        self._outputs: dict[str, list[Tensor]] = {name: [] for name, _ in self.layers}
-        self._reduced: dict[str, Tensor] | None = None  # 0-dim device tensors, once full
+        # per layer: [elements, sum, sum of squares, saturated count, per-unit max]
+        self._sums: dict[str, list] = {}
 
     @property
     def full(self) -> bool:
@@ -102,40 +104,47 @@ class ActivationProbe:
             yield
             return
 
-        def hook(name: str):
+        def hook(name: str, kind: str):
             def record(module: nn.Module, inputs: tuple[Tensor, ...], y: Tensor) -> None:
-                self._outputs[name].append(y[:take].detach())
+                self._add(name, kind, y[:take].detach())
             return record
 
-        handles = [act.register_forward_hook(hook(name)) for name, act in self.layers]
+        handles = [act.register_forward_hook(hook(name, act.name)) for name, act in self.layers]
         try:
             yield
         finally:
             for handle in handles:
                 handle.remove()
         self.seen += take
-        if self.full:  # reduce now: a CNN's activations of 512 images are ~80 MB
-            self._reduced = self._reduce()
+
+    def _add(self, name: str, kind: str, y: Tensor) -> None:
+        # A batch's sums in float32 (torch reduces pairwise: ~1e-7 relative error; a float64
+        # reduction is 20x slower on a CPU core), carried across batches in float64. The
+        # variance E[y^2] - E[y]^2 then keeps ~3 digits even for a sigmoid layer at mean 0.5
+        # and spread 0.01.
+        batch = [y.numel(), y.sum().double(), torch.linalg.vector_norm(y).double().square(),
+                 _saturated_count(kind, y), _unit_max(y)]
+        if name not in self._sums:
+            self._sums[name] = batch
+            return
+        sums = self._sums[name]
+        sums[:4] = [a + b for a, b in zip(sums[:4], batch[:4], strict=True)]
+        sums[4] = torch.maximum(sums[4], batch[4])
 
     def stats(self) -> dict[str, float]:
         """The statistics over the recorded images (one host sync); {} when none were seen."""
-        if not self.layers or not self.seen:
+        if not self.layers or not self._sums:
             return {}
-        stats = self._reduced if self._reduced is not None else self._reduce()
-        keys = list(stats)
-        values = torch.stack([stats[key].float() for key in keys]).tolist()  # the one host sync
-        return dict(zip(keys, values, strict=True))
-
-    def _reduce(self) -> dict[str, Tensor]:
         stats: dict[str, Tensor] = {}
         dead_units: list[Tensor] = []  # (U,) bool per ReLU-family layer
         for name, act in self.layers:
-            y = torch.cat(self._outputs[name])
-            stats[f"diag/{name}/mean"] = y.mean()
-            stats[f"diag/{name}/std"] = y.std(correction=0)
-            stats[f"diag/{name}/saturated"] = _saturated(act.name, y)
+            count, total, squares, saturated, unit_max = self._sums[name]
+            mean = total / count
+            stats[f"diag/{name}/mean"] = mean
+            stats[f"diag/{name}/std"] = (squares / count - mean.square()).clamp_min(0).sqrt()
+            stats[f"diag/{name}/saturated"] = saturated / count
             if act.name in RELU_FAMILY:
-                dead = _dead(y)
+                dead = unit_max <= 0
                 dead_units.append(dead)
                 stats[f"diag/{name}/dead"] = dead.float().mean()
         means = torch.stack([stats[f"diag/{name}/mean"] for name, _ in self.layers])
@@ -144,8 +153,9 @@ class ActivationProbe:
         stats["diag/mean_abs_mean"] = means.abs().mean()
         if dead_units:
             stats["diag/dead"] = torch.cat(dead_units).float().mean()
-        self._outputs = {name: [] for name, _ in self.layers}
-        return stats
+        keys = list(stats)
+        values = torch.stack([stats[key].double() for key in keys]).tolist()  # one host sync
+        return dict(zip(keys, values, strict=True))
 
 
 def grad_norms(net: nn.Module) -> dict[str, Tensor]:
