@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 from trainlab.tracking import (
     HeldSignals,
     absolute_uri,
+    artifact_root,
     experiment_id,
     log_artifacts,
     tracked_run,
@@ -127,3 +128,18 @@ def test_artifacts_of_an_open_run_go_up_without_fetching_the_run(tmp_path, monke
             patch.setattr(type(client._tracking_client), "get_run", no_round_trip)
             log_artifacts(client, run_id, {"curves.csv": "epoch\n0\n"})
     assert [a.path for a in client.list_artifacts(run_id)] == ["curves.csv"]
+
+
+def test_artifacts_go_beside_their_sqlite_database_not_into_the_working_directory(
+        tmp_path, monkeypatch):
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    (tmp_path / "db").mkdir()
+    client = MlflowClient(_uri(tmp_path / "db"))
+    with tracked_run(client, "runs/of a search") as run_id:
+        log_artifacts(client, run_id, {"curves.csv": "epoch\n0\n"})
+    artifacts = tmp_path / "db" / "mlruns" / "runs_of_a_search" / run_id / "artifacts"
+    assert (artifacts / "curves.csv").read_text() == "epoch\n0\n"
+    assert not any(elsewhere.iterdir())  # nothing in the directory the command ran in
+    assert artifact_root("postgresql://user@host/db", "x") is None  # the server decides

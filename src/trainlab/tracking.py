@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -96,6 +97,26 @@ def absolute_uri(uri: str) -> str:
     return uri
 
 
+def artifact_root(uri: str, experiment: str) -> str | None:
+    """Where a new experiment keeps its artifacts: for a local SQLite database, `mlruns/` beside
+    the database file (what MLflow's default, `./mlruns` in the working directory, gives for
+    the project's own `sqlite:///mlflow.db`); None, MLflow's default, for other stores.
+
+    A database elsewhere (a benchmark's or a test's temporary one) thus never writes
+    checkpoints into the directory a command happens to run in.
+    """
+    try:
+        url = make_url(uri)
+    except ArgumentError:
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    # One folder per experiment, named for it (its id is only known once it is created);
+    # two names that clean up alike share a folder harmlessly: each run has its own.
+    folder = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment).strip("._") or "experiment"
+    return (Path(url.database).resolve().parent / "mlruns" / folder).as_uri()
+
+
 def _get_or_create_experiment(client: MlflowClient, name: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
@@ -106,7 +127,8 @@ def _get_or_create_experiment(client: MlflowClient, name: str) -> str:
             )
         return found.experiment_id
     try:
-        return client.create_experiment(name)
+        return client.create_experiment(name, artifact_location=artifact_root(
+            client.tracking_uri, name))
     except MlflowException:
         found = client.get_experiment_by_name(name)  # another worker won the race
         if found is None:
