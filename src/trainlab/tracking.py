@@ -51,23 +51,35 @@ def use_wal(uri: str) -> None:
     database as before; like SQLite's locking itself, WAL needs a local file system. Other
     URIs (a tracking server, PostgreSQL) are left alone.
     """
-    try:
-        url = make_url(uri)
-    except ArgumentError:
-        return
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+    database = _sqlite_file(uri)
+    if database is None:
         return
     with contextlib.suppress(sqlite3.Error):  # best effort: MLflow works in either mode
-        connection = sqlite3.connect(url.database, timeout=60)
+        connection = sqlite3.connect(database, timeout=60)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
         finally:
             connection.close()
 
 
+def _sqlite_file(uri: str) -> str | None:
+    """The database file of a local SQLite URI (as written, maybe relative); None for any
+    other store (a server, PostgreSQL, an in-memory database)."""
+    try:
+        url = make_url(uri)
+    except ArgumentError:
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return url.database
+
+
 # (tracking URI, experiment name) -> id, found once per process: a search asks for it every
 # trial, and each lookup is a database round trip (~20 ms on the project's machines).
 _EXPERIMENT_IDS: dict[tuple[str, str], str] = {}
+# run id -> artifact URI of the runs `tracked_run` has open: MLflow's log_artifacts would
+# fetch the run (a get_run round trip) only to learn it, and create_run already returned it.
+_ARTIFACT_URIS: dict[str, str] = {}
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
@@ -88,13 +100,8 @@ def absolute_uri(uri: str) -> str:
     different database in every working directory, but MLflow caches one store (and its
     open connections) per URI string, so a process that changes directory would keep
     writing to the first one."""
-    try:
-        url = make_url(uri)
-    except ArgumentError:
-        return uri
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return "sqlite:///" + str(Path(url.database).resolve())
-    return uri
+    database = _sqlite_file(uri)
+    return uri if database is None else "sqlite:///" + str(Path(database).resolve())
 
 
 def artifact_root(uri: str, experiment: str) -> str | None:
@@ -105,16 +112,13 @@ def artifact_root(uri: str, experiment: str) -> str | None:
     A database elsewhere (a benchmark's or a test's temporary one) thus never writes
     checkpoints into the directory a command happens to run in.
     """
-    try:
-        url = make_url(uri)
-    except ArgumentError:
-        return None
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+    database = _sqlite_file(uri)
+    if database is None:
         return None
     # One folder per experiment, named for it (its id is only known once it is created);
     # two names that clean up alike share a folder harmlessly: each run has its own.
     folder = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment).strip("._") or "experiment"
-    return (Path(url.database).resolve().parent / "mlruns" / folder).as_uri()
+    return (Path(database).resolve().parent / "mlruns" / folder).as_uri()
 
 
 def _get_or_create_experiment(client: MlflowClient, name: str) -> str:
@@ -174,10 +178,6 @@ def tracked_run(
     finally:
         _ARTIFACT_URIS.pop(run_id, None)
 
-
-# run id -> artifact URI of the runs `tracked_run` has open: MLflow's log_artifacts would
-# fetch the run (a get_run round trip) only to learn it, and create_run already returned it.
-_ARTIFACT_URIS: dict[str, str] = {}
 
 
 class HeldSignals:

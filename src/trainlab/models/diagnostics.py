@@ -10,6 +10,7 @@ import contextlib
 import math
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -67,6 +68,31 @@ def activation_stats(net: nn.Module, x: Tensor) -> dict[str, float]:
     return probe.stats()
 
 
+@dataclass(frozen=True)
+class _LayerSums:
+    """One layer's outputs summed over the images seen so far (device tensors, no sync)."""
+
+    count: int  # elements
+    total: Tensor  # sum, float64
+    squares: Tensor  # sum of squares, float64
+    saturated: Tensor  # saturated elements
+    unit_max: Tensor  # (U,) largest output of each unit
+
+    @classmethod
+    def of(cls, kind: str, y: Tensor) -> _LayerSums:
+        # A batch's sums in float32 (torch reduces pairwise: ~1e-7 relative error; a float64
+        # reduction is 20x slower on a CPU core), carried across batches in float64. The
+        # variance E[y^2] - E[y]^2 then keeps ~3 digits even for a sigmoid layer at mean 0.5
+        # and spread 0.01.
+        return cls(y.numel(), y.sum().double(), torch.linalg.vector_norm(y).double().square(),
+                   _saturated_count(kind, y), _unit_max(y))
+
+    def __add__(self, other: _LayerSums) -> _LayerSums:
+        return _LayerSums(self.count + other.count, self.total + other.total,
+                          self.squares + other.squares, self.saturated + other.saturated,
+                          torch.maximum(self.unit_max, other.unit_max))
+
+
 class ActivationProbe:
     """:func:`activation_stats`' numbers over the first `images` images a network sees while
     watched, accumulated batch by batch.
@@ -89,8 +115,7 @@ class ActivationProbe:
         self.layers = hidden_activations(net)
         self.images = images
         self.seen = 0
-        # per layer: [elements, sum, sum of squares, saturated count, per-unit max]
-        self._sums: dict[str, list] = {}
+        self._sums: dict[str, _LayerSums] = {}
 
     @property
     def full(self) -> bool:
@@ -118,18 +143,8 @@ class ActivationProbe:
         self.seen += take
 
     def _add(self, name: str, kind: str, y: Tensor) -> None:
-        # A batch's sums in float32 (torch reduces pairwise: ~1e-7 relative error; a float64
-        # reduction is 20x slower on a CPU core), carried across batches in float64. The
-        # variance E[y^2] - E[y]^2 then keeps ~3 digits even for a sigmoid layer at mean 0.5
-        # and spread 0.01.
-        batch = [y.numel(), y.sum().double(), torch.linalg.vector_norm(y).double().square(),
-                 _saturated_count(kind, y), _unit_max(y)]
-        if name not in self._sums:
-            self._sums[name] = batch
-            return
-        sums = self._sums[name]
-        sums[:4] = [a + b for a, b in zip(sums[:4], batch[:4], strict=True)]
-        sums[4] = torch.maximum(sums[4], batch[4])
+        batch = _LayerSums.of(kind, y)
+        self._sums[name] = self._sums[name] + batch if name in self._sums else batch
 
     def stats(self) -> dict[str, float]:
         """The statistics over the recorded images (one host sync); {} when none were seen."""
@@ -138,13 +153,14 @@ class ActivationProbe:
         stats: dict[str, Tensor] = {}
         dead_units: list[Tensor] = []  # (U,) bool per ReLU-family layer
         for name, act in self.layers:
-            count, total, squares, saturated, unit_max = self._sums[name]
-            mean = total / count
+            sums = self._sums[name]
+            mean = sums.total / sums.count
             stats[f"diag/{name}/mean"] = mean
-            stats[f"diag/{name}/std"] = (squares / count - mean.square()).clamp_min(0).sqrt()
-            stats[f"diag/{name}/saturated"] = saturated / count
+            stats[f"diag/{name}/std"] = (sums.squares / sums.count
+                                         - mean.square()).clamp_min(0).sqrt()
+            stats[f"diag/{name}/saturated"] = sums.saturated / sums.count
             if act.name in RELU_FAMILY:
-                dead = unit_max <= 0
+                dead = sums.unit_max <= 0
                 dead_units.append(dead)
                 stats[f"diag/{name}/dead"] = dead.float().mean()
         means = torch.stack([stats[f"diag/{name}/mean"] for name, _ in self.layers])

@@ -14,6 +14,7 @@ checkpoints and logging, and `global_step` counts optimizer steps.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -180,10 +181,8 @@ class RecipeModule(pl.LightningModule):
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         for pair in _as_list(batch):
-            if self._probe is None or self._probe.full:
-                self._shared_step(pair, "val")
-                continue
-            with self._probe.watch(len(pair[1])):
+            # The probe records the first diagnostics images and ignores the batches after.
+            with self._probe.watch(len(pair[1])) if self._probe else contextlib.nullcontext():
                 self._shared_step(pair, "val")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
