@@ -31,17 +31,30 @@ def test_train_keeps_a_lone_short_batch(digits):
     assert not train.drop_last and len(train) == 1
 
 
-def test_gap_loader_is_a_fixed_sample_in_order(digits, ids):
+def _gap_images(loader) -> torch.Tensor:
+    return torch.cat([x for x, _ in loader])
+
+
+def test_gap_loader_is_a_fixed_sample_in_order(digits):
     dm = RecipeDataModule(digits, batch_size=128, device="cpu", seed=3)
+    dm.train_dataloader().group = 4  # as training sets it: the sample is not grouped
     gap = dm.gap_dataloader(500)
-    assert gap.num_samples == 500 and not gap.shuffle
-    first = torch.cat([y for _, y in gap])
-    assert torch.equal(first, torch.cat([y for _, y in gap]))  # same every time
+    assert gap.num_samples == 500 and not gap.shuffle and gap.group is None
+    images = _gap_images(gap)
+    assert torch.equal(images, _gap_images(gap))  # same every time
+    # The train images themselves, a distinct sample in their split's order, with their labels.
+    train = digits.train.images.float().div(255.0)
+    rows = (images.flatten(1)[:, None, :] == train.flatten(1)[None, :, :]).all(-1)
+    positions = rows.float().argmax(1)
+    assert rows.any(1).all() and positions.unique().numel() == 500
+    assert torch.equal(positions, positions.sort().values)
+    assert torch.equal(torch.cat([y for _, y in gap]), digits.train.labels[positions])
     again = RecipeDataModule(digits, batch_size=128, device="cpu", seed=3).gap_dataloader(500)
-    assert torch.equal(again.images, gap.images)
+    assert torch.equal(_gap_images(again), images)
     other = RecipeDataModule(digits, batch_size=128, device="cpu", seed=4).gap_dataloader(500)
-    assert not torch.equal(other.images, gap.images)
+    assert not torch.equal(_gap_images(other), images)
     assert dm.gap_dataloader(10_000).num_samples == len(digits.train)  # at most all
+    assert len(list(dm.train_dataloader())) == len(dm.train_dataloader())  # training unchanged
 
 
 def test_state_dict_restores_the_shuffling(digits):

@@ -105,3 +105,19 @@ def test_groups_are_lists_of_the_same_batches(split, group, drop_last, lists):
 def test_group_must_be_positive(split):
     with pytest.raises(ValueError, match="group must be None or >= 1"):
         DeviceLoader(split, 2, "cpu", shuffle=False, group=0)
+
+
+def test_sample_serves_the_images_at_its_indices_without_copying_them(split, ids):
+    loader = DeviceLoader(split, batch_size=4, device="cpu", shuffle=True, seed=1, group=2)
+    indices = torch.tensor([9, 2, 5, 7, 0, 3])
+    sample = loader.sample(indices)
+    assert sample.images is loader.images  # shared, not copied
+    assert not sample.shuffle and sample.group is None and sample.num_samples == 6
+    assert [len(y) for _, y in sample] == [4, 2]
+    images = torch.cat([x for x, _ in sample])
+    assert ids((images * 255).round().to(torch.uint8)).tolist() == indices.tolist()
+    assert torch.equal(torch.cat([y for _, y in sample]), split.labels[indices])
+    shuffled = loader.sample(indices)
+    shuffled.shuffle = True  # a shuffled sample still serves only its own images
+    served = torch.cat([y for _, y in shuffled])  # labels are the images' indices here
+    assert sorted(served.tolist()) == sorted(indices.tolist())

@@ -16,6 +16,26 @@ def test_epoch_totals_weight_each_batch_by_its_size():
     assert totals.compute() == {}  # reset after computing
 
 
+def test_epoch_totals_over_many_batches_equal_the_whole_epoch_at_once():
+    # More batches than are kept before summing, with ragged sizes: the sums must not
+    # depend on where the pending batches were summed.
+    generator = torch.Generator().manual_seed(0)
+    sizes = [7] * 20 + [3, 5] + [7] * 17 + [2]
+    logits = torch.randn(sum(sizes), 4, generator=generator)
+    labels = torch.randint(0, 4, (sum(sizes),), generator=generator)
+    totals = EpochTotals()
+    start = 0
+    for n in sizes:
+        batch_logits, batch_labels = logits[start:start + n], labels[start:start + n]
+        loss = torch.nn.functional.cross_entropy(batch_logits, batch_labels)
+        totals.add(loss, batch_logits, batch_labels)
+        start += n
+    expected_loss = torch.nn.functional.cross_entropy(logits, labels).item()
+    expected_acc = (logits.argmax(1) == labels).float().mean().item()
+    assert totals.compute() == pytest.approx({"loss": expected_loss, "acc": expected_acc},
+                                             rel=1e-5)
+
+
 def test_as_list_takes_a_batch_or_a_list_of_batches():
     x, y = torch.zeros(2, 1, 4, 4), torch.zeros(2, dtype=torch.long)
     assert len(_as_list((x, y))) == 1 and _as_list((x, y))[0][0] is x

@@ -30,6 +30,8 @@ class BatchAugment(nn.Module):
         self.cfg = cfg
         self.generator = generator
         self.geometric = any(getattr(cfg, name) > 0 for name in GEOMETRIC)
+        # Read once: the config's `enabled` dumps the whole section, and forward runs per batch.
+        self.enabled = cfg.enabled
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Augment a float batch (B, C, H, W) in [0, 1]; returns `x` itself when all is off.
@@ -38,7 +40,7 @@ class BatchAugment(nn.Module):
             x: the batch, on any device.
             generator: overrides the module's generator for this call.
         """
-        if not self.cfg.enabled:
+        if not self.enabled:
             return x
         gen = generator if generator is not None else self.generator
         if self.geometric:

@@ -55,8 +55,7 @@ class RecipeDataModule(pl.LightningDataModule):
         def build() -> DeviceLoader:
             generator = torch.Generator().manual_seed(self.seed)
             order = torch.randperm(len(self.data.train), generator=generator)
-            sample = order[:max_images].sort().values
-            return self._make(self.data.train.subset(sample), False, False)
+            return self.train_dataloader().sample(order[:max_images].sort().values)
 
         return self._loader(f"gap{max_images}", build)
 

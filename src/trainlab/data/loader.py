@@ -8,6 +8,7 @@ yields lists of consecutive batches, one Lightning `training_step` call each.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 
 import torch
@@ -61,10 +62,23 @@ class DeviceLoader:
         self.seed = seed
         self.group = group
         self.epoch = 0  # epochs started so far; advances on every iter()
+        self.indices: torch.Tensor | None = None  # a `sample`'s images, in order
+
+    def sample(self, indices: torch.Tensor) -> DeviceLoader:
+        """A loader, in order and ungrouped, over the images at `indices` of this one.
+
+        It shares this loader's device tensors: each of its batches gathers its own images,
+        so a sample costs no copy of the split (converting a 5,000-image sample anew took
+        as long as a tenth of a small MLP's epoch on a CPU core, mostly fresh memory).
+        """
+        loader = copy.copy(self)
+        loader.indices = indices.to(self.device)
+        loader.shuffle, loader.drop_last, loader.group, loader.epoch = False, False, None, 0
+        return loader
 
     @property
     def num_samples(self) -> int:
-        return len(self.labels)
+        return len(self.labels) if self.indices is None else len(self.indices)
 
     @property
     def num_batches(self) -> int:
@@ -78,12 +92,13 @@ class DeviceLoader:
         return -(-self.num_batches // self.group)
 
     def __iter__(self) -> Iterator[Batch] | Iterator[list[Batch]]:
-        order = None
+        order = self.indices
         if self.shuffle:
             # Drawn on the CPU so the same seed gives the same batches on every device;
             # one small copy per epoch, not per step.
             generator = torch.Generator().manual_seed(self.seed + self.epoch)
-            order = torch.randperm(self.num_samples, generator=generator).to(self.device)
+            permutation = torch.randperm(self.num_samples, generator=generator).to(self.device)
+            order = permutation if order is None else order[permutation]
         self.epoch += 1  # here, not in the generator body: iter() itself starts an epoch
         return self._batches(order)
 

@@ -35,26 +35,49 @@ NAN_CHECK_EVERY = 25  # steps between finiteness checks of the loss (each costs 
 
 
 class EpochTotals:
-    """Sums of loss and correct predictions over an epoch, kept on the device."""
+    """Sums of loss and correct predictions over an epoch, kept on the device.
+
+    `add` only keeps a step's detached loss, logits and labels; they are summed every
+    PENDING batches (and by `compute`). Summing each step apart took five small kernels,
+    ~35 us a step on a CPU core, 1-2% of a small MLP's step.
+    """
+
+    PENDING = 16  # batches kept before summing: a DeviceLoader group (STEPS_PER_CALL)
 
     def __init__(self) -> None:
         self.loss = self.correct = None  # 0-dim device tensors: sum of loss * n, correct
         self.count = 0  # images: the batch sizes are known on the host
+        self._pending: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
 
     def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
-        n = y.shape[0]
-        correct = (logits.argmax(dim=1) == y).sum()
-        if self.loss is None:
-            self.loss, self.correct = loss.detach().float() * n, correct
+        self._pending.append((loss.detach(), logits.detach(), y))
+        self.count += y.shape[0]
+        if len(self._pending) >= self.PENDING:
+            self._sum_pending()
+
+    def _sum_pending(self) -> None:
+        if not self._pending:
+            return
+        losses, logits, labels = zip(*self._pending, strict=True)
+        sizes = [len(y) for y in labels]
+        losses = torch.stack(losses).float()
+        if len(set(sizes)) == 1:  # a training epoch's batches are all full
+            loss = losses.sum() * sizes[0]
         else:
-            self.loss.add_(loss.detach(), alpha=n)
+            loss = losses @ torch.tensor(sizes, dtype=losses.dtype, device=losses.device)
+        correct = (torch.cat(logits).argmax(dim=1) == torch.cat(labels)).sum()
+        if self.loss is None:
+            self.loss, self.correct = loss, correct
+        else:
+            self.loss.add_(loss)
             self.correct.add_(correct)
-        self.count += n
+        self._pending = []
 
     def compute(self) -> dict[str, float]:
         """Reduce to floats (one host sync per epoch) and reset."""
         if not self.count:
             return {}
+        self._sum_pending()
         loss, correct = torch.stack([self.loss.float(), self.correct.float()]).tolist()
         out = {"loss": loss / self.count, "acc": correct / self.count}
         self.__init__()
