@@ -111,6 +111,25 @@ def median_ratio(numerator: list[float], denominator: list[float]) -> float:
     return statistics.median(n / d for n, d in zip(numerator, denominator, strict=True))
 
 
+def median_ratio_ci(
+    numerator: list[float], denominator: list[float], level: float = 0.95,
+    resamples: int = 4000, seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval of `median_ratio` over the rounds (seeded: repeatable).
+
+    With a handful of rounds on shared cores it is wide; it says which differences the
+    rounds can resolve, where the median alone reads as more precise than it is.
+    """
+    import random
+
+    ratios = [n / d for n, d in zip(numerator, denominator, strict=True)]
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios)))
+                     for _ in range(resamples))
+    tail = (1.0 - level) / 2
+    return medians[int(tail * resamples)], medians[int((1.0 - tail) * resamples) - 1]
+
+
 def write_result(
     name: str, payload: dict[str, Any], command: str, folder: str | Path | None = None
 ) -> Path:

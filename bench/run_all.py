@@ -44,7 +44,8 @@ def table() -> str:
                      f"{verdict} | `{result['command']}` | {machine} |")
 
     # gpu/throughput.json: bench/gpu_check.sh's result, brought back from a GPU machine.
-    for name in ("throughput", "gpu/throughput", "tracking_overhead", "augmentation",
+    for name in ("throughput", "gpu/throughput", "tracking_overhead", "tracking_overhead_long",
+                 "augmentation",
                  "search_efficiency", "search_efficiency_full", "pipeline", "pipeline_full"):
         path = RESULTS / f"{name}.json"
         if not path.is_file():
@@ -60,12 +61,16 @@ def table() -> str:
                     f"ratio **{row['ratio']:.3f}** (CPU time {row['ratio_cpu_time']:.3f})",
                     f">= {row['target']}" if row.get("target") else "(reported; the target "
                     "is the CPU's)", row.get("meets_target"))
-        elif name == "tracking_overhead":
+        elif name.startswith("tracking_overhead"):
             for row in r["rows"]:
+                interval = ""
+                if "on_over_off_ci95" in row:  # what the rounds can resolve
+                    low, high = (100 * (bound - 1) for bound in row["on_over_off_ci95"])
+                    interval = f"95% CI {low:+.1f}..{high:+.1f}%, "
                 add(r, f"{row['arch'].upper()} wall time, MLflow on / off ({row['epochs']} epochs, "
                     f"median of {row['rounds']} rounds)",
                     f"{row['on_s']:.1f} s / {row['off_s']:.1f} s: "
-                    f"**{100 * (row['on_over_off'] - 1):+.1f}%** (CPU time "
+                    f"**{100 * (row['on_over_off'] - 1):+.1f}%** ({interval}CPU time "
                     f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%)",
                     f"<= +{100 * (row['target'] - 1):.0f}%", row["meets_target"])
                 if "mlflow_requests_s" in row:  # the same cost timed directly, without the noise

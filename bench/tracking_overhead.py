@@ -17,7 +17,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import fashion_mnist, interleave, median_ratio, quiet, set_threads, write_result
+from bench.common import (
+    fashion_mnist,
+    interleave,
+    median_ratio,
+    median_ratio_ci,
+    quiet,
+    set_threads,
+    write_result,
+)
 from bench.throughput import configs
 
 TARGET = 1.03  # tracked wall time over untracked, at most
@@ -81,6 +89,7 @@ def compare(arch: str, data, epochs: int, rounds: int, threads: int) -> dict:
             "tracking_off": lambda: train_recipe(off, data, workdir / "ckpt"),
         }, rounds)
     overhead = median_ratio(times["tracking_on"]["wall"], times["tracking_off"]["wall"])
+    low, high = median_ratio_ci(times["tracking_on"]["wall"], times["tracking_off"]["wall"])
     on_s = statistics.median(times["tracking_on"]["wall"])
     return {
         "arch": arch, "epochs": epochs, "rounds": rounds, "threads": threads,
@@ -90,6 +99,7 @@ def compare(arch: str, data, epochs: int, rounds: int, threads: int) -> dict:
         "on_s": round(on_s, 3),
         "off_s": round(statistics.median(times["tracking_off"]["wall"]), 3),
         "on_over_off": round(overhead, 4),  # median over rounds of on / off wall time
+        "on_over_off_ci95": [round(low, 4), round(high, 4)],  # bootstrap, over the rounds
         "on_over_off_cpu_time": round(
             median_ratio(times["tracking_on"]["cpu"], times["tracking_off"]["cpu"]), 4),
         "target": TARGET, "meets_target": overhead <= TARGET, "wall_s": times,
@@ -103,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--name", default="tracking_overhead",
+                        help="results file name (e.g. tracking_overhead_long for many rounds)")
     args = parser.parse_args(argv)
     quiet()
     set_threads(args.threads)
@@ -119,15 +131,17 @@ def main(argv: list[str] | None = None) -> int:
                                  (3 if arch == "cnn" else 8))
         rows.append(compare(arch, data, epochs, rounds, args.threads))
         row = rows[-1]
+        low, high = (100 * (bound - 1) for bound in row["on_over_off_ci95"])
         print(f"{arch}: tracking on {row['on_s']:.2f} s, off {row['off_s']:.2f} s: "
-              f"{100 * (row['on_over_off'] - 1):+.1f}% (CPU time "
+              f"{100 * (row['on_over_off'] - 1):+.1f}% (95% CI "
+              f"{low:+.1f}..{high:+.1f}%, CPU time "
               f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%; target <= "
               f"{100 * (TARGET - 1):+.0f}%); MLflow requests "
               f"{1000 * row['mlflow_requests_s']:.0f} ms a training "
               f"({100 * row['mlflow_requests_share']:.1f}%)", flush=True)
     command = "python -m bench.tracking_overhead " + shlex.join(
         sys.argv[1:] if argv is None else argv)
-    write_result("tracking_overhead", {"rows": rows}, command.strip())
+    write_result(args.name, {"rows": rows}, command.strip())
     return 0
 
 

@@ -1,4 +1,4 @@
-"""DVC stage `prepare`: a thin wrapper; the logic is `trainlab prepare` (see trainlab.cli.COMMANDS)."""
+"""DVC stage `prepare`: a thin wrapper; the logic is `trainlab prepare` (trainlab.cli.COMMANDS)."""
 
 import sys
 

@@ -58,6 +58,9 @@ EVAL_PIXELS = 256 * 28 * 28
 TRAINING_SECTIONS = ("seed", "profile", "data", "model", "regularization", "augmentation",
                      "train")
 FLUSH_EVERY_S = 10.0  # epoch metrics reach MLflow at most this late (and at the end of fit)
+# libyaml's emitter writes the same text as PyYAML's safe_dump in ~1.5 ms instead of ~10 ms
+# (a run's config.yaml; measured on a CPU core); PyYAML without libyaml falls back.
+YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,7 @@ def train_recipe(
             files = {"checkpoints/best.ckpt": checkpoint.best_model_path} \
                 if cfg.tracking.log_checkpoint else {}
             log_artifacts(client, run_id, {
-                "config.yaml": yaml.safe_dump(cfg.model_dump(mode="json")),
+                "config.yaml": yaml.dump(cfg.model_dump(mode="json"), Dumper=YAML_DUMPER),
                 "curves.csv": curves_csv(module.history, best_epoch),
                 "confusion_matrix.json": json.dumps({
                     "classes": list(data.classes),
