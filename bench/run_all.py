@@ -73,6 +73,11 @@ def table() -> str:
                     f"**{100 * (row['on_over_off'] - 1):+.1f}%** ({interval}CPU time "
                     f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%)",
                     f"<= +{100 * (row['target'] - 1):.0f}%", row["meets_target"])
+                if "control_over_off" in row:  # the same comparison with nothing to find
+                    low, high = (100 * (bound - 1) for bound in row["control_over_off_ci95"])
+                    add(r, f"{row['arch'].upper()} A/A control: the untracked training against "
+                        f"itself, same rounds", f"**{100 * (row['control_over_off'] - 1):+.1f}%**"
+                        f" (95% CI {low:+.1f}..{high:+.1f}%)", "(0% expected)", None)
                 if "mlflow_requests_s" in row:  # the same cost timed directly, without the noise
                     share = row["mlflow_requests_share"]
                     add(r, f"{row['arch'].upper()} time inside MLflow's requests per tracked "

@@ -68,7 +68,8 @@ class RequestClock:
             setattr(owner, name, original)
 
 
-def compare(arch: str, data, epochs: int, rounds: int, threads: int) -> dict:
+def compare(arch: str, data, epochs: int, rounds: int, threads: int,
+            control: bool = False) -> dict:
     from trainlab.training import train_recipe
 
     requests: list[float] = []
@@ -84,10 +85,13 @@ def compare(arch: str, data, epochs: int, rounds: int, threads: int) -> dict:
         off = on.replace(**{"tracking.enabled": False})
         train_recipe(on.replace(**{"train.epochs": 1}), data, workdir / "ckpt")  # warm-up
         print(f"{arch}: {epochs} epochs of {len(data.train)} images, {rounds} rounds", flush=True)
-        times = interleave({
+        variants = {
             "tracking_on": tracked,
             "tracking_off": lambda: train_recipe(off, data, workdir / "ckpt"),
-        }, rounds)
+        }
+        if control:  # an A/A control: the untracked training again, as a third variant
+            variants["tracking_off_again"] = lambda: train_recipe(off, data, workdir / "ckpt")
+        times = interleave(variants, rounds)
     overhead = median_ratio(times["tracking_on"]["wall"], times["tracking_off"]["wall"])
     low, high = median_ratio_ci(times["tracking_on"]["wall"], times["tracking_off"]["wall"])
     on_s = statistics.median(times["tracking_on"]["wall"])
@@ -103,7 +107,17 @@ def compare(arch: str, data, epochs: int, rounds: int, threads: int) -> dict:
         "on_over_off_cpu_time": round(
             median_ratio(times["tracking_on"]["cpu"], times["tracking_off"]["cpu"]), 4),
         "target": TARGET, "meets_target": overhead <= TARGET, "wall_s": times,
-    }
+    } | (_control(times) if control else {})
+
+
+def _control(times: dict) -> dict:
+    """What the same comparison reports between two identical variants: the differences the
+    rounds show with nothing to find (their interval assumes independent rounds; on shared
+    cores the scatter drifts, and the control shows by how much)."""
+    again, off = times["tracking_off_again"]["wall"], times["tracking_off"]["wall"]
+    low, high = median_ratio_ci(again, off)
+    return {"control_over_off": round(median_ratio(again, off), 4),
+            "control_over_off_ci95": [round(low, 4), round(high, 4)]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--control", action="store_true",
+                        help="add an A/A control: the untracked training as a third variant")
     parser.add_argument("--name", default="tracking_overhead",
                         help="results file name (e.g. tracking_overhead_long for many rounds)")
     args = parser.parse_args(argv)
@@ -129,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs = args.epochs or (8 if arch == "mlp" else 2 if args.quick else 5)
         rounds = args.rounds or ((3 if arch == "cnn" else 6) if args.quick else
                                  (3 if arch == "cnn" else 8))
-        rows.append(compare(arch, data, epochs, rounds, args.threads))
+        rows.append(compare(arch, data, epochs, rounds, args.threads, args.control))
         row = rows[-1]
         low, high = (100 * (bound - 1) for bound in row["on_over_off_ci95"])
         print(f"{arch}: tracking on {row['on_s']:.2f} s, off {row['off_s']:.2f} s: "
@@ -139,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{100 * (TARGET - 1):+.0f}%); MLflow requests "
               f"{1000 * row['mlflow_requests_s']:.0f} ms a training "
               f"({100 * row['mlflow_requests_share']:.1f}%)", flush=True)
+        if "control_over_off" in row:
+            low, high = (100 * (bound - 1) for bound in row["control_over_off_ci95"])
+            control = 100 * (row["control_over_off"] - 1)
+            print(f"{arch}: A/A control (untracked twice) {control:+.1f}% "
+                  f"(95% CI {low:+.1f}..{high:+.1f}%)", flush=True)
     command = "python -m bench.tracking_overhead " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     write_result(args.name, {"rows": rows}, command.strip())
