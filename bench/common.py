@@ -130,6 +130,12 @@ def median_ratio_ci(
     return medians[int(tail * resamples)], medians[int((1.0 - tail) * resamples) - 1]
 
 
+def percent_interval(interval: list[float] | tuple[float, float]) -> str:
+    """A ratio interval as the percent change it brackets: "95% CI -1.6..+7.1%"."""
+    low, high = (100 * (bound - 1) for bound in interval)
+    return f"95% CI {low:+.1f}..{high:+.1f}%"
+
+
 def write_result(
     name: str, payload: dict[str, Any], command: str, folder: str | Path | None = None
 ) -> Path:

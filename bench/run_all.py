@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import RESULTS
+from bench.common import RESULTS, percent_interval
 
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- results: written by python -m bench.run_all -->", "<!-- /results -->"
@@ -66,8 +66,7 @@ def table() -> str:
             for row in r["rows"]:
                 interval, met = "", row["meets_target"]
                 if "on_over_off_ci95" in row:  # what the rounds can resolve
-                    low, high = (100 * (bound - 1) for bound in row["on_over_off_ci95"])
-                    interval = f"95% CI {low:+.1f}..{high:+.1f}%, "
+                    interval = percent_interval(row["on_over_off_ci95"]) + ", "
                     if row["on_over_off_ci95"][0] <= row["target"] < row["on_over_off_ci95"][1]:
                         met = "undecided (the interval spans the target)"
                 add(r, f"{row['arch'].upper()} wall time, MLflow on / off ({row['epochs']} epochs, "
@@ -77,10 +76,10 @@ def table() -> str:
                     f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%)",
                     f"<= +{100 * (row['target'] - 1):.0f}%", met)
                 if "control_over_off" in row:  # the same comparison with nothing to find
-                    low, high = (100 * (bound - 1) for bound in row["control_over_off_ci95"])
                     add(r, f"{row['arch'].upper()} A/A control: the untracked training against "
                         f"itself, same rounds", f"**{100 * (row['control_over_off'] - 1):+.1f}%**"
-                        f" (95% CI {low:+.1f}..{high:+.1f}%)", "(0% expected)", None)
+                        f" ({percent_interval(row['control_over_off_ci95'])})", "(0% expected)",
+                        None)
                 if "mlflow_requests_s" in row:  # the same cost timed directly, without the noise
                     share = row["mlflow_requests_share"]
                     add(r, f"{row['arch'].upper()} time inside MLflow's requests per tracked "

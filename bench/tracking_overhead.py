@@ -22,6 +22,7 @@ from bench.common import (
     interleave,
     median_ratio,
     median_ratio_ci,
+    percent_interval,
     quiet,
     set_threads,
     write_result,
@@ -147,19 +148,17 @@ def main(argv: list[str] | None = None) -> int:
                                  (3 if arch == "cnn" else 8))
         rows.append(compare(arch, data, epochs, rounds, args.threads, args.control))
         row = rows[-1]
-        low, high = (100 * (bound - 1) for bound in row["on_over_off_ci95"])
         print(f"{arch}: tracking on {row['on_s']:.2f} s, off {row['off_s']:.2f} s: "
-              f"{100 * (row['on_over_off'] - 1):+.1f}% (95% CI "
-              f"{low:+.1f}..{high:+.1f}%, CPU time "
+              f"{100 * (row['on_over_off'] - 1):+.1f}% "
+              f"({percent_interval(row['on_over_off_ci95'])}, CPU time "
               f"{100 * (row['on_over_off_cpu_time'] - 1):+.1f}%; target <= "
               f"{100 * (TARGET - 1):+.0f}%); MLflow requests "
               f"{1000 * row['mlflow_requests_s']:.0f} ms a training "
               f"({100 * row['mlflow_requests_share']:.1f}%)", flush=True)
         if "control_over_off" in row:
-            low, high = (100 * (bound - 1) for bound in row["control_over_off_ci95"])
             control = 100 * (row["control_over_off"] - 1)
             print(f"{arch}: A/A control (untracked twice) {control:+.1f}% "
-                  f"(95% CI {low:+.1f}..{high:+.1f}%)", flush=True)
+                  f"({percent_interval(row['control_over_off_ci95'])})", flush=True)
     command = "python -m bench.tracking_overhead " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     write_result(args.name, {"rows": rows}, command.strip())
