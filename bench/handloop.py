@@ -26,7 +26,8 @@ from trainlab.data.prepared import PreparedData
 from trainlab.data.preprocessing import Normalize
 from trainlab.models.networks import build_network
 from trainlab.models.optim import build_optimizer
-from trainlab.training import eval_batch_size
+from trainlab.models.scoring import module_accuracy
+from trainlab.training.recipe import eval_batch_size
 
 
 @dataclass
@@ -38,12 +39,7 @@ class HandResult:
 
 
 def _accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
-    net.eval()
-    with torch.inference_mode():
-        correct = sum((net(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum()
-                      for i in range(0, len(y), batch))
-    net.train()
-    return float(correct) / len(y)  # one host sync per evaluation
+    return module_accuracy(net, zip(x.split(batch), y.split(batch), strict=True))
 
 
 def hand_train(cfg: Config, data: PreparedData, device: torch.device | str = "cpu") -> HandResult:

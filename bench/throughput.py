@@ -40,7 +40,7 @@ def configs(arch: str, epochs: int, threads: int, workdir: Path, device: str = "
 def compare(arch: str, data, epochs: int, rounds: int, threads: int, device: str = "cpu") -> dict:
     """Interleaved rounds of trainlab and the hand loop on one architecture."""
     from bench.handloop import hand_train
-    from trainlab.training import train_recipe
+    from trainlab.training.recipe import train_recipe
 
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         workdir = Path(tmp)

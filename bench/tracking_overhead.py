@@ -45,12 +45,12 @@ class RequestClock:
     def __enter__(self) -> RequestClock:
         from mlflow.tracking import MlflowClient
 
-        import trainlab.training
+        import trainlab.training.recipe
 
         self._patched = [(MlflowClient, name, getattr(MlflowClient, name))
                          for name in self.METHODS]
-        self._patched.append((trainlab.training, "log_artifacts",
-                              trainlab.training.log_artifacts))
+        self._patched.append((trainlab.training.recipe, "log_artifacts",
+                              trainlab.training.recipe.log_artifacts))
         for owner, name, original in self._patched:
             setattr(owner, name, self._timed(original))
         return self
@@ -71,7 +71,7 @@ class RequestClock:
 
 def compare(arch: str, data, epochs: int, rounds: int, threads: int,
             control: bool = False) -> dict:
-    from trainlab.training import train_recipe
+    from trainlab.training.recipe import train_recipe
 
     requests: list[float] = []
 

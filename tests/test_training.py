@@ -10,12 +10,12 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
-from trainlab.config import load_config
+from trainlab.config import TRAINING_SECTIONS, load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.checkpoint import load_module, loss_and_accuracy, predict_proba
 from trainlab.models.diagnostics import activation_stats
 from trainlab.tracking import absolute_uri
-from trainlab.training import TRAINING_SECTIONS, confusion, curves_csv, gap_metrics, train_recipe
+from trainlab.training.recipe import confusion, curves_csv, gap_metrics, train_recipe
 
 
 def test_gap_metrics_arithmetic():
@@ -124,7 +124,7 @@ def test_interrupted_run_ends_killed_and_diverged_run_ends_failed(prepared):
 
 
 def test_scoring_batches_hold_about_eval_pixels_never_fewer_than_a_train_batch():
-    from trainlab.training import EVAL_PIXELS, eval_batch_size
+    from trainlab.training.recipe import EVAL_PIXELS, eval_batch_size
 
     assert eval_batch_size(128, (1, 28, 28)) == EVAL_PIXELS // (28 * 28) == 256
     assert eval_batch_size(512, (1, 28, 28)) == 512

@@ -19,15 +19,17 @@ from collections.abc import Sequence
 from trainlab.config import load_config
 from trainlab.errors import ConfigError, TrainlabError
 
-# command -> (module, function, help). The function takes (cfg, args) and returns an exit code.
+# command -> (module, function, help): each stage's entry is `trainlab.<package>.stage`, with
+# `run_<command>` (takes cfg, args; returns an exit code) and `add_arguments_<command>`.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "prepare": ("trainlab.data.prepared", "run_prepare", "load, split and preprocess the dataset"),
-    "train": ("trainlab.training", "run_train", "train one recipe and track it in MLflow"),
-    "search": ("trainlab.search.command", "run_search", "Optuna search over the recipe grid"),
-    "ensemble": ("trainlab.ensemble", "run_ensemble", "average the top-k models' probabilities"),
-    "report": ("trainlab.report.run", "run_report", "HTML/Markdown report, DVC metrics, plots"),
-    "transfer": ("trainlab.transfer.run", "run_transfer", "linear probe / fine-tune vs scratch"),
-    "claims": ("trainlab.claims.run", "run_claims", "test the lecture's claims on this data"),
+    "prepare": ("trainlab.data.stage", "run_prepare", "load, split and preprocess the dataset"),
+    "train": ("trainlab.training.stage", "run_train", "train one recipe and track it in MLflow"),
+    "search": ("trainlab.search.stage", "run_search", "Optuna search over the recipe grid"),
+    "ensemble": ("trainlab.ensemble.stage", "run_ensemble",
+                 "average the top-k models' probabilities"),
+    "report": ("trainlab.report.stage", "run_report", "HTML/Markdown report, DVC metrics, plots"),
+    "transfer": ("trainlab.transfer.stage", "run_transfer", "linear probe / fine-tune vs scratch"),
+    "claims": ("trainlab.claims.stage", "run_claims", "test the lecture's claims on this data"),
     "ui": ("trainlab.ui", "run_ui", "start the MLflow UI on the project's tracking database"),
 }
 

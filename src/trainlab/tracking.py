@@ -36,6 +36,16 @@ OUTCOME_TAG = "trainlab.outcome"  # finished | pruned | failed | killed
 FAILURE_TAG = "trainlab.failure"  # the reason of a failed run, one line
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on one param value
 
+# What a run is, in the tag KIND_TAG: the report and the tests find each stage's runs by it.
+KIND_TAG = "trainlab.kind"
+SEARCH_KIND = "search"  # a search's parent run
+SEARCH_TRIAL_KIND = "search_trial"  # one trial of it
+ENSEMBLE_KIND = "ensemble"
+TRANSFER_KIND = "transfer"  # one transfer cell (what the report collects)
+TRANSFER_STAGE_KIND = "transfer-stage"  # the transfer stage's parent run
+TRANSFER_SOURCE_KIND = "transfer-source"  # the pretraining of the `source` backbone
+CLAIMS_KIND = "claims"
+
 
 def client_for(cfg: TrackingConfig) -> MlflowClient:
     use_wal(cfg.uri)
@@ -51,7 +61,7 @@ def use_wal(uri: str) -> None:
     database as before; like SQLite's locking itself, WAL needs a local file system. Other
     URIs (a tracking server, PostgreSQL) are left alone.
     """
-    database = _sqlite_file(uri)
+    database = sqlite_file(uri)
     if database is None:
         return
     with contextlib.suppress(sqlite3.Error):  # best effort: MLflow works in either mode
@@ -62,7 +72,7 @@ def use_wal(uri: str) -> None:
             connection.close()
 
 
-def _sqlite_file(uri: str) -> str | None:
+def sqlite_file(uri: str) -> str | None:
     """The database file of a local SQLite URI (as written, maybe relative); None for any
     other store (a server, PostgreSQL, an in-memory database)."""
     try:
@@ -100,7 +110,7 @@ def absolute_uri(uri: str) -> str:
     different database in every working directory, but MLflow caches one store (and its
     open connections) per URI string, so a process that changes directory would keep
     writing to the first one."""
-    database = _sqlite_file(uri)
+    database = sqlite_file(uri)
     return uri if database is None else "sqlite:///" + str(Path(database).resolve())
 
 
@@ -112,7 +122,7 @@ def artifact_root(uri: str, experiment: str) -> str | None:
     A database elsewhere (a benchmark's or a test's temporary one) thus never writes
     checkpoints into the directory a command happens to run in.
     """
-    database = _sqlite_file(uri)
+    database = sqlite_file(uri)
     if database is None:
         return None
     # One folder per experiment, named for it (its id is only known once it is created);

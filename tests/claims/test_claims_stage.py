@@ -11,11 +11,13 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from trainlab.claims import evidence
-from trainlab.claims.run import _ensemble, _transfer
+from trainlab.claims.stage import _ensemble, _transfer
 from trainlab.claims.verdict import NOT_HOLDS, PENDING
 from trainlab.cli import main
 from trainlab.config import ClaimRules, Config, GridConfig, load_config, set_dotted
 from trainlab.errors import ConfigError
+from trainlab.io import read_csv, read_json
+from trainlab.search.grid import recipe_hash
 from trainlab.tracking import absolute_uri
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_preset_pairs_pair_each_preset_with_none_on_the_same_recipe_and_seed(tmp_path, fake):
     path = fake.write_csv(tmp_path / "t.csv", fake.search_trials({"none": 0.05, "l2": 0.02}))
-    trials, problem = evidence.read_table(path, "search")
+    trials, problem = read_csv(path, columns=evidence.REQUIRED["search"])
     assert problem is None
     pairs = evidence.preset_pairs(trials)
     assert list(pairs) == ["l2"] and pairs["l2"]["pairs"] == 4  # 2 activations x 2 seeds
@@ -38,13 +40,11 @@ def test_preset_pairs_pair_each_preset_with_none_on_the_same_recipe_and_seed(tmp
 
 
 def test_transfer_gains_and_ensemble_numbers_from_the_stage_files(tmp_path, fake):
-    frame, _ = evidence.read_table(fake.transfer_csv(tmp_path / "t.csv", {1000: 2.0, 100: 9.0}),
-                                   "transfer")
+    frame, _ = read_csv(fake.transfer_csv(tmp_path / "t.csv", {1000: 2.0, 100: 9.0}))
     gains = evidence.transfer_gains(frame)
     assert list(gains["source/linear_probe"]) == ["100", "1000"]  # smallest first
     assert gains["source/finetune"] == pytest.approx({"100": 10.0, "1000": 3.0})
-    payload, _ = evidence.read_payload(fake.ensemble_json(tmp_path / "e.json", 1.5,
-                                                     [0.9, 0.89, 0.88]), "ensemble")
+    payload, _ = read_json(fake.ensemble_json(tmp_path / "e.json", 1.5, [0.9, 0.89, 0.88]))
     gain, accs, numbers = evidence.ensemble_numbers(payload)
     assert (gain, accs, numbers["members"]) == (1.5, [0.9, 0.89, 0.88], 3.0)
 
@@ -67,9 +67,10 @@ def test_claims_config_is_validated_and_kept_out_of_the_recipe_hash():
         Config().replace(**{"claims.rules.ensemble.gain": 1})
     with pytest.raises(ConfigError, match=r"claims\.rules\.spread_k = -1"):
         Config().replace(**{"claims.rules.spread_k": -1})
-    # The search hashes Config.flat() to know which trials belong to the params: resizing the
+    # The search's recipe hash decides which trials belong to the params: resizing the
     # claims must not make it retrain.
-    assert not [k for k in Config().flat() if k.startswith("claims")]
+    resized = Config().replace(**{"claims.seeds": 5, "claims.rules.spread_k": 2.0})
+    assert recipe_hash(resized, "fp") == recipe_hash(Config(), "fp")
     assert load_config(ROOT / "params.yaml").claims == Config().claims  # params = defaults
 
 

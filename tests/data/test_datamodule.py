@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainlab.data import RecipeDataModule
+from trainlab.data.datamodule import RecipeDataModule
 from trainlab.data.loader import DeviceLoader
 from trainlab.data.prepared import prepare
 

@@ -15,7 +15,7 @@ import torch
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.module import RecipeModule
-from trainlab.training import build_module
+from trainlab.training.recipe import build_module
 
 MANIFEST = "models/search/manifest.json"
 OUT = "reports/ensemble.json"

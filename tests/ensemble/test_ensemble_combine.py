@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from trainlab.ensemble.combine import greedy_select, majority_vote, mean_probs
-from trainlab.ensemble.metrics import accuracy
+from trainlab.models.scoring import accuracy
 
 # 3 members x 4 samples x 3 classes.
 MEMBERS = torch.tensor(

@@ -15,7 +15,7 @@ from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.checkpoint import load_module
 from trainlab.tracking import absolute_uri, client_for, tracked_run
-from trainlab.training import train_recipe
+from trainlab.training.recipe import train_recipe
 
 RECIPES = [("relu", 0), ("tanh", 1), ("elu", 2)]  # (activation, seed): 3 independent members
 

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from trainlab.ensemble.metrics import accuracy, disagreement, expected_calibration_error, nll
+from trainlab.ensemble.metrics import disagreement, expected_calibration_error, nll
+from trainlab.models.scoring import accuracy
 
 # 4 samples, 3 classes: confidences 0.9 (right), 0.8 (wrong), 0.6 (right), 0.4 (wrong).
 PROBS = torch.tensor([[0.9, 0.05, 0.05], [0.2, 0.8, 0.0], [0.6, 0.3, 0.1], [0.4, 0.35, 0.25]])

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from trainlab.io import read_csv, read_json
 from trainlab.report import baselines, sources, tables, trials
 from trainlab.report.inputs import gather
 from trainlab.report.study import load_study
@@ -65,7 +66,7 @@ def test_recipe_table_equals_the_mlflow_runs(found, fake_project):
 
 
 def test_trials_from_the_csv_give_the_same_table(found, fake_project):
-    csv, problem = sources.read_stage_csv(fake_project.inputs, "search_trials")
+    csv, problem = read_csv(fake_project.inputs / "search_trials.csv")
     assert problem is None
     from_csv = tables.recipe_table(trials.trials_from_csv(csv)).set_index("cell")
     from_runs = found.table.set_index("cell").loc[from_csv.index]
@@ -220,7 +221,7 @@ def test_ensemble_view_recognises_other_spellings_and_percentages():
 
 
 def test_ensemble_view_of_the_ensemble_stage_report(fake_project):
-    payload, _ = sources.read_stage_json(fake_project.inputs, "ensemble")
+    payload, _ = read_json(fake_project.inputs / "ensemble.json")
     view = baselines.ensemble_view(payload)
     # best_single.by_test (0.999) is listed but never the baseline: by_val is.
     assert view.scores["best single model"] == pytest.approx(0.897)
@@ -230,9 +231,9 @@ def test_ensemble_view_of_the_ensemble_stage_report(fake_project):
 
 
 def test_transfer_gains_against_scratch(fake_project):
-    csv, _ = sources.read_stage_csv(fake_project.inputs, "transfer_csv")
+    csv, _ = read_csv(fake_project.inputs / "transfer.csv")
     frame = baselines.normalise_transfer(csv)
-    payload, _ = sources.read_stage_json(fake_project.inputs, "transfer")
+    payload, _ = read_json(fake_project.inputs / "transfer.json")
     pd.testing.assert_frame_equal(baselines.transfer_from_json(payload), frame)
     gains = baselines.transfer_gains(frame).set_index(["backbone", "mode", "size"])["gain_points"]
     assert gains[("efficientnet_lite0", "finetune", "1000")] == pytest.approx(8.0)

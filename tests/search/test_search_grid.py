@@ -11,7 +11,15 @@ import pytest
 import yaml
 
 from trainlab.cli import main
-from trainlab.config import Config, load_config, validate
+from trainlab.config import (
+    RECIPE_KEYS,
+    TRAINING_SECTIONS,
+    Config,
+    ReportConfig,
+    TrackingConfig,
+    load_config,
+    validate,
+)
 from trainlab.errors import ConfigError
 from trainlab.search.grid import (
     Cell,
@@ -97,6 +105,53 @@ def test_recipe_hash_ignores_where_a_trial_runs_but_not_what_it_learns():
     assert recipe_hash(cfg, "fp") != recipe_hash(cfg, "other data")
 
 
+# The hash of the default params before RECIPE_KEYS replaced a deny-list: the same value keeps
+# every existing study's finished trials (a changed value retrains the whole search).
+DEFAULT_HASH = "6d2b95df543a"
+
+
+class TrackingPlus(TrackingConfig):
+    tags: dict[str, str] = {"team": "vision"}  # a new key in a section that decides nothing
+
+
+class ConfigPlus(Config):
+    notes: ReportConfig = ReportConfig(title="a section this version does not know")
+    tracking: TrackingPlus = TrackingPlus()
+
+
+def test_recipe_hash_is_an_allow_list_a_new_section_or_runtime_key_changes_nothing():
+    assert recipe_hash(Config(), "fp") == DEFAULT_HASH
+    extended = ConfigPlus()
+    assert "notes.title" in extended.flat() and "tracking.tags.team" in extended.flat()
+    assert recipe_hash(extended, "fp") == DEFAULT_HASH
+    # Keys outside RECIPE_KEYS: where a trial runs, logs, or other stages' params.
+    for key, value in {"train.device": "cpu", "train.threads": 2, "data.root": "/elsewhere",
+                       "data.prepared_dir": "data/other", "data.download": False,
+                       "profile": None, "claims.seeds": 7, "ensemble.top_k": 2,
+                       "transfer.epochs": 1, "report.dpi": 60, "search.repeats": 2}.items():
+        assert recipe_hash(Config().replace(**{key: value}), "fp") == DEFAULT_HASH, key
+
+
+@pytest.mark.parametrize("key, value", [
+    ("seed", 1), ("data.dataset", "digits"), ("data.train_subset", 500),
+    ("data.preprocessing", "none"), ("model.arch", "mlp"), ("model.dropout", 0.5),
+    ("train.epochs", 3), ("train.lr", 0.01), ("train.patience", None),
+    ("regularization.strength", 1e-4), ("augmentation.hflip", 0.5),
+])
+def test_recipe_hash_changes_with_every_deciding_key(key, value):
+    assert recipe_hash(Config().replace(**{key: value}), "fp") != DEFAULT_HASH
+
+
+def test_recipe_keys_name_existing_fields_and_training_logs_them():
+    for section, keys in RECIPE_KEYS.items():
+        assert section in Config.model_fields
+        fields = getattr(Config.model_fields[section].annotation, "model_fields", {})
+        assert set(keys or ()) <= set(fields), section  # a renamed key must not drop out
+    recipe = Config().recipe()
+    assert set(recipe) <= set(Config().flat(*TRAINING_SECTIONS))
+    assert "train.epochs" in recipe and "train.device" not in recipe
+
+
 def test_search_overrides_set_the_per_trial_scale():
     cfg = validate({"search": {"overrides": {"train.epochs": 4, "model.channels": [16, 32]}}})
     base = base_config(cfg)
@@ -133,10 +188,10 @@ def test_bad_search_setup_exits_2_before_any_work(project, capsys, override, mes
 def _claim_all(storage_url: str, name: str, out: list) -> None:
     cfg = validate({"search": {"storage": storage_url, "study_name": name}})
     storage = open_storage(cfg.search)
-    ss = create_or_load(storage, cfg, make_pruner(cfg, 1))
-    while (trial := claim_next(ss)) is not None:
+    search_study = create_or_load(storage, cfg, make_pruner(cfg, 1))
+    while (trial := claim_next(search_study)) is not None:
         out.append(trial.number)
-        ss.study.tell(trial, 0.0)
+        search_study.study.tell(trial, 0.0)
 
 
 @pytest.mark.slow
@@ -144,9 +199,9 @@ def test_concurrent_claims_hand_out_each_queued_trial_once(tmp_path):
     # Plain SQLite lets two processes claim the same WAITING trial; BEGIN IMMEDIATE must not.
     url, name = f"sqlite:///{tmp_path / 'optuna.db'}", "claims"
     cfg = validate({"search": {"storage": url, "study_name": name}})
-    ss = create_or_load(open_storage(cfg.search), cfg, make_pruner(cfg, 1))
+    search_study = create_or_load(open_storage(cfg.search), cfg, make_pruner(cfg, 1))
     for i in range(40):
-        ss.study.enqueue_trial({"i": i})
+        search_study.study.enqueue_trial({"i": i})
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager:
         claimed = manager.list()

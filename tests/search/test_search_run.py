@@ -7,8 +7,8 @@ import pytest
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.checkpoint import load_module
-from trainlab.search.command import PARAMS_ATTR
 from trainlab.search.grid import base_config, search_hash
+from trainlab.search.stage import PARAMS_ATTR
 from trainlab.search.study import (
     PARENT_ATTR,
     READY_ATTR,
@@ -188,11 +188,11 @@ def test_tpe_samples_lr_in_its_range_for_n_trials(search_project):
 def test_a_worker_with_other_params_is_refused(search_project, capsys):
     project = search_project.configure()
     cfg = load_config("params.yaml")
-    ss = create_or_load(open_storage(cfg.search), cfg, make_pruner(cfg, 1))
+    search_study = create_or_load(open_storage(cfg.search), cfg, make_pruner(cfg, 1))
     fingerprint = load_prepared(cfg.data.prepared_dir).fingerprint
     for key, value in ((PARAMS_ATTR, search_hash(base_config(cfg), fingerprint)),
                        (PARENT_ATTR, "not-needed"), (READY_ATTR, True)):
-        ss.study.set_user_attr(key, value)
+        search_study.study.set_user_attr(key, value)
     assert project.run("--worker", "--set", "train.lr=0.5") == 2
     assert "this worker's params differ from those the coordinator" in capsys.readouterr().err
     # Where and how it runs may differ: threads, device, tracking. (Nothing is queued.)

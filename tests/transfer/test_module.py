@@ -9,13 +9,13 @@ import pytest
 import torch
 from torch import nn
 
+from trainlab.models.scoring import module_accuracy
 from trainlab.transfer.backbones import Backbone
 from trainlab.transfer.module import (
     Batches,
     BestSnapshot,
     CellData,
     TransferModule,
-    accuracy,
     frozen_features,
 )
 
@@ -122,7 +122,8 @@ def test_best_snapshot_restores_the_best_epoch_and_accuracy_reads_it(images):
     best = train(module, x.float() / 255, y, epochs=3)
     assert 0 <= best.best_epoch < 3 and best.state is not None
     module.load_state_dict(best.state)
-    assert accuracy(module, Batches(x.float() / 255, y, 32)) == pytest.approx(best.best_score)
+    score = module_accuracy(module, Batches(x.float() / 255, y, 32))
+    assert score == pytest.approx(best.best_score)
 
 
 def test_batches_cycle_small_sets_to_min_steps_and_are_seeded():

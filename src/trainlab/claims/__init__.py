@@ -1,25 +1,13 @@
 """The lecture's claims, each tested on the user's own data: experiment, numbers, verdict.
 
-`trainlab claims` (:func:`run_claims`) runs the small experiments of claims 1-6, reads the
-search, ensemble and transfer stages' outputs for claims 3, 6-9, and judges each claim with
-the rule in `claims.rules` (:mod:`trainlab.claims.rules`).
+- `statements`: the claims in the lecture's words and the experiment that tests each
+- `loop`: the claims' small trainings (a plain loop over a RecipeModule) and layer probes
+- `experiments`: the controlled experiments of claims 1-6, sized by `claims` in params.yaml
+- `evidence`: what the search, ensemble and transfer stages measured, as rule inputs
+- `assess`: experiment rows -> each claim's rule inputs, verdict and figure data
+- `rules`: one pure function per claim, numbers -> Verdict
+- `verdict`: a verdict and the interval rule every verdict is built from
+- `stage`: `trainlab claims`: `run_claims`, `add_arguments_claims`
+
+Nothing is imported here: `trainlab.claims.rules` loads without torch, MLflow or pandas.
 """
-
-from trainlab.claims.run import Evidence, add_arguments_claims, check_claims, run_claims
-from trainlab.claims.statements import CLAIMS, Claim
-from trainlab.claims.verdict import HOLDS, INCONCLUSIVE, NOT_HOLDS, PENDING, Verdict, decide
-
-__all__ = [
-    "CLAIMS",
-    "HOLDS",
-    "INCONCLUSIVE",
-    "NOT_HOLDS",
-    "PENDING",
-    "Claim",
-    "Evidence",
-    "Verdict",
-    "add_arguments_claims",
-    "check_claims",
-    "decide",
-    "run_claims",
-]

@@ -9,10 +9,8 @@ stage to run.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -31,36 +29,9 @@ FINISHED = ("COMPLETE", "finished")  # the CSV's Optuna state, or the report's t
 LECTURE_PENALTIES = ("l2", "l1", "elastic", "dropout")  # the regularizers the lecture lists
 
 
-def read_table(path: str | Path, stage: str) -> tuple[pd.DataFrame | None, str | None]:
-    """A stage's CSV: (frame, None), or (None, why not and how to get it)."""
-    path = Path(path)
-    if not path.is_file():
-        return None, f"{path} is missing: run `dvc repro {stage}`"
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError) as err:
-        return None, f"{path} is not a readable CSV ({err}): run `dvc repro {stage}` again"
-    if frame.empty:
-        return None, f"{path} has no rows: run `dvc repro {stage}`"
-    missing = [c for c in REQUIRED.get(stage, ()) if c not in frame.columns]
-    if missing:
-        return None, (f"{path} lacks the column(s) {', '.join(missing)}: run `dvc repro "
-                      f"{stage}` again")
-    return frame, None
-
-
-def read_payload(path: str | Path, stage: str) -> tuple[dict[str, Any] | None, str | None]:
-    """A stage's JSON object: (payload, None), or (None, why not and how to get it)."""
-    path = Path(path)
-    if not path.is_file():
-        return None, f"{path} is missing: run `dvc repro {stage}`"
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        return None, f"{path} is not readable JSON ({err}): run `dvc repro {stage}` again"
-    if not isinstance(payload, dict):
-        return None, f"{path} does not hold a JSON object: run `dvc repro {stage}` again"
-    return payload, None
+def fix(stage: str) -> str:
+    """What makes a stage's missing or stale file right (the end of a pending reason)."""
+    return f"run `dvc repro {stage}`"
 
 
 def finished(trials: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """The small controlled experiments behind claims 1-6, sized by `claims` in params.yaml.
 
 Every experiment repeats over `claims.seeds` seeds (weights and batch order), so each effect
-comes with its spread. Results are JSON-ready rows; :mod:`trainlab.claims.run` turns them
+comes with its spread. Results are JSON-ready rows; :mod:`trainlab.claims.stage` turns them
 into the numbers the rules judge. Trainings that several claims need (the relu MLP with the
 default preprocessing) run once and are shared.
 """

@@ -23,6 +23,7 @@ from trainlab.data.split import Split
 from trainlab.models.diagnostics import activation_stats, grad_norms
 from trainlab.models.module import RecipeModule
 from trainlab.models.networks import hidden_activations
+from trainlab.models.scoring import module_accuracy
 
 EVAL_BATCH = 2048  # images per scoring batch
 
@@ -71,15 +72,9 @@ def make_module(data: PreparedData, model: ModelConfig, preprocessing: str, opti
     return module.to(device)
 
 
-@torch.inference_mode()
 def accuracy(module: RecipeModule, x: Tensor, y: Tensor) -> float:
     """Accuracy of `module` (eval mode) on images x (N, C, H, W) in [0, 1]."""
-    was_training = module.training
-    module.eval()
-    correct = sum(int((module(xb).argmax(1) == yb).sum()) for xb, yb in
-                  zip(x.split(EVAL_BATCH), y.split(EVAL_BATCH), strict=True))
-    module.train(was_training)
-    return correct / max(len(y), 1)
+    return module_accuracy(module, zip(x.split(EVAL_BATCH), y.split(EVAL_BATCH), strict=True))
 
 
 @dataclass

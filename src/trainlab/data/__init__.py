@@ -1,34 +1,14 @@
-"""Datasets, splits, preprocessing, on-device batch augmentation and the DataModule."""
+"""Datasets, splits, preprocessing, on-device batch augmentation and the DataModule.
 
-from trainlab.data.augment import BatchAugment
-from trainlab.data.loader import DeviceLoader
-from trainlab.data.prepared import PreparedData, load_prepared, prepare, save_prepared
-from trainlab.data.preprocessing import Normalize, fit_stats
-from trainlab.data.sources import RawDataset, load_raw
-from trainlab.data.split import Split, split_dataset
+- `sources`: raw datasets -> uint8 image tensors, from local files or torchvision
+  (`idx`: (Fashion-)MNIST's IDX files; `imagefolder`: a folder of class sub-folders)
+- `split`: the seeded, stratified train/val/test split
+- `preprocessing`: train statistics and the Normalize module that applies them
+- `prepared`: the prepare stage's product (`PreparedData`), saved and loaded with a fingerprint
+- `loader`: a split kept on the device, served as batches (`DeviceLoader`)
+- `augment`, `affine`: on-device batch augmentation
+- `datamodule`: the Lightning DataModule over prepared data
+- `stage`: `trainlab prepare`: `run_prepare`
 
-__all__ = [
-    "BatchAugment",
-    "DeviceLoader",
-    "Normalize",
-    "PreparedData",
-    "RawDataset",
-    "RecipeDataModule",
-    "Split",
-    "fit_stats",
-    "load_prepared",
-    "load_raw",
-    "prepare",
-    "save_prepared",
-    "split_dataset",
-]
-
-
-def __getattr__(name: str) -> object:
-    # Lazy: importing lightning takes seconds, and `prepare` or the tests of other modules
-    # do not need it.
-    if name == "RecipeDataModule":
-        from trainlab.data.datamodule import RecipeDataModule
-
-        return RecipeDataModule
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+Nothing is imported here, so a module loads only what it needs (Lightning costs seconds).
+"""

@@ -7,17 +7,13 @@ class names) goes with every run so a number can be traced to the exact data.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
-import os
 import pickle
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 
@@ -26,6 +22,7 @@ from trainlab.data.preprocessing import STAT_NAMES, fit_stats
 from trainlab.data.sources import load_raw
 from trainlab.data.split import SPLITS, Split, split_dataset
 from trainlab.errors import DataError
+from trainlab.io import write_bytes, write_with
 
 __all__ = [
     "PreparedData",
@@ -33,7 +30,6 @@ __all__ = [
     "fingerprint",
     "load_prepared",
     "prepare",
-    "run_prepare",
     "save_prepared",
 ]
 
@@ -144,9 +140,9 @@ def save_prepared(data: PreparedData, directory: str | Path) -> Path:
         },
     }
     data_path = directory / DATA_FILE
-    _atomic_write(data_path, lambda stream: torch.save(payload, stream))
+    write_with(data_path, lambda stream: torch.save(payload, stream))
     meta = json.dumps(_meta(data), indent=2).encode() + b"\n"
-    _atomic_write(directory / META_FILE, lambda stream: stream.write(meta))
+    write_bytes(directory / META_FILE, meta)
     return data_path
 
 
@@ -171,21 +167,6 @@ def _meta(data: PreparedData) -> dict[str, Any]:
         "sizes": {name: len(split) for name, split in data.splits.items()},
         "class_counts": counts,
     }
-
-
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    # Write a temp file beside the target and rename it: readers never see half a file.
-    # open(..., "xb") rather than mkstemp: the file gets the umask's mode, not 0600.
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temp, "xb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def load_prepared(directory: str | Path) -> PreparedData:
@@ -222,19 +203,3 @@ def load_prepared(directory: str | Path) -> PreparedData:
     if fingerprint(splits, data.classes) != data.fingerprint:
         raise DataError(f"prepared data {path} does not match its fingerprint (corrupted); {FIX}")
     return data
-
-
-def run_prepare(cfg: Config, args: argparse.Namespace) -> int:
-    """`trainlab prepare`: prepare the dataset of params.yaml into `data.prepared_dir`.
-
-    Returns:
-        The exit code, 0; errors propagate as DataError or ConfigError for the CLI.
-    """
-    data = prepare(cfg)
-    save_prepared(data, cfg.data.prepared_dir)
-    sizes = " / ".join(f"{name} {len(split)}" for name, split in data.splits.items())
-    print(
-        f"prepare: {data.dataset} {sizes} images of {data.image_shape}, {data.num_classes} "
-        f"classes, fingerprint {data.fingerprint} -> {cfg.data.prepared_dir}"
-    )
-    return 0

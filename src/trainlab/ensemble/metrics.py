@@ -1,4 +1,5 @@
-"""Scores of predicted probabilities: accuracy, NLL, calibration and members' diversity.
+"""Scores of predicted probabilities: NLL, calibration and members' diversity (accuracy is
+:func:`trainlab.models.scoring.accuracy`).
 
 Every function takes probabilities (N, C) or stacked members (M, N, C), rows summing to 1,
 and labels (N,) int64. Sums run in float64 so results do not depend on the member order.
@@ -11,11 +12,6 @@ import itertools
 import torch
 
 EPS = 1e-12  # floor of a probability before its log: a confident mistake costs ~27.6 nats
-
-
-def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of samples whose argmax is the label."""
-    return (probs.argmax(dim=-1) == labels).double().mean().item()
 
 
 def nll(probs: torch.Tensor, labels: torch.Tensor) -> float:

@@ -23,12 +23,18 @@ from trainlab.ensemble.predict import check_fingerprints, predict_members
 from trainlab.ensemble.summary import summarize
 from trainlab.io import write_json
 from trainlab.provenance import provenance_tags
-from trainlab.tracking import client_for, log_metrics, log_params, tracked_run
-from trainlab.training import resolve_device
+from trainlab.tracking import (
+    ENSEMBLE_KIND,
+    KIND_TAG,
+    client_for,
+    log_metrics,
+    log_params,
+    tracked_run,
+)
+from trainlab.training.recipe import resolve_device
 
 log = logging.getLogger(__name__)
 
-KIND_TAG = "trainlab.kind"
 SEARCH_TAG = "trainlab.search_parent_run_id"
 MEMBERS_KEY = "ensemble.members"
 
@@ -44,7 +50,7 @@ def track(
     """Log the report as one MLflow run linked to the search; write `out` inside it."""
     member_ids = report["ensemble"]["members"]
     tags = provenance_tags(fingerprint) | {
-        KIND_TAG: "ensemble",
+        KIND_TAG: ENSEMBLE_KIND,
         SEARCH_TAG: manifest.parent_run_id,
         "trainlab.study": manifest.study,
         MEMBERS_KEY: ",".join(member_ids),

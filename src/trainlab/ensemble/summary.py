@@ -9,8 +9,9 @@ import torch
 from trainlab.config import EnsembleConfig
 from trainlab.ensemble.combine import greedy_select, majority_vote, mean_probs
 from trainlab.ensemble.manifest import Member
-from trainlab.ensemble.metrics import accuracy, disagreement, expected_calibration_error, nll
+from trainlab.ensemble.metrics import disagreement, expected_calibration_error, nll
 from trainlab.ensemble.predict import Predictions
+from trainlab.models.scoring import accuracy
 
 CRITERIA = {  # how greedy selection scored a mixture, in words for the report
     "accuracy": "val accuracy of the averaged probabilities, ties by val NLL",

@@ -1,33 +1,13 @@
-from trainlab.models.activations import (
-    ACTIVATIONS,
-    RELU_FAMILY,
-    Activation,
-    Maxout,
-    make_activation,
-    width_factor,
-)
-from trainlab.models.diagnostics import activation_stats, first_to_last_grad_ratio, grad_norms
-from trainlab.models.networks import (
-    RecipeNet,
-    build_network,
-    hidden_activations,
-    weighted_layers,
-)
-from trainlab.models.penalties import penalty
+"""The recipe's model: activations, networks, penalties, diagnostics, the LightningModule.
 
-__all__ = [
-    "ACTIVATIONS",
-    "RELU_FAMILY",
-    "Activation",
-    "Maxout",
-    "RecipeNet",
-    "activation_stats",
-    "build_network",
-    "first_to_last_grad_ratio",
-    "grad_norms",
-    "hidden_activations",
-    "make_activation",
-    "penalty",
-    "weighted_layers",
-    "width_factor",
-]
+- `activations`: the lecture's activation functions (Maxout included), built by name
+- `networks`: the MLP and the small CNN, and the layer lists the diagnostics walk
+- `penalties`: the loss penalty lambda * R(W)
+- `diagnostics`: saturated units, dead ReLUs, gradient flow per layer
+- `optim`: the optimizers
+- `scoring`: accuracy of scores, and of a network over batches
+- `module`: the LightningModule of one recipe
+- `checkpoint`: safe checkpoint loading and evaluation
+
+Nothing is imported here, so `scoring` or `networks` load without Lightning.
+"""

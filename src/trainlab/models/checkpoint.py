@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from trainlab.errors import DataError
 from trainlab.models.module import RecipeModule
+from trainlab.models.scoring import accuracy
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -77,5 +78,4 @@ def predict_proba(
 def loss_and_accuracy(probs: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of predicted probabilities."""
     loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), labels).item()
-    accuracy = (probs.argmax(dim=1) == labels).float().mean().item()
-    return loss, accuracy
+    return loss, accuracy(probs, labels)

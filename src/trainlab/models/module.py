@@ -117,7 +117,7 @@ class RecipeModule(pl.LightningModule):
         self.normalize = Normalize.empty(preprocessing, *image_shape)
         self.augment = BatchAugment(AugmentationConfig(**augmentation))
         self.net = build_network(self.model_cfg, tuple(image_shape), num_classes)
-        self.totals = {stage: EpochTotals() for stage in ("train", "val", "test")}
+        self.totals = {stage: EpochTotals() for stage in ("train", "val")}
         self.history: list[dict[str, float]] = []  # one row per epoch, for the curves CSV
         # How many of the first validation images the per-epoch diagnostics look at (0: none);
         # they are read from the validation pass itself (ActivationProbe).
@@ -208,9 +208,6 @@ class RecipeModule(pl.LightningModule):
             with self._probe.watch(len(pair[1])) if self._probe else contextlib.nullcontext():
                 self._shared_step(pair, "val")
 
-    def test_step(self, batch: Any, batch_idx: int) -> None:
-        self._shared_step(batch, "test")
-
     # --- epoch ends ---------------------------------------------------------------------
     def _diagnostics_due(self) -> bool:
         every = self.hparams.diagnostics_every
@@ -263,11 +260,6 @@ class RecipeModule(pl.LightningModule):
         """
         for logger in self.loggers:
             logger.log_metrics(metrics, step=self.global_step)
-
-    def on_test_epoch_end(self) -> None:
-        values = self.totals["test"].compute()
-        if values:
-            self.log_dict({"test/loss": values["loss"], "test/acc": values["acc"]})
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return build_optimizer(self.parameters(), self.hparams.optimizer, self.hparams.lr,

@@ -1,17 +1,13 @@
 """The report stage: MLflow runs, stage files and the Optuna study -> HTML, Markdown, DVC files.
 
-`build_report` gathers one experiment and lays out its :class:`Document`; `write_report`
-writes index.html, report.md (+ figures/), metrics.json and curves/. `trainlab report` (see
-:mod:`trainlab.report.run`) does both.
+- `sources`: MLflow runs and the stage files' names; `study`: the Optuna study
+- `trials`, `tables`, `baselines`: trial rows, recipe tables, ensemble and transfer results
+- `inputs`: everything one report needs, gathered, with each stage that has not run
+- `document`: the report as data; `summary`, `sections`, `claims`, `compare`: its sections
+- `figures`: matplotlib figures as PNG bytes
+- `html`, `markdown`: the two renderers of a Document
+- `stage`: `trainlab report`: `run_report`, `add_arguments_report`, `build_report`,
+  `write_report` and the `--compare` pair
+
+Nothing is imported here, so a module loads only what it needs.
 """
-
-from trainlab.report.run import (
-    build_comparison_report,
-    build_report,
-    run_report,
-    write_comparison,
-    write_report,
-)
-
-__all__ = ["build_comparison_report", "build_report", "run_report", "write_comparison",
-           "write_report"]

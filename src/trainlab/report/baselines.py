@@ -15,24 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.io import finite_number
-from trainlab.report.sources import ExperimentRuns, column
+from trainlab.io import finite_number, flatten
+from trainlab.report.sources import ExperimentRuns, column, runs_of_kind
+from trainlab.tracking import TRANSFER_KIND
 
 TRANSFER_COLUMNS = ["backbone", "mode", "size", "test_acc", "final_train_acc", "gap_acc",
                     "val_acc", "epochs", "seconds", "run_id"]
-
-
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Scalars of nested dicts under dotted keys; lists of dicts are left out."""
-    flat: dict[str, Any] = {}
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            flat.update(flatten(value, f"{prefix}{key}."))
-    elif not isinstance(tree, list) and prefix:
-        flat[prefix[:-1]] = tree
-    return flat
-
-
 
 
 def _accuracy(value: Any) -> float | None:
@@ -78,7 +66,7 @@ _NOT_SINGLE = ("val", "ece", "gain", "nll", "by_test")
 def ensemble_view(payload: Any) -> EnsembleView:
     """Recognise members, accuracies, gain, ECE and disagreement in ensemble.json (or in the
     ensemble run's MLflow metrics, keyed like `ensemble/acc`)."""
-    flat = flatten(payload) if isinstance(payload, dict) else {}
+    flat = flatten(payload, scalars_only=True)
     members = _members(payload)
     best_single = _accuracy(_find(flat, ("single", "acc"), _NOT_SINGLE, _SINGLE)
                             or _find(flat, ("best", "acc"), (*_NOT_SINGLE, "ensemble")))
@@ -119,7 +107,7 @@ def _members(payload: Any) -> pd.DataFrame:
                 break
     rows = []
     for i, member in enumerate(found or []):
-        flat = flatten(member) if isinstance(member, dict) else {}
+        flat = flatten(member, scalars_only=True)
         name = next((str(flat[k]) for k in ("name", "cell", "run_name", "label", "run_id")
                      if flat.get(k) not in (None, "")), f"member {i + 1}")
         if "rank" in flat:
@@ -145,9 +133,9 @@ def transfer_from_json(payload: Any) -> pd.DataFrame | None:
 
 
 def transfer_from_runs(experiment: ExperimentRuns) -> pd.DataFrame | None:
-    """Transfer rows from MLflow runs tagged trainlab.kind=transfer."""
+    """Transfer rows from the MLflow runs of transfer cells."""
     runs = experiment.runs
-    runs = runs[column(runs, "tags.trainlab.kind") == "transfer"]
+    runs = runs_of_kind(runs, TRANSFER_KIND)
     if runs.empty:
         return None
     frame = pd.DataFrame({

@@ -14,7 +14,7 @@ import matplotlib
 import numpy as np
 
 from trainlab.report.document import Cell, Column, FigureBlock, Notice, Paragraph, Section, Table
-from trainlab.report.figures import STYLE, Figure, _new, _png, plain
+from trainlab.report.figures import STYLE, Figure, new_figure, plain, png_bytes
 from trainlab.report.inputs import ReportInputs
 
 TONES = {"holds": "good", "does not hold": "bad", "inconclusive": "warn", "pending": ""}
@@ -86,7 +86,7 @@ def claims_section(found: ReportInputs, dpi: int) -> Section:
 def gradient_profile(profiles: dict[str, Any], dpi: int) -> Figure:
     """Claim 1: weight-gradient norm of each layer of the deep MLP, per activation."""
     with matplotlib.rc_context(STYLE):
-        fig = _new(7.5, 3.6)
+        fig = new_figure(7.5, 3.6)
         ax = fig.subplots()
         for i, (activation, states) in enumerate(sorted(profiles.items())):
             color = f"C{i}"
@@ -101,7 +101,7 @@ def gradient_profile(profiles: dict[str, Any], dpi: int) -> Figure:
         ax.set(xlabel="layer (1 = first, last = output)", ylabel="gradient L2 norm (log)",
                title="Gradient norm per layer, deep MLP")
         ax.legend(ncols=2)
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("claims_gradient_profile", "Claim 1: gradient norm per layer",
                   "Weight-gradient norm of every layer of the deep MLP on one batch, geometric "
                   "mean over seeds; solid after the brief training, dashed at initialisation. "
@@ -112,7 +112,7 @@ def gradient_profile(profiles: dict[str, Any], dpi: int) -> Figure:
 def layer_means(means: dict[str, Any], dpi: int) -> Figure:
     """Claim 2: mean output of each hidden layer, per activation (± sd over seeds)."""
     with matplotlib.rc_context(STYLE):
-        fig = _new(7.5, 3.4)
+        fig = new_figure(7.5, 3.4)
         ax = fig.subplots()
         for activation, stats in sorted(means.items()):
             mean = np.array([np.nan if v is None else v for v in stats["mean"]], dtype=float)
@@ -123,7 +123,7 @@ def layer_means(means: dict[str, Any], dpi: int) -> Figure:
         ax.set(xlabel="hidden layer", ylabel="mean activation",
                title="Mean output per hidden layer")
         ax.legend()
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("claims_layer_means", "Claim 2: mean activation per layer",
                   "Mean output of each hidden layer of the deep MLP on one batch (error bars: sd "
                   "over seeds). Zero-centred outputs sit on the dotted line.", png)
@@ -132,7 +132,7 @@ def layer_means(means: dict[str, Any], dpi: int) -> Figure:
 def dead_by_lr(table: list[dict[str, Any]], dpi: int) -> Figure:
     """Claim 4: dead (and inactive) unit fraction against the learning rate."""
     with matplotlib.rc_context(STYLE):
-        fig = _new(7.5, 3.6)
+        fig = new_figure(7.5, 3.6)
         ax = fig.subplots()
         activations = sorted({row["activation"] for row in table})
         for i, activation in enumerate(activations):
@@ -156,7 +156,7 @@ def dead_by_lr(table: list[dict[str, Any]], dpi: int) -> Figure:
         ax.set(xlabel="learning rate (log)", ylabel="units (%)",
                title="Dead units against the learning rate")
         ax.legend(ncols=2)
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("claims_dead_units", "Claim 4: dead units against the learning rate",
                   "Fraction of hidden units through which no gradient passes (|f'(z)| below "
                   "claims.dead_units.grad_eps on every probe image; solid, ± sd over seeds) and "

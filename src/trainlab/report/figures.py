@@ -51,12 +51,14 @@ def plain(text: object, width: int | None = None) -> str:
     return "\n".join(textwrap.wrap(out, width)) if width else out
 
 
-def _new(width: float, height: float) -> MplFigure:
+def new_figure(width: float, height: float) -> MplFigure:
+    """A blank figure of `width` x `height` inches in the report's style."""
     with matplotlib.rc_context(STYLE):
         return MplFigure(figsize=(width, height), layout="constrained")
 
 
-def _png(fig: MplFigure, dpi: int) -> bytes:
+def png_bytes(fig: MplFigure, dpi: int) -> bytes:
+    """The figure as PNG bytes at `dpi` dots per inch (without matplotlib's Software entry)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()
@@ -76,14 +78,14 @@ def heatmap(aug: str, finished: HeatGrids, pruned: HeatGrids, name: str, dpi: in
     """Activation x regularization heatmaps of mean test accuracy and mean gap; a cell with
     no finished run but a pruned one shows the pruned run's numbers in grey, uncoloured."""
     with matplotlib.rc_context(STYLE):
-        fig = _new(10.5, max(2.8, 0.5 * len(finished.test.index) + 1.8))
+        fig = new_figure(10.5, max(2.8, 0.5 * len(finished.test.index) + 1.8))
         axes = fig.subplots(1, 2)
         _heat(axes[0], 100 * finished.test, "viridis", "mean test accuracy (%)",
               100 * pruned.test, pruned.epochs)
         _heat(axes[1], 100 * finished.gap, "magma_r", "train − test gap (points)",
               100 * pruned.gap, pruned.epochs)
         fig.suptitle(plain(f"Augmentation preset: {aug}"), fontweight="bold")
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure(name, f"Heatmaps, augmentation {aug}",
                   f"Mean over seeds of test accuracy (left) and train − test gap (right) for "
                   f"augmentation preset '{aug}'. Grey numbers marked 'pruned @k' are recipes "
@@ -126,7 +128,7 @@ def _heat(ax, grid: pd.DataFrame, cmap: str, label: str, pruned: pd.DataFrame,
 def augmentation_bars(effect: pd.DataFrame, dpi: int) -> Figure:
     """Mean gap and mean test accuracy per augmentation preset, spread over cells."""
     with matplotlib.rc_context(STYLE):
-        fig = _new(10.5, 3.6)
+        fig = new_figure(10.5, 3.6)
         left, right = fig.subplots(1, 2)
         x = np.arange(len(effect))
         labels = [plain(a, 14) for a in effect["augmentation"]]
@@ -141,7 +143,7 @@ def augmentation_bars(effect: pd.DataFrame, dpi: int) -> Figure:
                   xlabel="augmentation preset")
         for ax in (left, right):
             ax.set_xticks(x, labels)
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("augmentation_gap", "Augmentation and the gap",
                   "Mean over grid cells (each a mean over seeds); error bars: standard deviation "
                   "over cells.", png)
@@ -152,7 +154,7 @@ def learning_curves(picks: Sequence[tuple[CurvePick, pd.DataFrame]], dpi: int) -
     cols = min(3, len(picks))
     rows = math.ceil(len(picks) / cols)
     with matplotlib.rc_context(STYLE):
-        fig = _new(4.0 * cols, 3.1 * rows)
+        fig = new_figure(4.0 * cols, 3.1 * rows)
         axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
         for ax, (pick, curves) in zip(axes, picks, strict=False):
             ax.plot(curves["epoch"], 100 * curves["train_acc"], color=TRAIN, marker="o",
@@ -176,7 +178,7 @@ def learning_curves(picks: Sequence[tuple[CurvePick, pd.DataFrame]], dpi: int) -
             ax.legend(loc="lower right")
         for ax in axes[len(picks):]:
             ax.set_visible(False)
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("learning_curves", "Learning curves",
                   "Train and validation accuracy per epoch of the best recipe, the worst and "
                   "recipes in between (each at its best seed); the star and the dashed line "
@@ -189,7 +191,7 @@ def activation_health(health: pd.DataFrame, dpi: int) -> Figure:
               ("saturated", "saturated outputs (%)", "Saturation (sigmoid/tanh)", 100.0),
               ("grad_norm", "gradient L2 norm", "Gradient norm per layer", 1.0)]
     with matplotlib.rc_context(STYLE):
-        fig = _new(12.0, 3.5)
+        fig = new_figure(12.0, 3.5)
         axes = fig.subplots(1, 3)
         for ax, (quantity, label, title, scale) in zip(axes, panels, strict=True):
             part = health[health["quantity"] == quantity]
@@ -205,7 +207,7 @@ def activation_health(health: pd.DataFrame, dpi: int) -> Figure:
                         transform=ax.transAxes, color="#888888")
             else:
                 ax.legend()
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("activation_health", "Activation health",
                   "Last logged diagnostics of the finished runs, averaged per activation: dead "
                   "units, saturated outputs and the weight-gradient norm of each layer.", png)
@@ -218,7 +220,7 @@ def ensemble_bars(view: EnsembleView, dpi: int) -> Figure:
     values = list(100 * members["test_acc"]) + [100 * v for v in view.scores.values()]
     colors = [MUTED] * len(members) + [ACCENT] * len(view.scores)
     with matplotlib.rc_context(STYLE):
-        fig = _new(9.0, 0.38 * len(values) + 1.4)
+        fig = new_figure(9.0, 0.38 * len(values) + 1.4)
         ax = fig.subplots()
         y = np.arange(len(values))
         ax.barh(y, values, color=colors)
@@ -227,7 +229,7 @@ def ensemble_bars(view: EnsembleView, dpi: int) -> Figure:
             ax.text(value, yi, f" {value:.2f}", va="center", fontsize=8)
         ax.set_xlim(max(0.0, min(values) - 3), min(100.0, max(values) + 1.5))
         ax.set(xlabel="test accuracy (%)", title="Ensemble vs its members")
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("ensemble", "Ensemble vs members",
                   "Test accuracy of each member (blue) and of the ensembles (orange).", png)
 
@@ -240,11 +242,11 @@ def transfer_lines(transfer: pd.DataFrame, dpi: int) -> Figure:
     numeric = [size_order(s) for s in transfer["size"] if math.isfinite(size_order(s))]
     at_all = max(numeric) * 4 if numeric else 1.0  # where 'all' sits on the log axis
     with matplotlib.rc_context(STYLE):
-        fig = _new(4.6 * len(backbones), 3.6)
+        fig = new_figure(4.6 * len(backbones), 3.6)
         axes = np.atleast_1d(fig.subplots(1, len(backbones), squeeze=False).ravel())
         for ax, backbone in zip(axes, backbones, strict=True):
             _transfer_panel(ax, transfer, backbone, at_all)
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("transfer", "Transfer learning",
                   "Linear probe and fine-tuning of pretrained backbones against training from "
                   "scratch, by number of target training images (log scale).", png)
@@ -272,11 +274,11 @@ def _transfer_panel(ax, transfer: pd.DataFrame, backbone: str, at_all: float) ->
 def importance_bars(importances: dict[str, float], dpi: int) -> Figure:
     items = sorted(importances.items(), key=lambda kv: kv[1])
     with matplotlib.rc_context(STYLE):
-        fig = _new(7.5, 0.45 * len(items) + 1.3)
+        fig = new_figure(7.5, 0.45 * len(items) + 1.3)
         ax = fig.subplots()
         ax.barh([plain(k) for k, _ in items], [100 * v for _, v in items], color=TRAIN)
         ax.set(xlabel="importance (% of explained variance)", title="Parameter importances")
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("optuna_importances", "Parameter importances",
                   "fANOVA importances of the search parameters for the objective (Optuna).", png)
 
@@ -288,7 +290,7 @@ def optimisation_history(trials: pd.DataFrame, maximize: bool, dpi: int) -> Figu
     values = pd.concat([complete["value"], pruned["last_intermediate"]])
     scale = 100.0 if values.between(0, 1).all() else 1.0
     with matplotlib.rc_context(STYLE):
-        fig = _new(8.5, 3.6)
+        fig = new_figure(8.5, 3.6)
         ax = fig.subplots()
         ax.scatter(complete["number"], scale * complete["value"], color=TRAIN, s=18,
                    label="complete", zorder=3)
@@ -302,7 +304,7 @@ def optimisation_history(trials: pd.DataFrame, maximize: bool, dpi: int) -> Figu
                title="Optimisation history")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="lower right")
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("optuna_history", "Optimisation history",
                   "Objective of each complete trial, the best so far, and the last reported "
                   "value of pruned trials.", png)
@@ -313,7 +315,7 @@ def compare_bars(merged: pd.DataFrame, names: tuple[str, str], dpi: int) -> Figu
     merged = merged.sort_values("test_a", na_position="first")
     y = np.arange(len(merged))
     with matplotlib.rc_context(STYLE):
-        fig = _new(9.5, 0.34 * len(merged) + 1.6)
+        fig = new_figure(9.5, 0.34 * len(merged) + 1.6)
         ax = fig.subplots()
         for offset, side, color, name in ((-0.2, "a", TRAIN, names[0]),
                                           (0.2, "b", ACCENT, names[1])):
@@ -325,7 +327,7 @@ def compare_bars(merged: pd.DataFrame, names: tuple[str, str], dpi: int) -> Figu
         ax.set_xlim(max(0.0, low - 5), 100.0)
         ax.set(xlabel="mean test accuracy (%)", title="Test accuracy per cell")
         ax.legend(loc="lower right")
-        png = _png(fig, dpi)
+        png = png_bytes(fig, dpi)
     return Figure("compare_test_acc", "Test accuracy per cell",
                   "Mean test accuracy over seeds for each grid cell in both experiments; "
                   "error bars: standard deviation over seeds.", png)

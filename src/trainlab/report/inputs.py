@@ -8,8 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from trainlab.io import read_csv, read_json
 from trainlab.report import baselines, sources, tables, trials
 from trainlab.report.study import StudyView, load_study
+from trainlab.tracking import ENSEMBLE_KIND, SEARCH_KIND
 
 
 @dataclass
@@ -47,7 +49,7 @@ class ReportInputs:
     @property
     def search_parent(self) -> pd.Series | None:
         runs = self.experiment.runs
-        parents = runs[sources.column(runs, "tags.trainlab.kind") == "search"]
+        parents = sources.runs_of_kind(runs, SEARCH_KIND)
         named = parents[parents["run_id"] == (self.search_json or {}).get("parent_run_id")]
         parents = named if len(named) else parents.sort_values("start_time")
         return None if parents.empty else parents.iloc[-1]
@@ -99,13 +101,13 @@ def gather(
 def _read_csv(inputs: Path | None, key: str):
     if inputs is None:
         return None, "stage files not read"
-    return sources.read_stage_csv(inputs, key)
+    return read_csv(inputs / sources.STAGE_FILES[key])
 
 
 def _read_json(inputs: Path | None, key: str):
     if inputs is None:
         return None, "stage files not read"
-    return sources.read_stage_json(inputs, key)
+    return read_json(inputs / sources.STAGE_FILES[key])
 
 
 def _trials(runs: sources.ExperimentRuns, inputs: Path | None,
@@ -127,7 +129,7 @@ def _ensemble(runs: sources.ExperimentRuns, inputs: Path | None):
     if payload is not None:
         return baselines.ensemble_view(payload), Stage("ensemble", str(inputs / "ensemble.json"))
     frame = runs.runs
-    found = frame[sources.column(frame, "tags.trainlab.kind") == "ensemble"]
+    found = sources.runs_of_kind(frame, ENSEMBLE_KIND)
     if not found.empty:  # the stage ran but its file is gone: show what MLflow kept
         run = found.sort_values("start_time").iloc[-1]
         metrics = {k.removeprefix("metrics."): v for k, v in run.items()

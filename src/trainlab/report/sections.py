@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from trainlab.io import flatten
 from trainlab.report import baselines, figures, tables
 from trainlab.report.claims import claims_section
 from trainlab.report.document import (
@@ -246,7 +247,7 @@ def search_section(found: ReportInputs, dpi: int) -> Section:
             section.add(FigureBlock(figures.optimisation_history(study.trials, study.maximize,
                                                                  dpi)))
     if found.search_json:
-        flat = baselines.flatten(found.search_json)
+        flat = flatten(found.search_json, scalars_only=True)
         section.add(KeyValues([(k, str(v)) for k, v in flat.items()]))
     if not found.trials.empty:
         section.add(trials_table(found.trials))

@@ -7,7 +7,6 @@ looking (MLflow and Optuna both create an empty SQLite file when asked about a m
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -19,7 +18,7 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from trainlab.tracking import absolute_uri
+from trainlab.tracking import KIND_TAG, absolute_uri, sqlite_file
 
 # The stage files the report reads, under the inputs folder (`--inputs`, default reports/).
 STAGE_FILES = {
@@ -36,18 +35,11 @@ CURVE_METRICS = {"train/acc": "train_acc", "val/acc": "val_acc",
 CURVE_COLUMNS = ["epoch", "train_acc", "val_acc", "train_loss", "val_loss", "best"]
 
 
-def sqlite_file(uri: str) -> Path | None:
-    """The database file of a `sqlite:///path` URI (None for other URIs)."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0] or ":memory:")
-
-
 def missing_sqlite(uri: str) -> str | None:
     """Why a SQLite URI cannot hold anything yet (its file does not exist), else None."""
-    path = sqlite_file(uri)
-    if path is not None and str(path) != ":memory:" and not path.is_file():
-        return f"the database {str(path)!r} of {uri!r} does not exist"
+    database = sqlite_file(uri)
+    if database is not None and not Path(database).is_file():
+        return f"the database {database!r} of {uri!r} does not exist"
     return None
 
 
@@ -64,6 +56,11 @@ class ExperimentRuns:
     runs: pd.DataFrame
     problem: str | None = None  # why there are no runs
     client: MlflowClient | None = field(default=None, repr=False)
+
+
+def runs_of_kind(runs: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The runs tagged with this run kind (`trainlab.tracking.*_KIND`)."""
+    return runs[column(runs, f"tags.{KIND_TAG}") == kind]
 
 
 def column(frame: pd.DataFrame, key: str) -> pd.Series:
@@ -156,25 +153,3 @@ def _curves_history(client: MlflowClient, run_id: str) -> pd.DataFrame | None:
     if best is not None and math.isfinite(best):
         frame["best"] = (frame["epoch"] == int(best) + 1).astype(int)
     return frame
-
-
-def read_stage_json(folder: Path, key: str) -> tuple[Any, str | None]:
-    """A stage's JSON file: (payload, None), or (None, why it is not usable)."""
-    path = folder / STAGE_FILES[key]
-    if not path.is_file():
-        return None, f"{path} is missing"
-    try:
-        return json.loads(path.read_text()), None
-    except (OSError, ValueError) as err:
-        return None, f"{path} is not readable JSON ({err})"
-
-
-def read_stage_csv(folder: Path, key: str) -> tuple[pd.DataFrame | None, str | None]:
-    """A stage's CSV file: (frame, None), or (None, why it is not usable)."""
-    path = folder / STAGE_FILES[key]
-    if not path.is_file():
-        return None, f"{path} is missing"
-    try:
-        return pd.read_csv(path), None
-    except (OSError, ValueError) as err:
-        return None, f"{path} is not a readable CSV ({err})"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from trainlab.io import clean, flatten
 from trainlab.report import baselines, tables
 from trainlab.report.document import (
     DASH,
@@ -35,7 +36,7 @@ def state_counts(trials: pd.DataFrame) -> dict[str, int]:
 
 def wall_time(found: ReportInputs) -> tuple[float | None, str]:
     """Seconds the search took and where that number comes from."""
-    flat = baselines.flatten(found.search_json or {})
+    flat = flatten(found.search_json, scalars_only=True)
     for key, value in flat.items():
         if "wall" in key.lower() and isinstance(value, int | float):
             return float(value), f"search.json {key}"
@@ -183,18 +184,4 @@ def metrics_payload(found: ReportInputs) -> dict[str, Any]:
         payload["transfer"] = transfer
     seconds, _ = wall_time(found)
     payload["wall_seconds"] = seconds
-    return _clean(payload)
-
-
-def _clean(tree: Any) -> Any:
-    """Drop missing values, round floats, make numpy scalars plain (DVC diffs numbers only)."""
-    if isinstance(tree, dict):
-        cleaned = {str(k): _clean(v) for k, v in tree.items()}
-        return {k: v for k, v in cleaned.items() if v is not None and v != {}}
-    if tree is None:
-        return None
-    value = float(tree)
-    if not math.isfinite(value):
-        return None
-    return int(value) if float(value).is_integer() and not isinstance(tree, float) else round(
-        value, 6)
+    return clean(payload, digits=6, drop_missing=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trainlab.report.sources import ExperimentRuns, column
-from trainlab.tracking import FAILURE_TAG, OUTCOME_TAG, PARENT_TAG
+from trainlab.report.sources import ExperimentRuns, column, runs_of_kind
+from trainlab.tracking import FAILURE_TAG, OUTCOME_TAG, PARENT_TAG, SEARCH_KIND
 
 TRIAL_COLUMNS = [
     "trial", "cell", "activation", "regularization", "augmentation", "preprocessing", "seed",
@@ -67,7 +67,7 @@ def search_runs(experiment: ExperimentRuns, parent_run_id: str | None = None) ->
     runs = experiment.runs
     if runs.empty:
         return runs
-    parents = runs[column(runs, "tags.trainlab.kind") == "search"]
+    parents = runs_of_kind(runs, SEARCH_KIND)
     if parents.empty:
         children = runs[column(runs, "tags.recipe.cell").notna()]
     else:

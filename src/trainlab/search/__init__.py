@@ -5,7 +5,7 @@
 - `objective`: one trial as an MLflow child run, its outcome told to Optuna
 - `workers`: the worker loop, heartbeats, local worker processes
 - `outputs`: trial table, summary, top-k checkpoints and manifest
-- `command`: `trainlab search` (coordinator and `--worker`): `run_search`,
+- `stage`: `trainlab search` (coordinator and `--worker`): `run_search`,
   `add_arguments_search`
 
 Nothing is imported here, so `trainlab.search.grid` and `.study` load without torch.

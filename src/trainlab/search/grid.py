@@ -27,13 +27,6 @@ if TYPE_CHECKING:  # torch stays unimported for code that only needs the cells
 
 AXES = ("activation", "regularization", "augmentation", "preprocessing")
 
-# Keys that do not change what a trial learns: where it runs, where it logs, how the search
-# is organised. Everything else goes into a trial's recipe hash (see `recipe_hash`).
-RUNTIME_KEYS = ("profile", "train.device", "train.threads", "data.prepared_dir", "data.root",
-                "data.download")
-RUNTIME_SECTIONS = ("tracking.", "search.", "ensemble.", "transfer.", "report.")
-
-
 @dataclass(frozen=True)
 class Cell:
     """One grid cell: a choice per axis (preprocessing None when that axis is not searched)."""
@@ -129,17 +122,14 @@ def trial_data(data: PreparedData, cell: Cell) -> PreparedData:
 
 
 def recipe_hash(cfg: Config, fingerprint: str) -> str:
-    """12 hex digits identifying what a trial learns: every recipe key and the data.
+    """12 hex digits identifying what a trial learns: the recipe keys
+    (:data:`~trainlab.config.RECIPE_KEYS`, an allow-list) and the data.
 
     A resumed study keeps a finished trial only when its hash matches the current params, so
-    `dvc exp run -S train.epochs=8` retrains instead of reusing 4-epoch results.
+    `dvc exp run -S train.epochs=8` retrains instead of reusing 4-epoch results, while a new
+    config section or a runtime key (where a trial runs or logs) retrains nothing.
     """
-    flat = {
-        key: value
-        for key, value in cfg.flat().items()
-        if key not in RUNTIME_KEYS and not key.startswith(RUNTIME_SECTIONS)
-    }
-    blob = json.dumps([flat, fingerprint], sort_keys=True, default=str)
+    blob = json.dumps([cfg.recipe(), fingerprint], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

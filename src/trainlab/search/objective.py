@@ -31,10 +31,11 @@ from optuna_integration import PyTorchLightningPruningCallback
 from trainlab.config import Config
 from trainlab.data.prepared import PreparedData
 from trainlab.errors import ConfigError, TrainingError
+from trainlab.io import project_path
 from trainlab.search.grid import Cell, recipe_hash, trial_config, trial_data
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
-from trainlab.tracking import OUTCOME_TAG
-from trainlab.training import MONITOR, TrainResult, train_recipe
+from trainlab.tracking import KIND_TAG, OUTCOME_TAG, SEARCH_TRIAL_KIND
+from trainlab.training.recipe import MONITOR, TrainResult, train_recipe
 
 STATE_TAG = "optuna.state"
 
@@ -183,7 +184,7 @@ def _recipe(
         "recipe.regularization": cell.regularization, "recipe.augmentation": cell.augmentation,
         "recipe.preprocessing": preprocessing, "recipe.seed": str(seed),
         "optuna.trial_number": str(trial.number), "optuna.study": ctx.study_name,
-        "trainlab.kind": "search_trial",
+        KIND_TAG: SEARCH_TRIAL_KIND,
     }
     suffix = f"s{seed}" if ctx.base.search.sampler == "grid" else f"t{trial.number}"
     return cfg, data, f"{cell.id}#{suffix}", tags
@@ -198,7 +199,7 @@ def _complete(ctx: TrialContext, trial: optuna.Trial, result: TrainResult) -> Tr
         )
         _finish(ctx, trial, result.run_id, [], TrialState.FAIL, "error", None, err)
         raise err
-    _set_attrs(trial, _scores(result) | {"checkpoint": _relative(result.checkpoint),
+    _set_attrs(trial, _scores(result) | {"checkpoint": project_path(result.checkpoint),
                                          OUTCOME_ATTR: "complete"})
     _tell(ctx, trial, TrialState.COMPLETE, result.run_id, value)
     return TrialState.COMPLETE
@@ -270,11 +271,3 @@ def _tell(
     if run_id:
         ctx.client.set_tag(run_id, STATE_TAG, state.name)
     return state
-
-
-def _relative(path: Path) -> str:
-    """A checkpoint path relative to the project root (the working directory) when inside it."""
-    try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)

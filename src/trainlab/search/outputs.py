@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
-from trainlab.io import write_atomic, write_json
+from trainlab.io import write_atomic, write_json, write_with
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
 from trainlab.tracking import log_metrics
 
@@ -142,9 +141,8 @@ def _copy_checkpoint(row: dict[str, Any], target: Path, client: MlflowClient) ->
                 print(f"search: trial {row['trial']}: no checkpoint at {row['checkpoint']!r} "
                       f"nor in MLflow ({err}); skipped for the top-k", file=sys.stderr)
                 return False
-        partial = Path(tmp) / "partial.ckpt"
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)  # a reader never sees half a checkpoint
+        with open(source, "rb") as stream:  # a reader never sees half a checkpoint
+            write_with(target, lambda out: shutil.copyfileobj(stream, out))
     return True
 
 

@@ -191,17 +191,17 @@ def join(
         time.sleep(2.0)
 
 
-def claim_next(ss: SearchStudy) -> optuna.Trial | None:
+def claim_next(search_study: SearchStudy) -> optuna.Trial | None:
     """Atomically take the oldest WAITING trial (WAITING -> RUNNING), or None if none is left.
 
     Unlike `study.ask()`, never creates a new trial when the queue is empty.
     """
-    for frozen in ss.trials([TrialState.WAITING]):
-        trial_id = ss.trial_id(frozen.number)
+    for frozen in search_study.trials([TrialState.WAITING]):
+        trial_id = search_study.trial_id(frozen.number)
         try:
             # False (or the error) when another worker claimed or finished it first.
-            if ss.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
-                return optuna.Trial(ss.study, trial_id)
+            if search_study.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                return optuna.Trial(search_study.study, trial_id)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
     return None
@@ -225,13 +225,13 @@ def cell_key(attrs: dict[str, Any]) -> tuple[str, int, str]:
     return attrs.get("cell", ""), int(attrs.get("seed", -1)), attrs.get("recipe_hash", "")
 
 
-def fail_running(ss: SearchStudy, frozen: FrozenTrial, reason: str) -> bool:
+def fail_running(search_study: SearchStudy, frozen: FrozenTrial, reason: str) -> bool:
     """Mark a RUNNING trial FAIL as interrupted; False if it finished meanwhile."""
-    trial_id = ss.trial_id(frozen.number)
+    trial_id = search_study.trial_id(frozen.number)
     try:
-        ss.storage.set_trial_user_attr(trial_id, OUTCOME_ATTR, "interrupted")
-        ss.storage.set_trial_user_attr(trial_id, "fail_reason", reason)
-        return ss.storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        search_study.storage.set_trial_user_attr(trial_id, OUTCOME_ATTR, "interrupted")
+        search_study.storage.set_trial_user_attr(trial_id, "fail_reason", reason)
+        return search_study.storage.set_trial_state_values(trial_id, TrialState.FAIL)
     except optuna.exceptions.UpdateFinishedTrialError:
         return False
 
@@ -244,20 +244,20 @@ def requeue(study: optuna.Study, frozen: FrozenTrial) -> None:
     study.enqueue_trial(params, user_attrs=attrs | {"retry_of": frozen.number})
 
 
-def wait_while_running(ss: SearchStudy, poll_s: float) -> bool:
+def wait_while_running(search_study: SearchStudy, poll_s: float) -> bool:
     """With work left (WAITING) or held (RUNNING), fail stale trials and wait one poll.
 
     Returns False when the study has nothing WAITING or RUNNING any more.
     """
-    fail_stale(ss)
-    if not ss.trials([TrialState.WAITING, TrialState.RUNNING]):
+    fail_stale(search_study)
+    if not search_study.trials([TrialState.WAITING, TrialState.RUNNING]):
         return False
     time.sleep(poll_s)
     return True
 
 
-def fail_stale(ss: SearchStudy) -> None:
+def fail_stale(search_study: SearchStudy) -> None:
     """Fail RUNNING trials whose heartbeat stopped; the storage's callback queues them again."""
     with warnings.catch_warnings():  # experimental since Optuna 2.9, still the API in 5.0
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(ss.study)
+        optuna.storages.fail_stale_trials(search_study.study)

@@ -55,30 +55,30 @@ def usable_cores() -> int:
 
 
 # --- the worker loop ----------------------------------------------------------------------
-def work(ctx: TrialContext, ss: SearchStudy, label: str = "search") -> int:
+def work(ctx: TrialContext, search_study: SearchStudy, label: str = "search") -> int:
     """Train trials until none is left for this study; returns how many this worker ran."""
     ran = 0
     poll = min(POLL_S, float(ctx.base.search.heartbeat_interval))
     while True:
-        fail_stale(ss)  # a dead worker's trial goes back to the queue before we look at it
-        trial = next_trial(ctx, ss)
+        fail_stale(search_study)  # a dead worker's trial is queued again before we look
+        trial = next_trial(ctx, search_study)
         if trial is None:
-            if wait_while_running(ss, poll):  # others still hold trials: they may die
+            if wait_while_running(search_study, poll):  # others still hold trials: they may die
                 continue
             return ran
-        with heartbeat(ss, trial.number):
+        with heartbeat(search_study, trial.number):
             state = run_trial(ctx, trial)
         ran += 1
-        print(f"{label}: {describe(ss, trial.number, state)}", flush=True)
+        print(f"{label}: {describe(search_study, trial.number, state)}", flush=True)
 
 
-def next_trial(ctx: TrialContext, ss: SearchStudy) -> optuna.Trial | None:
+def next_trial(ctx: TrialContext, search_study: SearchStudy) -> optuna.Trial | None:
     """The next queued trial; for tpe a new sampled one while fewer than n_trials count."""
-    trial = claim_next(ss)
+    trial = claim_next(search_study)
     search = ctx.base.search
     if trial is not None or search.sampler != "tpe":
         return trial
-    current = [t for t in ss.trials() if t.user_attrs.get("base_hash") == ctx.base_hash]
+    current = [t for t in search_study.trials() if t.user_attrs.get("base_hash") == ctx.base_hash]
     held = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
                for t in current)
     diverged = sum(t.user_attrs.get(OUTCOME_ATTR) == "diverged" for t in current)
@@ -91,11 +91,11 @@ def next_trial(ctx: TrialContext, ss: SearchStudy) -> optuna.Trial | None:
         return None
     with warnings.catch_warnings():  # ask() warns that heartbeats are optimize()'s: we beat
         warnings.simplefilter("ignore", UserWarning)
-        return ss.study.ask()
+        return search_study.study.ask()
 
 
-def describe(ss: SearchStudy, number: int, state: TrialState) -> str:
-    attrs = ss.study.get_trials(deepcopy=False)[number].user_attrs
+def describe(search_study: SearchStudy, number: int, state: TrialState) -> str:
+    attrs = search_study.study.get_trials(deepcopy=False)[number].user_attrs
     parts = [f"trial {number} {attrs.get('cell')}#s{attrs.get('seed')}: {state.name}"]
     for key in ("val_acc", "test_acc"):
         if isinstance(attrs.get(key), float):
@@ -108,16 +108,16 @@ def describe(ss: SearchStudy, number: int, state: TrialState) -> str:
 
 
 @contextlib.contextmanager
-def heartbeat(ss: SearchStudy, number: int) -> Iterator[None]:
+def heartbeat(search_study: SearchStudy, number: int) -> Iterator[None]:
     """Record the trial's heartbeat every `heartbeat_interval` seconds while it runs."""
-    trial_id = ss.trial_id(number)
-    interval = ss.storage.get_heartbeat_interval() or 0
+    trial_id = search_study.trial_id(number)
+    interval = search_study.storage.get_heartbeat_interval() or 0
     stop = threading.Event()
 
     def beat() -> None:
         while True:
             with contextlib.suppress(Exception):  # a missed beat is retried; never crash
-                ss.storage.record_heartbeat(trial_id)
+                search_study.storage.record_heartbeat(trial_id)
             if stop.wait(interval):
                 return
 
@@ -150,7 +150,7 @@ class StaleTrialHandler:
               "(no heartbeat); queued again", flush=True)
 
 
-def recover_local(ss: SearchStudy, client: MlflowClient, experiment: str,
+def recover_local(search_study: SearchStudy, client: MlflowClient, experiment: str,
                   parent_run_id: str | None) -> list[int]:
     """On a local study nobody else can be running: every RUNNING trial was interrupted.
 
@@ -158,11 +158,12 @@ def recover_local(ss: SearchStudy, client: MlflowClient, experiment: str,
     queues their work again. Returns the recovered trial numbers.
     """
     recovered = []
-    for frozen in ss.trials([TrialState.RUNNING]):
-        if fail_running(ss, frozen, "interrupted (the process stopped: kill -9, crash or "
+    for frozen in search_study.trials([TrialState.RUNNING]):
+        if fail_running(search_study, frozen, "interrupted (the process stopped: kill -9, crash or "
                                     "power loss)"):
-            kill_runs(client, experiment, ss.name, frozen)
-            requeue(ss.study, ss.study.get_trials(deepcopy=False)[frozen.number])
+            kill_runs(client, experiment, search_study.name, frozen)
+            requeue(search_study.study,
+                    search_study.study.get_trials(deepcopy=False)[frozen.number])
             recovered.append(frozen.number)
     if parent_run_id:
         for run in _running_runs(client, experiment, f"tags.`{PARENT_TAG}` = '{parent_run_id}'"):

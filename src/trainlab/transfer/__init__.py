@@ -1,6 +1,10 @@
 """Transfer learning: pretrained backbones, linear probe / fine-tune / scratch, the stage.
 
-Modules: `backbones` (what a backbone is and where its weights come from), `tasks` (source
-and target classes, target-size subsets), `source` (pretraining trainlab's own backbone),
-`module` (the LightningModule of one cell and frozen features), `run` (the stage).
+- `backbones`: what a backbone is and where its weights come from
+- `tasks`: source and target classes, target-size subsets
+- `source`: pretraining trainlab's own backbone
+- `module`: the LightningModule of one cell, frozen features, the best snapshot
+- `stage`: `trainlab transfer`: `run_transfer`, `add_arguments_transfer`, the cells
+
+Nothing is imported here, so a module loads only what it needs.
 """

@@ -198,21 +198,8 @@ class BestSnapshot(Callback):
             self.state = copy.deepcopy(pl_module.state_dict())
 
 
-@torch.inference_mode()
-def accuracy(module: nn.Module, batches: Batches) -> float:
-    """Top-1 accuracy of `module` (eval mode) over in-order batches."""
-    was_training = module.training
-    module.eval()
-    correct = total = 0
-    for x, y in batches:
-        correct += int((module(x).argmax(dim=1) == y).sum())
-        total += len(y)
-    module.train(was_training)
-    return correct / max(total, 1)
-
-
 class CellData(pl.LightningDataModule):
-    """The train and val batches of one cell, as a DataModule for `trainlab.training.fit`."""
+    """The train and val batches of one cell, as a DataModule for `trainlab.training.recipe.fit`."""
 
     def __init__(self, train: Batches, val: Batches) -> None:
         super().__init__()

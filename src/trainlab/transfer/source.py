@@ -1,8 +1,8 @@
 """The `source` backbone: a trainlab network pretrained on the source classes.
 
-Pretraining is an ordinary trainlab training (:func:`trainlab.training.train_recipe`) on the
-source task, so it is tracked in MLflow like any recipe and its best checkpoint is kept
-under `transfer.models_dir`/source.
+Pretraining is an ordinary trainlab training (:func:`trainlab.training.recipe.train_recipe`)
+on the source task, so it is tracked in MLflow like any recipe and its best checkpoint is
+kept under `transfer.models_dir`/source.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from trainlab.config import Config, TrainConfig
 from trainlab.data.prepared import PreparedData
 from trainlab.models.checkpoint import load_module
 from trainlab.models.module import RecipeModule
-from trainlab.training import TrainResult, train_recipe
+from trainlab.tracking import KIND_TAG, TRANSFER_SOURCE_KIND
+from trainlab.training.recipe import TrainResult, train_recipe
 from trainlab.transfer.tasks import source_data
-
-SOURCE_KIND = "transfer-source"  # trainlab.kind of the pretraining run
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def pretrain_source(
         Path(cfg.transfer.models_dir) / "source",
         run_name=f"transfer-source-{cfg.model.arch}",
         parent_run_id=parent_run_id,
-        tags={"trainlab.kind": SOURCE_KIND, "transfer.backbone": "source",
+        tags={KIND_TAG: TRANSFER_SOURCE_KIND, "transfer.backbone": "source",
               "transfer.source_classes": str(list(cfg.transfer.source_classes))},
         client=client,
     )

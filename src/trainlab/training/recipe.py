@@ -1,8 +1,8 @@
 """Train one recipe with Lightning, keep the best snapshot, measure the gap, track it all.
 
-`train_recipe` is what `trainlab train` runs and what every search trial runs: one MLflow
-run per call with the resolved params, per-epoch curves and diagnostics, provenance tags,
-the test metrics of the best snapshot and the train-vs-test gap.
+`train_recipe` is what `trainlab train` (:mod:`trainlab.training.stage`) runs and what every
+search trial runs: one MLflow run per call with the resolved params, per-epoch curves and
+diagnostics, provenance tags, the test metrics of the best snapshot and the train-vs-test gap.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from trainlab.config import Config
+from trainlab.config import TRAINING_SECTIONS, Config
 from trainlab.data.datamodule import RecipeDataModule
 from trainlab.data.prepared import PreparedData
 from trainlab.models.checkpoint import loss_and_accuracy, predict_proba, read_checkpoint
@@ -53,10 +53,6 @@ STEPS_PER_CALL = 16  # batches per Lightning training/validation_step call (Devi
 # an image fastest at 200-256 a batch and 1.7x slower from ~330 (its activations outgrow
 # the cache); fewer, bigger batches also mean fewer Lightning calls.
 EVAL_PIXELS = 256 * 28 * 28
-# The config sections a training reads, logged as its run's params (the search, ensemble,
-# transfer and report sections are their own stages' params; each param costs MLflow time).
-TRAINING_SECTIONS = ("seed", "profile", "data", "model", "regularization", "augmentation",
-                     "train")
 FLUSH_EVERY_S = 10.0  # epoch metrics reach MLflow at most this late (and at the end of fit)
 # libyaml's emitter writes the same text as PyYAML's safe_dump in ~1.5 ms instead of ~10 ms
 # (a run's config.yaml; measured on a CPU core); PyYAML without libyaml falls back.
@@ -353,27 +349,3 @@ def curves_csv(history: list[dict[str, float]], best_epoch: int) -> str:
     for row in history:
         writer.writerow(row | {"best": int(row["epoch"] == best_epoch)})
     return out.getvalue()
-
-
-def add_arguments_train(parser) -> None:
-    parser.add_argument("--checkpoints", default="models/train", help="best-snapshot folder")
-    parser.add_argument("--metrics", default="reports/train.json", help="DVC metrics file")
-
-
-def run_train(cfg: Config, args) -> int:
-    """`trainlab train`: the recipe in params.yaml on the prepared data."""
-    from trainlab.data.prepared import load_prepared
-    from trainlab.io import write_json
-
-    data = load_prepared(cfg.data.prepared_dir)
-    run_name = f"train-{cfg.model.arch}-{cfg.model.activation}-{cfg.regularization.kind}"
-    result = train_recipe(cfg, data, args.checkpoints, run_name=run_name)
-    summary = {k: round(v, 6) for k, v in result.metrics.items()}
-    write_json(args.metrics, summary | {"run_id": result.run_id})
-    print(
-        f"train: test/acc {result.metrics['test/acc']:.4f}, final/train_acc "
-        f"{result.metrics['final/train_acc']:.4f}, gap/acc {result.metrics['gap/acc']:+.4f}, "
-        f"{result.epochs_run} epochs in {result.seconds:.1f} s "
-        + (f"(MLflow run {result.run_id})" if result.run_id else "(tracking off)")
-    )
-    return 0

@@ -8,14 +8,12 @@ compare/index.html and compare/report.md instead, leaving the pipeline's outputs
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainlab.config import Config
-from trainlab.io import write_atomic, write_json
+from trainlab.io import write_atomic, write_bytes, write_json
 from trainlab.report import tables
 from trainlab.report.compare import build_comparison
 from trainlab.report.document import Document
@@ -84,31 +82,10 @@ def write_comparison(doc: Document, out: str | Path) -> ReportFiles:
     return files
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """Binary sibling of :func:`trainlab.io.write_atomic`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would hide the figures from others
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _replace_folder(folder: Path, contents: dict[str, bytes], pattern: str) -> list[Path]:
     """Write `contents` into `folder`, then drop files of an earlier report (same pattern)."""
     folder.mkdir(parents=True, exist_ok=True)
-    written = [write_bytes_atomic(folder / name, data) for name, data in contents.items()]
+    written = [write_bytes(folder / name, data) for name, data in contents.items()]
     for stale in folder.glob(pattern):
         if stale.name not in contents:
             stale.unlink()

@@ -32,13 +32,18 @@ from trainlab.claims.assess import (
 from trainlab.claims.experiments import Experiments
 from trainlab.claims.statements import CLAIMS, experiments
 from trainlab.claims.verdict import INCONCLUSIVE, STATUSES, Verdict, pending
-from trainlab.config import Config, flatten
-from trainlab.data.prepared import PreparedData
-from trainlab.io import write_json
+from trainlab.config import Config
+from trainlab.data.prepared import PreparedData, load_prepared
+from trainlab.io import clean, read_csv, read_json, write_json
 from trainlab.provenance import provenance_tags
-from trainlab.tracking import client_for, log_metrics, log_params, tracked_run
-
-KIND = "claims"  # trainlab.kind of the stage's MLflow run
+from trainlab.tracking import (
+    CLAIMS_KIND,
+    KIND_TAG,
+    client_for,
+    log_metrics,
+    log_params,
+    tracked_run,
+)
 
 
 @dataclass(frozen=True)
@@ -60,14 +65,14 @@ def add_arguments_claims(parser: argparse.ArgumentParser) -> None:
                         help="the transfer stage's cells")
 
 
-def check_claims(cfg: Config, data: PreparedData, found: Evidence,
+def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
                  client: MlflowClient | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the experiments and judge every claim.
 
     Returns:
         (the claims.json payload, the raw experiment rows).
     """
-    from trainlab.training import resolve_device  # imports lightning: only when running
+    from trainlab.training.recipe import resolve_device  # imports lightning: only when running
 
     started = time.perf_counter()
     threads = torch.get_num_threads()
@@ -80,7 +85,7 @@ def check_claims(cfg: Config, data: PreparedData, found: Evidence,
                 "early_stopping": ex.early_stopping()}
     finally:
         torch.set_num_threads(threads)
-    judged = judge_all(cfg, rows, found, client)
+    judged = judge_all(cfg, rows, upstream, client)
     texts = experiments(cfg)
     entries = {}
     for claim in CLAIMS:
@@ -101,16 +106,17 @@ def check_claims(cfg: Config, data: PreparedData, found: Evidence,
                  "preprocessing": data.preprocessing},
         "experiments": experiment_sizes(cfg.claims),
         "rules": cfg.claims.rules.model_dump(mode="json"),
-        "evidence": {k: str(v) for k, v in vars(found).items()},
+        "evidence": {k: str(v) for k, v in vars(upstream).items()},
     }
     return clean(payload), clean(rows)
 
 
-def judge_all(cfg: Config, rows: dict[str, Any], found: Evidence,
+def judge_all(cfg: Config, rows: dict[str, Any], upstream: Evidence,
               client: MlflowClient | None) -> dict[str, tuple[Verdict, dict[str, Any]]]:
     """Every claim's (verdict, details) from the experiment rows and the stage outputs."""
     r, k = cfg.claims.rules, cfg.claims.rules.spread_k
-    trials, trials_problem = evidence.read_table(found.search_trials, "search")
+    trials, trials_problem = read_csv(upstream.search_trials, evidence.fix("search"),
+                                      evidence.REQUIRED["search"])
     out: dict[str, tuple[Verdict, dict[str, Any]]] = {}
     saturation, grad, centred, means = assess_gradient(rows["gradient"], r)
     out["saturation"], out["zero_centred"] = (saturation, grad), (centred, means)
@@ -130,13 +136,13 @@ def judge_all(cfg: Config, rows: dict[str, Any], found: Evidence,
         verdict = rules.regularization(presets, evidence.untested_penalties(trials, cfg.grid),
                                        r.regularization, k)
         out["regularization"] = (verdict, {"presets": presets})
-    out["ensemble"] = _ensemble(found.ensemble, r, k)
-    out["transfer"] = _transfer(found.transfer, r, k)
+    out["ensemble"] = _ensemble(upstream.ensemble, r, k)
+    out["transfer"] = _transfer(upstream.transfer, r, k)
     return out
 
 
 def _ensemble(path: Path, r, k: float) -> tuple[Verdict, dict[str, Any]]:
-    payload, problem = evidence.read_payload(path, "ensemble")
+    payload, problem = read_json(path, evidence.fix("ensemble"))
     if payload is None:
         return pending(problem or "", rules.ensemble_rule(r.ensemble, k)), {}
     gain, accs, numbers = evidence.ensemble_numbers(payload)
@@ -147,25 +153,11 @@ def _ensemble(path: Path, r, k: float) -> tuple[Verdict, dict[str, Any]]:
 
 
 def _transfer(path: Path, r, k: float) -> tuple[Verdict, dict[str, Any]]:
-    frame, problem = evidence.read_table(path, "transfer")
+    frame, problem = read_csv(path, evidence.fix("transfer"), evidence.REQUIRED["transfer"])
     if frame is None:
         return pending(problem or "", rules.transfer_rule(r.transfer, k)), {}
     gains = evidence.transfer_gains(frame)
     return rules.transfer(gains, r.transfer, k), {"gain_points": gains}
-
-
-def clean(tree: Any) -> Any:
-    """JSON-safe: non-finite floats become None, tuples lists, numpy scalars plain."""
-    if isinstance(tree, dict):
-        return {str(key): clean(value) for key, value in tree.items()}
-    if isinstance(tree, list | tuple):
-        return [clean(value) for value in tree]
-    if isinstance(tree, bool) or tree is None or isinstance(tree, str):
-        return tree
-    if isinstance(tree, int | float) or hasattr(tree, "item"):
-        value = float(tree) if not isinstance(tree, int) else tree
-        return value if isinstance(value, int) or math.isfinite(value) else None
-    return tree
 
 
 def metric_key(text: str) -> str:
@@ -176,14 +168,13 @@ def metric_key(text: str) -> str:
 def track(client: MlflowClient, cfg: Config, payload: dict[str, Any], rows: dict[str, Any],
           fingerprint: str, out: Path) -> str:
     """One MLflow run `claims`: verdict tags, number metrics, claims.json and the rows."""
-    tags = provenance_tags(fingerprint) | {"trainlab.kind": KIND,
+    tags = provenance_tags(fingerprint) | {KIND_TAG: CLAIMS_KIND,
                                            "data.dataset": payload["data"]["dataset"]}
     for key, entry in payload["claims"].items():
         tags[f"claims.{key}.status"] = entry["status"]
         tags[f"claims.{key}.reason"] = entry["reason"][:5000]
     with tracked_run(client, cfg.tracking.experiment, "claims", tags) as run_id:
-        log_params(client, run_id, {"seed": cfg.seed}
-                   | flatten(cfg.claims.model_dump(mode="json"), "claims."))
+        log_params(client, run_id, cfg.flat("seed", "claims"))
         metrics = {f"claims/{status}": n for status, n in payload["summary"].items()}
         metrics["time/seconds"] = payload["seconds"]["total"]
         for key, entry in payload["claims"].items():
@@ -200,12 +191,10 @@ def track(client: MlflowClient, cfg: Config, payload: dict[str, Any], rows: dict
 
 def run_claims(cfg: Config, args: argparse.Namespace) -> int:
     """`trainlab claims`: every claim's verdict into `--out` and an MLflow run."""
-    from trainlab.data.prepared import load_prepared
-
     data = load_prepared(cfg.data.prepared_dir)
     client = client_for(cfg.tracking)
-    found = Evidence(Path(args.search_trials), Path(args.ensemble), Path(args.transfer))
-    payload, rows = check_claims(cfg, data, found, client)
+    upstream = Evidence(Path(args.search_trials), Path(args.ensemble), Path(args.transfer))
+    payload, rows = check_claims(cfg, data, upstream, client)
     run_id = track(client, cfg, payload, rows, data.fingerprint, Path(args.out))
     for entry in payload["claims"].values():
         print(f"claims: {entry['number']}. {entry['status']:>13}: {entry['claim']}")

@@ -1,6 +1,6 @@
-"""params.yaml -> typed, validated, frozen config.
+"""The pipeline's params sections (data, model, train ... report) and the whole params.yaml.
 
-Each params section is a frozen pydantic model that forbids unknown keys, so a typo such as
+Each section is a frozen pydantic model that forbids unknown keys, so a typo such as
 `train.lrr` stops the command before any work with a message naming the key, the value and
 what is allowed (exit code 2 via :class:`~trainlab.errors.ConfigError`).
 """
@@ -8,43 +8,27 @@ what is allowed (exit code 2 via :class:`~trainlab.errors.ConfigError`).
 from __future__ import annotations
 
 import math
-from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from trainlab.errors import ConfigError
-
-DATASETS = ("fashion_mnist", "digits", "mnist", "cifar10", "cifar100", "svhn", "imagefolder")
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout", "gelu")
-PREPROCESSING = ("none", "mean_image", "channel_mean", "channel_standardize")
-PENALTIES = ("none", "l2", "l1", "elastic")
-BACKBONES = ("efficientnet_lite0", "resnet18", "source")
-TRANSFER_MODES = ("linear_probe", "finetune", "scratch")
-
-Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-PositiveInt = Annotated[int, Field(gt=0)]
-
-
-class Section(BaseModel):
-    """A params section: unknown keys are errors, values are immutable once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
-def project_relative(value: str, key: str) -> str:
-    """Keep output paths inside the project: relative, without '..' (no writes elsewhere)."""
-    path = PurePosixPath(value)
-    if path.is_absolute() or ".." in path.parts or not value.strip():
-        raise ValueError(
-            f"must be a relative path inside the project without '..', got {value!r} "
-            f"for {key}; use a folder such as 'data/prepared'"
-        )
-    return value
+from trainlab.config.claims import ClaimsConfig
+from trainlab.config.section import (
+    ACTIVATIONS,
+    BACKBONES,
+    DATASETS,
+    PENALTIES,
+    PREPROCESSING,
+    TRANSFER_MODES,
+    Fraction,
+    NonNegative,
+    Positive,
+    PositiveInt,
+    Probability,
+    Section,
+    project_relative,
+)
+from trainlab.io import flatten
 
 
 class DataConfig(Section):
@@ -313,147 +297,6 @@ class TransferConfig(Section):
         return self
 
 
-class GradientClaim(Section):
-    """Claims 1-2: one batch through a deep MLP per activation, at init and briefly trained."""
-
-    activations: tuple[Literal[ACTIVATIONS], ...] = ("sigmoid", "tanh", "relu")  # type: ignore[valid-type]
-    depth: Annotated[int, Field(ge=2)] = 8  # hidden layers
-    width: PositiveInt = 128  # units per hidden layer
-    batch: PositiveInt = 256  # train images of the measured forward/backward pass
-    steps: Annotated[int, Field(ge=0)] = 20  # optimizer steps before the second measurement
-
-
-class ConvergenceClaim(Section):
-    """Claim 3: train accuracy over (fractions of) epochs per activation; relu is the baseline."""
-
-    activations: tuple[Literal[ACTIVATIONS], ...] = ("relu", "tanh", "sigmoid")  # type: ignore[valid-type]
-    epochs: PositiveInt = 8
-    evals_per_epoch: PositiveInt = 8  # train-accuracy measurements per epoch
-    train_sample: PositiveInt = 1000  # fixed train images each measurement scores
-
-
-class DeadUnitsClaim(Section):
-    """Claim 4: dead-unit fraction after a short training, per activation and learning rate."""
-
-    activations: tuple[Literal[ACTIVATIONS], ...] = ("relu", "leaky_relu", "elu")  # type: ignore[valid-type]
-    optimizer: Literal["adam", "sgd"] = "adam"
-    lrs: tuple[Positive, ...] = (0.001, 0.01, 0.03, 0.1)
-    epochs: PositiveInt = 2
-    grad_eps: Positive = 1e-6  # a unit is dead when |f'(z)| < grad_eps on every probe image
-    probe_images: PositiveInt = 1000  # train images the dead fraction is measured on
-
-
-class PreprocessingClaim(Section):
-    """Claim 5: the same MLP trained once per preprocessing mode (and seed)."""
-
-    modes: tuple[Literal[PREPROCESSING], ...] = PREPROCESSING  # type: ignore[valid-type]
-    activation: Literal[ACTIVATIONS] = "relu"  # type: ignore[valid-type]
-    epochs: PositiveInt = 8  # equal to convergence.epochs: the default mode's runs are shared
-
-
-class EarlyStoppingClaim(Section):
-    """Claim 6: a small train set trained long enough to overfit, scored every epoch."""
-
-    activation: Literal[ACTIVATIONS] = "relu"  # type: ignore[valid-type]
-    train_images: PositiveInt = 1000
-    epochs: PositiveInt = 30
-
-
-class SaturationRule(Section):
-    min_orders: NonNegative = 2.0  # log10(relu first/last ratio / sigmoid first/last ratio)
-
-
-class ZeroCentredRule(Section):
-    min_offset: NonNegative = 0.25  # mean |layer mean|: sigmoid minus tanh
-    max_centred: NonNegative = 0.1  # tanh's mean |layer mean| at most this
-
-
-class ConvergenceRule(Section):
-    train_acc: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85  # the threshold to reach
-    min_speedup: Positive = 2.0  # "much faster": epochs(other) / epochs(relu) at least this
-    lecture_speedup: Positive = 6.0  # the lecture's example (Krizhevsky et al. 2012), shown
-
-
-class DeadUnitsRule(Section):
-    min_relu_dead: Probability = 0.1  # relu's dead fraction at its worst learning rate
-    max_other_dead: Probability = 0.02  # every other activation's, at every learning rate
-
-
-class PreprocessingRule(Section):
-    min_gain_points: float = 0.5  # test accuracy, each mode minus none, percentage points
-
-
-class EarlyStoppingRule(Section):
-    min_gain_points: float = 0.0  # test acc at the best val epoch minus at the last, points
-
-
-class EnsembleRule(Section):
-    min_gain_points: float = 1.0  # ensemble minus best single model (by val), points
-    lecture_gain_points: float = 2.0  # the lecture's "2% extra", shown
-
-
-class RegularizationRule(Section):
-    min_shrink_points: float = 0.5  # train-test gap of `none` minus the preset's, points
-
-
-class TransferRule(Section):
-    min_diff_points: float = 1.0  # gain over scratch at the smallest size minus at the largest
-
-
-class ClaimRules(Section):
-    """The verdict rules: an effect's mean +- spread_k * sd against a threshold."""
-
-    spread_k: NonNegative = 1.0  # how many standard deviations the interval spans
-    saturation: SaturationRule = SaturationRule()
-    zero_centred: ZeroCentredRule = ZeroCentredRule()
-    convergence: ConvergenceRule = ConvergenceRule()
-    dead_units: DeadUnitsRule = DeadUnitsRule()
-    preprocessing: PreprocessingRule = PreprocessingRule()
-    early_stopping: EarlyStoppingRule = EarlyStoppingRule()
-    ensemble: EnsembleRule = EnsembleRule()
-    regularization: RegularizationRule = RegularizationRule()
-    transfer: TransferRule = TransferRule()
-
-
-class ClaimsConfig(Section):
-    """The lecture's claims, checked by small controlled experiments and the other stages."""
-
-    seeds: PositiveInt = 3  # every experiment runs with seed, seed+1, ... (the spread)
-    train_images: PositiveInt = 5000  # seeded subset of the prepared train split
-    eval_images: PositiveInt = 2000  # val and test images each training scores
-    batch_size: PositiveInt = 128
-    optimizer: Literal["adam", "sgd"] = "sgd"  # trainings of claims 1-3, 5, 6
-    lr: Positive = 0.01
-    momentum: Fraction = 0.9  # sgd only
-    hidden: tuple[PositiveInt, ...] = (256, 128)  # the MLP of claims 3-6
-    # torch threads for these tiny MLPs: 1 is fastest (2 threads on 2 busy cores spin and burn
-    # ~5x the CPU time); null = torch's default. The device is train.device.
-    threads: PositiveInt | None = 1
-    gradient: GradientClaim = GradientClaim()
-    convergence: ConvergenceClaim = ConvergenceClaim()
-    dead_units: DeadUnitsClaim = DeadUnitsClaim()
-    preprocessing: PreprocessingClaim = PreprocessingClaim()
-    early_stopping: EarlyStoppingClaim = EarlyStoppingClaim()
-    rules: ClaimRules = ClaimRules()
-
-    @model_validator(mode="after")
-    def _baselines_present(self) -> ClaimsConfig:
-        needs = [
-            ("convergence.activations", self.convergence.activations, "relu"),
-            ("dead_units.activations", self.dead_units.activations, "relu"),
-            ("preprocessing.modes", self.preprocessing.modes, "none"),
-        ]
-        for key, values, needed in needs:
-            if needed not in values:
-                raise ValueError(
-                    f"claims.{key} = {list(values)} must include {needed!r}: the claim "
-                    f"compares against it"
-                )
-        if not self.hidden or not self.dead_units.lrs:
-            raise ValueError("claims.hidden and claims.dead_units.lrs need at least one value")
-        return self
-
-
 class ReportConfig(Section):
     out: str = "reports"
     curves: Annotated[int, Field(ge=0)] = 4  # learning curves drawn besides the best and worst
@@ -487,6 +330,8 @@ class Config(Section):
 
     def replace(self, **overrides: Any) -> Config:
         """A copy with dotted-key overrides applied and validated again."""
+        from trainlab.config.loading import set_dotted, validate  # loading imports Config
+
         raw = self.model_dump(mode="python")
         for key, value in overrides.items():
             set_dotted(raw, key.replace("__", "."), value)
@@ -494,161 +339,40 @@ class Config(Section):
 
     def flat(self, *sections: str) -> dict[str, Any]:
         """Every resolved value under its dotted key, for tracking (grid/profiles left out);
-        with `sections`, only the keys under those top-level names (`seed`, `model`, ...).
-
-        `claims` is left out too: trainings do not read it, and the search's recipe hash is
-        built from this dict (resizing the claims must not retrain the search).
-        """
-        dump = self.model_dump(mode="json", exclude={"profiles", "grid", "claims"})
-        flat = flatten(dump)
+        with `sections`, only the keys under those top-level names (`seed`, `model`, ...)."""
+        flat = flatten(self.model_dump(mode="json", exclude={"profiles", "grid"}))
         if not sections:
             return flat
         return {key: value for key, value in flat.items() if key.split(".")[0] in sections}
 
-
-def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
+    def recipe(self) -> dict[str, Any]:
+        """The values that decide what a training learns (:data:`RECIPE_KEYS`), dotted."""
+        return {key: value for key, value in self.flat(*RECIPE_KEYS).items()
+                if _decides(key)}
 
 
-def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set `a.b.c` in a nested dict, creating dicts on the way (validation catches bad keys)."""
-    *parents, leaf = dotted.split(".")
-    node = tree
-    for part in parents:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(
-                f"cannot set {dotted!r}: {part!r} holds the value {child!r}, not a section"
-            )
-        node = child
-    node[leaf] = value
+# What decides a training's result, so what identifies it: each section a training reads,
+# with None where every key of it decides, else the keys that do. The others say where it
+# runs (train.device, train.threads), where its data lies (data.root, data.prepared_dir,
+# data.download) or belong to other stages. The search's recipe hash is built from exactly
+# these values (see `Config.recipe`): a new section, or a new key outside these, retrains
+# nothing. A training logs every key of these sections (and `profile`) as its run's params.
+RECIPE_KEYS: dict[str, tuple[str, ...] | None] = {
+    "seed": None,
+    "data": ("dataset", "train_subset", "val_subset", "test_subset", "val_fraction",
+             "test_fraction", "image_size", "preprocessing"),
+    "model": None,
+    "train": ("epochs", "batch_size", "lr", "optimizer", "momentum", "patience", "min_delta",
+              "gap_sample", "diagnostics_every", "diagnostics_batch", "deterministic"),
+    "regularization": None,
+    "augmentation": None,
+}
+# The sections a training reads, logged as its run's params (the search, ensemble, transfer
+# and report sections are their own stages' params; each param costs MLflow time).
+TRAINING_SECTIONS = (*RECIPE_KEYS, "profile")
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """`key.path=value` with the value read as YAML (so 0.1, null, [1, 2] and true work)."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(
-            f"--set expects key.path=value, got {text!r}; for example --set train.lr=0.01"
-        )
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"--set {key}: cannot read {value!r} as a YAML value ({err})") from err
-    return key.strip(), parsed
-
-
-def _section_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys allowed in the section that holds `loc` (for unknown-key messages)."""
-    model: Any = Config
-    for part in loc[:-1]:
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None or not isinstance(field.annotation, type):
-            return []
-        model = field.annotation
-    return sorted(getattr(model, "model_fields", {}))
-
-
-def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "params"
-    if error["type"] == "extra_forbidden":
-        allowed = _section_keys(error["loc"])
-        hint = f"allowed keys here: {', '.join(allowed)}" if allowed else "check its spelling"
-        return f"unknown key {key!r} (value {error['input']!r}); {hint}"
-    allowed = error.get("ctx", {}).get("expected")
-    reason = f"allowed: {allowed}" if allowed else error["msg"]
-    reason = reason.removeprefix("Value error, ").replace("Input should be", "must be")
-    return f"{key} = {error.get('input')!r} is not allowed: {reason}"
-
-
-def validate(raw: Any, source: str = "params") -> Config:
-    """Validate a nested dict into a :class:`Config`, raising one clear ConfigError."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of sections, got {raw!r}")
-    raw = _apply_profile(raw, source)
-    try:
-        cfg = Config.model_validate(raw)
-    except ValidationError as err:
-        problems = [_describe(e) for e in err.errors()]
-        more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:])})" if problems[1:] else ""
-        raise ConfigError(f"{source}: {problems[0]}{more}") from None
-    _check_across_sections(cfg, source)
-    return cfg
-
-
-def search_trial_count(cfg: Config) -> int:
-    """Trials the search runs: every grid cell once per seed, or tpe's n_trials."""
-    if cfg.search.sampler == "tpe":
-        return cfg.search.n_trials
-    grid = cfg.grid
-    cells = len(grid.activation) * len(grid.regularization) * len(grid.augmentation)
-    return cells * len(grid.preprocessing or (None,)) * cfg.search.repeats
-
-
-def _check_across_sections(cfg: Config, source: str) -> None:
-    """Rules that tie two sections together (a single field cannot see them)."""
-    trials = search_trial_count(cfg)
-    if cfg.search.top_k > trials:
-        raise ConfigError(
-            f"{source}: search.top_k = {cfg.search.top_k} is larger than the {trials} trials "
-            f"the search runs; use at most {trials}"
-        )
-    if cfg.ensemble.top_k > cfg.search.top_k:
-        raise ConfigError(
-            f"{source}: ensemble.top_k = {cfg.ensemble.top_k} is larger than search.top_k = "
-            f"{cfg.search.top_k}, the checkpoints the search keeps; use at most "
-            f"{cfg.search.top_k} or raise search.top_k"
-        )
-
-
-def _apply_profile(raw: dict[str, Any], source: str) -> dict[str, Any]:
-    name = raw.get("profile")
-    if name is None:
-        return raw
-    profiles = raw.get("profiles") or {}
-    if name not in profiles:
-        raise ConfigError(
-            f"{source}: profile = {name!r} is not defined; allowed: {sorted(profiles)} or null"
-        )
-    merged = _deepcopy(raw)
-    for key, value in (profiles[name] or {}).items():
-        set_dotted(merged, key, value)
-    return merged
-
-
-def _deepcopy(tree: Any) -> Any:
-    if isinstance(tree, dict):
-        return {k: _deepcopy(v) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [_deepcopy(v) for v in tree]
-    return tree
-
-
-def load_config(path: str | Path = "params.yaml", overrides: list[str] | None = None) -> Config:
-    """Read params.yaml, apply `--set key=value` overrides, validate.
-
-    Raises:
-        ConfigError: the file is missing or malformed, or a key or value is not allowed.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"params file {str(path)!r} not found; pass --params FILE or create it")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: malformed YAML: {err}".replace("\n", " ")) from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections, got {raw!r}")
-    for text in overrides or []:
-        key, value = parse_override(text)
-        set_dotted(raw, key, value)
-    return validate(raw, source=str(path))
+def _decides(key: str) -> bool:
+    section, _, rest = key.partition(".")
+    keys = RECIPE_KEYS[section]
+    return keys is None or rest.split(".")[0] in keys

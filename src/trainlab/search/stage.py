@@ -53,9 +53,15 @@ from trainlab.search.workers import (
     work,
     worker_index,
 )
-from trainlab.tracking import client_for, end_run, experiment_id, log_params
+from trainlab.tracking import (
+    KIND_TAG,
+    SEARCH_KIND,
+    client_for,
+    end_run,
+    experiment_id,
+    log_params,
+)
 
-SEARCH_KIND = "search"
 PARAMS_ATTR = "trainlab.params_hash"  # study user attr: what workers must agree on
 
 
@@ -94,17 +100,17 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     pruner = make_pruner(cfg, base.train.epochs)
     if args.worker:
         die_with_coordinator()
-        ss = join(storage, cfg, pruner, args.wait, worker_index())
-        _check_same_params(ss, search_hash(base, data.fingerprint))
-        ctx = _context(base, data, client, ss, ss.study.user_attrs[PARENT_ATTR])
-        ran = work(ctx, ss, label=f"search worker {ss.name}")
+        search_study = join(storage, cfg, pruner, args.wait, worker_index())
+        _check_same_params(search_study, search_hash(base, data.fingerprint))
+        ctx = _context(base, data, client, search_study, search_study.study.user_attrs[PARENT_ATTR])
+        ran = work(ctx, search_study, label=f"search worker {search_study.name}")
         print(f"search worker: trained {ran} trial(s); no queued trial left", flush=True)
         return 0
     started = time.perf_counter()
-    ss = create_or_load(storage, cfg, pruner)
-    parent = parent_run(client, cfg, ss)
+    search_study = create_or_load(storage, cfg, pruner)
+    parent = parent_run(client, cfg, search_study)
     try:
-        result = _coordinate(base, data, client, ss, parent, args, workers, started)
+        result = _coordinate(base, data, client, search_study, parent, args, workers, started)
     except KeyboardInterrupt:
         end_run(client, parent, "KILLED", "killed")
         raise
@@ -121,15 +127,15 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _coordinate(base: Config, data: PreparedData, client: MlflowClient, ss: SearchStudy,
+def _coordinate(base: Config, data: PreparedData, client: MlflowClient, search_study: SearchStudy,
                 parent: str, args: argparse.Namespace, workers: int, started: float) -> dict:
     """Queue, train, write the outputs; the summary. Raises TrainingError if work is left."""
-    expected = _prepare_queue(base, data, client, ss, parent)
-    ctx = _context(base, data, client, ss, parent)
-    failed_workers = _train(ctx, ss, args, workers)
-    if ss.local and workers > 1:  # every local worker has exited: RUNNING ones are orphans
-        recover_local(ss, client, base.tracking.experiment, parent)
-    result = _write_outputs(ctx, ss, args, expected, time.perf_counter() - started)
+    expected = _prepare_queue(base, data, client, search_study, parent)
+    ctx = _context(base, data, client, search_study, parent)
+    failed_workers = _train(ctx, search_study, args, workers)
+    if search_study.local and workers > 1:  # every local worker has exited: RUNNING = orphan
+        recover_local(search_study, client, base.tracking.experiment, parent)
+    result = _write_outputs(ctx, search_study, args, expected, time.perf_counter() - started)
     if failed_workers:
         raise TrainingError(
             f"{len(failed_workers)} worker process(es) stopped with an error (exit codes "
@@ -137,22 +143,22 @@ def _coordinate(base: Config, data: PreparedData, client: MlflowClient, ss: Sear
         )
     if result["best"] is None:
         raise TrainingError(
-            f"no trial of study {ss.name!r} completed ({result['trials']}); see "
+            f"no trial of study {search_study.name!r} completed ({result['trials']}); see "
             f"{args.out_csv} for why, then rerun"
         )
     return result
 
 
-def _context(base: Config, data: PreparedData, client: MlflowClient, ss: SearchStudy,
+def _context(base: Config, data: PreparedData, client: MlflowClient, search_study: SearchStudy,
              parent: str) -> TrialContext:
-    return TrialContext(base, data, client, parent, ss.name, Path(base.search.models_dir),
+    return TrialContext(base, data, client, parent, search_study.name, Path(base.search.models_dir),
                         recipe_hash(base, data.fingerprint))
 
 
-def parent_run(client: MlflowClient, cfg: Config, ss: SearchStudy) -> str:
+def parent_run(client: MlflowClient, cfg: Config, search_study: SearchStudy) -> str:
     """The study's MLflow parent run, set RUNNING again on resume; created on first use."""
     exp = experiment_id(client, cfg.tracking.experiment)
-    run_id = ss.study.user_attrs.get(PARENT_ATTR)
+    run_id = search_study.study.user_attrs.get(PARENT_ATTR)
     if run_id:
         try:
             run = client.get_run(run_id)
@@ -161,9 +167,9 @@ def parent_run(client: MlflowClient, cfg: Config, ss: SearchStudy) -> str:
                 return run_id
         except MlflowException:
             pass  # the tracking database was reset: start a new parent run
-    tags = provenance_tags() | {"trainlab.study": ss.name, "trainlab.kind": SEARCH_KIND,
+    tags = provenance_tags() | {"trainlab.study": search_study.name, KIND_TAG: SEARCH_KIND,
                                 "optuna.storage": redact(cfg.search.storage)}
-    run_id = client.create_run(exp, run_name=ss.name, tags=tags).info.run_id
+    run_id = client.create_run(exp, run_name=search_study.name, tags=tags).info.run_id
     params = cfg.flat("search")
     params["search.storage"] = redact(cfg.search.storage)
     grid = cfg.grid
@@ -173,21 +179,21 @@ def parent_run(client: MlflowClient, cfg: Config, ss: SearchStudy) -> str:
                "grid.preprocessing": list(grid.preprocessing or []),
                "grid.n_cells": len(grid_cells(grid))}
     log_params(client, run_id, params)
-    ss.study.set_user_attr(PARENT_ATTR, run_id)
+    search_study.study.set_user_attr(PARENT_ATTR, run_id)
     return run_id
 
 
-def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient, ss: SearchStudy,
-                   parent: str) -> set[tuple[str, int, str]]:
+def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient,
+                   search_study: SearchStudy, parent: str) -> set[tuple[str, int, str]]:
     """Recover interrupted trials, queue every missing grid cell x seed; the expected keys."""
-    if ss.local:
-        recovered = recover_local(ss, client, base.tracking.experiment, parent)
+    if search_study.local:
+        recovered = recover_local(search_study, client, base.tracking.experiment, parent)
         if recovered:
             print(f"search: trial(s) {recovered} were left RUNNING by a stopped run: marked "
                   "FAIL (interrupted), their MLflow runs KILLED, their cells queued again",
                   flush=True)
     else:
-        wait_while_running(ss, 0.0)  # only fails trials whose heartbeat is stale
+        wait_while_running(search_study, 0.0)  # only fails trials whose heartbeat is stale
     expected: dict[tuple[str, int, str], dict] = {}
     if base.search.sampler == "grid":
         seeds = range(base.seed, base.seed + base.search.repeats)
@@ -199,7 +205,7 @@ def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient, ss: S
                          "base_hash": recipe_hash(base, data.fingerprint)}
                 expected[cell_key(attrs)] = {"params": cell.params() | {"seed": seed},
                                              "user_attrs": attrs}
-        trials = ss.trials()
+        trials = search_study.trials()
         taken = {cell_key(t.user_attrs) for t in trials
                  if is_done(t, base.search.pruner) or not t.state.is_finished()}
         # The latest interrupted attempt of each cell (Ctrl-C), for the record of the retry.
@@ -210,30 +216,31 @@ def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient, ss: S
             job = expected[key]
             if key in retry_of:
                 job["user_attrs"] |= {"retry_of": retry_of[key]}
-            ss.study.enqueue_trial(**job)
-        print(f"search: study {ss.name!r} in {redact(base.search.storage)}: "
+            search_study.study.enqueue_trial(**job)
+        print(f"search: study {search_study.name!r} in {redact(base.search.storage)}: "
               f"{len(expected)} grid trials, {len(expected) - len(missing)} already done or "
               f"held, {len(missing)} queued", flush=True)
-    ss.study.set_user_attr(PARAMS_ATTR, search_hash(base, data.fingerprint))
-    ss.study.set_user_attr(READY_ATTR, True)
+    search_study.study.set_user_attr(PARAMS_ATTR, search_hash(base, data.fingerprint))
+    search_study.study.set_user_attr(READY_ATTR, True)
     return set(expected)
 
 
-def _check_same_params(ss: SearchStudy, mine: str) -> None:
-    coordinator = ss.study.user_attrs.get(PARAMS_ATTR)
+def _check_same_params(search_study: SearchStudy, mine: str) -> None:
+    coordinator = search_study.study.user_attrs.get(PARAMS_ATTR)
     if coordinator != mine:
         raise ConfigError(
-            f"this worker's params differ from those the coordinator of study {ss.name!r} "
-            f"queued (hash {mine} vs {coordinator}: recipe, grid, search or prepared data); "
+            f"this worker's params differ from those the coordinator of study "
+            f"{search_study.name!r} queued (hash {mine} vs {coordinator}: recipe, grid, search "
+            "or prepared data); "
             "run every worker with the coordinator's params.yaml and prepared data"
         )
 
 
-def _train(ctx: TrialContext, ss: SearchStudy, args: argparse.Namespace,
+def _train(ctx: TrialContext, search_study: SearchStudy, args: argparse.Namespace,
            workers: int) -> list[int]:
     """Train until the queue is empty; the exit codes of worker processes that failed."""
     if workers == 1:
-        work(ctx, ss)
+        work(ctx, search_study)
         return []
     if workers > 1:
         threads = None if ctx.base.train.threads else max(1, usable_cores() // workers)
@@ -243,28 +250,31 @@ def _train(ctx: TrialContext, ss: SearchStudy, args: argparse.Namespace,
         return [code for code in codes if code != 0]
     print("search: waiting for `trainlab search --worker` processes to train the queue",
           flush=True)
-    while wait_while_running(ss, 5.0):
+    while wait_while_running(search_study, 5.0):
         pass
     return []
 
 
-def _write_outputs(ctx: TrialContext, ss: SearchStudy, args: argparse.Namespace,
+def _write_outputs(ctx: TrialContext, search_study: SearchStudy, args: argparse.Namespace,
                    expected: set[tuple[str, int, str]], wall: float) -> dict:
     search = ctx.base.search
     if search.sampler == "grid":
-        trials = [t for t in ss.trials() if cell_key(t.user_attrs) in expected]
+        trials = [t for t in search_study.trials() if cell_key(t.user_attrs) in expected]
     else:
-        trials = [t for t in ss.trials() if t.user_attrs.get("base_hash") == ctx.base_hash]
+        trials = [t for t in search_study.trials()
+                  if t.user_attrs.get("base_hash") == ctx.base_hash]
     rows = outputs.trial_rows(trials)
     n_cells = len(grid_cells(ctx.base.grid))
     result = outputs.summary(
-        rows, outputs.counts(trials), study=ss.name, sampler=search.sampler, n_cells=n_cells,
+        rows, outputs.counts(trials), study=search_study.name, sampler=search.sampler,
+        n_cells=n_cells,
         n_trials_expected=len(expected) if search.sampler == "grid" else search.n_trials,
         wall_seconds=round(wall, 3), parent_run_id=ctx.parent_run_id,
         train_seconds=round(sum(row["seconds"] or 0.0 for row in rows), 3),
     )
     members = outputs.keep_top_k(rows, search.top_k, search.models_dir, ctx.client)
     files = [outputs.write_csv(args.out_csv, rows), outputs.write_json(args.out_json, result)]
-    outputs.write_manifest(search.models_dir, ss.name, ctx.parent_run_id, search.top_k, members)
+    outputs.write_manifest(search.models_dir, search_study.name, ctx.parent_run_id, search.top_k,
+                           members)
     outputs.log_parent(ctx.client, ctx.parent_run_id, result, files)
     return result

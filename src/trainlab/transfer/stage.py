@@ -16,7 +16,6 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -29,10 +28,20 @@ from torch import nn
 from trainlab.config import Config
 from trainlab.data.prepared import PreparedData
 from trainlab.data.preprocessing import Normalize
+from trainlab.io import project_path
 from trainlab.models.networks import build_network
+from trainlab.models.scoring import module_accuracy
 from trainlab.provenance import provenance_tags
-from trainlab.tracking import client_for, log_metrics, log_params, tracked_run
-from trainlab.training import MONITOR, fit, resolve_device
+from trainlab.tracking import (
+    KIND_TAG,
+    TRANSFER_KIND,
+    TRANSFER_STAGE_KIND,
+    client_for,
+    log_metrics,
+    log_params,
+    tracked_run,
+)
+from trainlab.training.recipe import MONITOR, fit, resolve_device
 from trainlab.transfer.backbones import (
     Backbone,
     check_weights,
@@ -45,14 +54,11 @@ from trainlab.transfer.module import (
     BestSnapshot,
     CellData,
     TransferModule,
-    accuracy,
     frozen_features,
 )
 from trainlab.transfer.source import pretrain_source
 from trainlab.transfer.tasks import TargetTask, check_classes, plan_target
 
-KIND = "transfer"  # trainlab.kind of every cell run (what the report collects)
-STAGE_KIND = "transfer-stage"  # trainlab.kind of the parent run
 CSV_COLUMNS = ("backbone", "mode", "size", "test_acc", "final_train_acc", "gap_acc", "val_acc",
                "epochs", "seconds", "run_id", "requested_size")
 SPLITS = ("train", "val", "test")
@@ -138,7 +144,7 @@ def run_transfer_study(
         {name: getattr(task, name).labels.to(device) for name in SPLITS},
     )
     client = client or client_for(cfg.tracking)
-    tags = provenance_tags(data.fingerprint) | {"trainlab.kind": STAGE_KIND,
+    tags = provenance_tags(data.fingerprint) | {KIND_TAG: TRANSFER_STAGE_KIND,
                                                 "data.dataset": data.dataset}
     with tracked_run(client, cfg.tracking.experiment, "transfer", tags) as parent_run_id:
         log_params(client, parent_run_id, stage_params(cfg))
@@ -210,20 +216,12 @@ def pretrained_backbone(ctx: Context, name: str) -> Backbone:
         ctx.notes.setdefault(name, {}).update({
             "source_test_acc": round(source.result.metrics["test/acc"], 4),
             "source_seconds": round(source.result.seconds, 2),
-            "source_checkpoint": _relative(source.result.checkpoint),
+            "source_checkpoint": project_path(source.result.checkpoint),
             "source_run_id": source.result.run_id,
         })
         module = source.module
         return source_backbone(module.net, module.normalize, pretrained=True).to(ctx.device)
     return imagenet_backbone(name, True, t.image_size, t.resnet18_weights).to(ctx.device)
-
-
-def _relative(path: Path) -> str:
-    """`path` relative to the working directory (the project) when it lies inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def random_backbone(ctx: Context, name: str) -> Backbone:
@@ -291,7 +289,7 @@ def run_cell(
         Batches(inputs.splits["val"], inputs.labels["val"], FEATURE_BATCH),
     )
     tags = provenance_tags(ctx.data.fingerprint) | {
-        "trainlab.kind": KIND, "transfer.backbone": backbone, "transfer.mode": mode,
+        KIND_TAG: TRANSFER_KIND, "transfer.backbone": backbone, "transfer.mode": mode,
         "transfer.size": str(size), "transfer.requested_size": requested,
         "data.dataset": ctx.data.dataset,
     }
@@ -319,9 +317,9 @@ def run_cell(
         )
         fit(trainer, module, data)
         module.load_state_dict(best.state)
-        test_acc = accuracy(module, Batches(inputs.splits["test"], inputs.labels["test"],
+        test_acc = module_accuracy(module, Batches(inputs.splits["test"], inputs.labels["test"],
                                             FEATURE_BATCH))
-        train_acc = accuracy(module, Batches(train_x, train_y, FEATURE_BATCH))
+        train_acc = module_accuracy(module, Batches(train_x, train_y, FEATURE_BATCH))
         seconds = time.perf_counter() - started
         log_metrics(ctx.client, run_id, {
             "test/acc": test_acc, "final/train_acc": train_acc, "gap/acc": train_acc - test_acc,

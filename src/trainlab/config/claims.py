@@ -1,0 +1,159 @@
+"""The `claims` section: the small experiments of the lecture's claims and their verdict rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from trainlab.config.section import (
+    ACTIVATIONS,
+    PREPROCESSING,
+    Fraction,
+    NonNegative,
+    Positive,
+    PositiveInt,
+    Probability,
+    Section,
+)
+
+
+class GradientClaim(Section):
+    """Claims 1-2: one batch through a deep MLP per activation, at init and briefly trained."""
+
+    activations: tuple[Literal[ACTIVATIONS], ...] = ("sigmoid", "tanh", "relu")  # type: ignore[valid-type]
+    depth: Annotated[int, Field(ge=2)] = 8  # hidden layers
+    width: PositiveInt = 128  # units per hidden layer
+    batch: PositiveInt = 256  # train images of the measured forward/backward pass
+    steps: Annotated[int, Field(ge=0)] = 20  # optimizer steps before the second measurement
+
+
+class ConvergenceClaim(Section):
+    """Claim 3: train accuracy over (fractions of) epochs per activation; relu is the baseline."""
+
+    activations: tuple[Literal[ACTIVATIONS], ...] = ("relu", "tanh", "sigmoid")  # type: ignore[valid-type]
+    epochs: PositiveInt = 8
+    evals_per_epoch: PositiveInt = 8  # train-accuracy measurements per epoch
+    train_sample: PositiveInt = 1000  # fixed train images each measurement scores
+
+
+class DeadUnitsClaim(Section):
+    """Claim 4: dead-unit fraction after a short training, per activation and learning rate."""
+
+    activations: tuple[Literal[ACTIVATIONS], ...] = ("relu", "leaky_relu", "elu")  # type: ignore[valid-type]
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lrs: tuple[Positive, ...] = (0.001, 0.01, 0.03, 0.1)
+    epochs: PositiveInt = 2
+    grad_eps: Positive = 1e-6  # a unit is dead when |f'(z)| < grad_eps on every probe image
+    probe_images: PositiveInt = 1000  # train images the dead fraction is measured on
+
+
+class PreprocessingClaim(Section):
+    """Claim 5: the same MLP trained once per preprocessing mode (and seed)."""
+
+    modes: tuple[Literal[PREPROCESSING], ...] = PREPROCESSING  # type: ignore[valid-type]
+    activation: Literal[ACTIVATIONS] = "relu"  # type: ignore[valid-type]
+    epochs: PositiveInt = 8  # equal to convergence.epochs: the default mode's runs are shared
+
+
+class EarlyStoppingClaim(Section):
+    """Claim 6: a small train set trained long enough to overfit, scored every epoch."""
+
+    activation: Literal[ACTIVATIONS] = "relu"  # type: ignore[valid-type]
+    train_images: PositiveInt = 1000
+    epochs: PositiveInt = 30
+
+
+class SaturationRule(Section):
+    min_orders: NonNegative = 2.0  # log10(relu first/last ratio / sigmoid first/last ratio)
+
+
+class ZeroCentredRule(Section):
+    min_offset: NonNegative = 0.25  # mean |layer mean|: sigmoid minus tanh
+    max_centred: NonNegative = 0.1  # tanh's mean |layer mean| at most this
+
+
+class ConvergenceRule(Section):
+    train_acc: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85  # the threshold to reach
+    min_speedup: Positive = 2.0  # "much faster": epochs(other) / epochs(relu) at least this
+    lecture_speedup: Positive = 6.0  # the lecture's example (Krizhevsky et al. 2012), shown
+
+
+class DeadUnitsRule(Section):
+    min_relu_dead: Probability = 0.1  # relu's dead fraction at its worst learning rate
+    max_other_dead: Probability = 0.02  # every other activation's, at every learning rate
+
+
+class PreprocessingRule(Section):
+    min_gain_points: float = 0.5  # test accuracy, each mode minus none, percentage points
+
+
+class EarlyStoppingRule(Section):
+    min_gain_points: float = 0.0  # test acc at the best val epoch minus at the last, points
+
+
+class EnsembleRule(Section):
+    min_gain_points: float = 1.0  # ensemble minus best single model (by val), points
+    lecture_gain_points: float = 2.0  # the lecture's "2% extra", shown
+
+
+class RegularizationRule(Section):
+    min_shrink_points: float = 0.5  # train-test gap of `none` minus the preset's, points
+
+
+class TransferRule(Section):
+    min_diff_points: float = 1.0  # gain over scratch at the smallest size minus at the largest
+
+
+class ClaimRules(Section):
+    """The verdict rules: an effect's mean +- spread_k * sd against a threshold."""
+
+    spread_k: NonNegative = 1.0  # how many standard deviations the interval spans
+    saturation: SaturationRule = SaturationRule()
+    zero_centred: ZeroCentredRule = ZeroCentredRule()
+    convergence: ConvergenceRule = ConvergenceRule()
+    dead_units: DeadUnitsRule = DeadUnitsRule()
+    preprocessing: PreprocessingRule = PreprocessingRule()
+    early_stopping: EarlyStoppingRule = EarlyStoppingRule()
+    ensemble: EnsembleRule = EnsembleRule()
+    regularization: RegularizationRule = RegularizationRule()
+    transfer: TransferRule = TransferRule()
+
+
+class ClaimsConfig(Section):
+    """The lecture's claims, checked by small controlled experiments and the other stages."""
+
+    seeds: PositiveInt = 3  # every experiment runs with seed, seed+1, ... (the spread)
+    train_images: PositiveInt = 5000  # seeded subset of the prepared train split
+    eval_images: PositiveInt = 2000  # val and test images each training scores
+    batch_size: PositiveInt = 128
+    optimizer: Literal["adam", "sgd"] = "sgd"  # trainings of claims 1-3, 5, 6
+    lr: Positive = 0.01
+    momentum: Fraction = 0.9  # sgd only
+    hidden: tuple[PositiveInt, ...] = (256, 128)  # the MLP of claims 3-6
+    # torch threads for these tiny MLPs: 1 is fastest (2 threads on 2 busy cores spin and burn
+    # ~5x the CPU time); null = torch's default. The device is train.device.
+    threads: PositiveInt | None = 1
+    gradient: GradientClaim = GradientClaim()
+    convergence: ConvergenceClaim = ConvergenceClaim()
+    dead_units: DeadUnitsClaim = DeadUnitsClaim()
+    preprocessing: PreprocessingClaim = PreprocessingClaim()
+    early_stopping: EarlyStoppingClaim = EarlyStoppingClaim()
+    rules: ClaimRules = ClaimRules()
+
+    @model_validator(mode="after")
+    def _baselines_present(self) -> ClaimsConfig:
+        needs = [
+            ("convergence.activations", self.convergence.activations, "relu"),
+            ("dead_units.activations", self.dead_units.activations, "relu"),
+            ("preprocessing.modes", self.preprocessing.modes, "none"),
+        ]
+        for key, values, needed in needs:
+            if needed not in values:
+                raise ValueError(
+                    f"claims.{key} = {list(values)} must include {needed!r}: the claim "
+                    f"compares against it"
+                )
+        if not self.hidden or not self.dead_units.lrs:
+            raise ValueError("claims.hidden and claims.dead_units.lrs need at least one value")
+        return self

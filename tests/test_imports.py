@@ -1,0 +1,43 @@
+"""Importing a pure module stays cheap: package `__init__`s import no submodules, and the CLI
+imports a command's module only when that command runs.
+
+Each check runs in a fresh interpreter, since this test process has long imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("lightning", "mlflow", "pandas")
+
+
+def loaded_after(code: str) -> list[str]:
+    """The heavy libraries in sys.modules after running `code` in a new interpreter."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} " \
+             "if m in sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("module", [
+    "trainlab.claims.rules", "trainlab.ensemble.metrics", "trainlab.config", "trainlab.io",
+    "trainlab.search.grid", "trainlab.models.scoring",
+])
+def test_a_pure_module_imports_no_heavy_library(module):
+    assert loaded_after(f"import {module}") == []
+
+
+def test_the_cli_help_imports_no_heavy_library():
+    code = ("import contextlib, io\nfrom trainlab.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['--help'])")
+    assert loaded_after(code) == []
+
+
+def test_the_check_sees_a_heavy_import():
+    assert loaded_after("import trainlab.report.sources") == ["mlflow", "pandas"]
