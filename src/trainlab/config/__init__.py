@@ -1,10 +1,10 @@
 """params.yaml -> typed, validated, frozen config (pydantic); one clear error per mistake.
 
-- `section`: what every section is (frozen, unknown keys forbidden), shared value types
-- `schema`: the pipeline's sections (data ... report), the whole :class:`Config`, and
-  :data:`RECIPE_KEYS`, what decides a training's result
+- `schema`: what every section is (frozen, unknown keys forbidden), the value types and
+  choices the sections share, and the pipeline's sections (data, model, train ... report)
 - `claims`: the `claims` section (the lecture's claims: experiments and verdict rules)
-- `loading`: the YAML file, `--set` overrides, profiles, cross-section rules, messages
+- `params`: the whole params.yaml (:class:`Config`), :data:`RECIPE_KEYS` (what decides a
+  training's result), and loading: YAML, `--set` overrides, profiles, cross-section rules
 
 The one package that re-exports its modules' names (`from trainlab.config import Config`):
 every command needs the whole config, and it imports only pydantic and yaml.
@@ -28,7 +28,10 @@ from trainlab.config.claims import (
     TransferRule,
     ZeroCentredRule,
 )
-from trainlab.config.loading import (
+from trainlab.config.params import (
+    RECIPE_KEYS,
+    TRAINING_SECTIONS,
+    Config,
     load_config,
     parse_override,
     search_trial_count,
@@ -36,10 +39,9 @@ from trainlab.config.loading import (
     validate,
 )
 from trainlab.config.schema import (
-    RECIPE_KEYS,
-    TRAINING_SECTIONS,
+    ACTIVATIONS,
+    PREPROCESSING,
     AugmentationConfig,
-    Config,
     DataConfig,
     EnsembleConfig,
     GridConfig,
@@ -49,30 +51,17 @@ from trainlab.config.schema import (
     RegularizationPreset,
     ReportConfig,
     SearchConfig,
+    Section,
     TrackingConfig,
     TrainConfig,
     TransferConfig,
 )
-from trainlab.config.section import (
-    ACTIVATIONS,
-    BACKBONES,
-    DATASETS,
-    PENALTIES,
-    PREPROCESSING,
-    TRANSFER_MODES,
-    Section,
-    project_relative,
-)
 
 __all__ = [
     "ACTIVATIONS",
-    "BACKBONES",
-    "DATASETS",
-    "PENALTIES",
     "PREPROCESSING",
     "RECIPE_KEYS",
     "TRAINING_SECTIONS",
-    "TRANSFER_MODES",
     "AugmentationConfig",
     "ClaimRules",
     "ClaimsConfig",
@@ -106,7 +95,6 @@ __all__ = [
     "ZeroCentredRule",
     "load_config",
     "parse_override",
-    "project_relative",
     "search_trial_count",
     "set_dotted",
     "validate",

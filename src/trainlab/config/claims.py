@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from trainlab.config.section import (
+from trainlab.config.schema import (
     ACTIVATIONS,
     PREPROCESSING,
     Fraction,

@@ -1,34 +1,47 @@
-"""The pipeline's params sections (data, model, train ... report) and the whole params.yaml.
+"""The params sections: what every section is (frozen, unknown keys forbidden), the value types
+and choices they share, and the pipeline's sections (data, model, train ... report).
 
-Each section is a frozen pydantic model that forbids unknown keys, so a typo such as
-`train.lrr` stops the command before any work with a message naming the key, the value and
-what is allowed (exit code 2 via :class:`~trainlab.errors.ConfigError`).
+A typo such as `train.lrr` stops the command before any work with a message naming the key,
+the value and what is allowed (exit code 2 via :class:`~trainlab.errors.ConfigError`).
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trainlab.config.claims import ClaimsConfig
-from trainlab.config.section import (
-    ACTIVATIONS,
-    BACKBONES,
-    DATASETS,
-    PENALTIES,
-    PREPROCESSING,
-    TRANSFER_MODES,
-    Fraction,
-    NonNegative,
-    Positive,
-    PositiveInt,
-    Probability,
-    Section,
-    project_relative,
-)
-from trainlab.io import flatten
+DATASETS = ("fashion_mnist", "digits", "mnist", "cifar10", "cifar100", "svhn", "imagefolder")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout", "gelu")
+PREPROCESSING = ("none", "mean_image", "channel_mean", "channel_standardize")
+PENALTIES = ("none", "l2", "l1", "elastic")
+BACKBONES = ("efficientnet_lite0", "resnet18", "source")
+TRANSFER_MODES = ("linear_probe", "finetune", "scratch")
+
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class Section(BaseModel):
+    """A params section: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def project_relative(value: str, key: str) -> str:
+    """Keep output paths inside the project: relative, without '..' (no writes elsewhere)."""
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or not value.strip():
+        raise ValueError(
+            f"must be a relative path inside the project without '..', got {value!r} "
+            f"for {key}; use a folder such as 'data/prepared'"
+        )
+    return value
 
 
 class DataConfig(Section):
@@ -307,72 +320,3 @@ class ReportConfig(Section):
     @classmethod
     def _inside_project(cls, value: str) -> str:
         return project_relative(value, "report.out")
-
-
-class Config(Section):
-    """The whole params.yaml."""
-
-    seed: Annotated[int, Field(ge=0)] = 0
-    profile: str | None = None  # name of an entry of `profiles` applied on top of the file
-    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    data: DataConfig = DataConfig()
-    model: ModelConfig = ModelConfig()
-    train: TrainConfig = TrainConfig()
-    regularization: RegularizationConfig = RegularizationConfig()
-    augmentation: AugmentationConfig = AugmentationConfig()
-    tracking: TrackingConfig = TrackingConfig()
-    grid: GridConfig = GridConfig()
-    search: SearchConfig = SearchConfig()
-    ensemble: EnsembleConfig = EnsembleConfig()
-    transfer: TransferConfig = TransferConfig()
-    report: ReportConfig = ReportConfig()
-    claims: ClaimsConfig = ClaimsConfig()
-
-    def replace(self, **overrides: Any) -> Config:
-        """A copy with dotted-key overrides applied and validated again."""
-        from trainlab.config.loading import set_dotted, validate  # loading imports Config
-
-        raw = self.model_dump(mode="python")
-        for key, value in overrides.items():
-            set_dotted(raw, key.replace("__", "."), value)
-        return validate(raw, source="override")
-
-    def flat(self, *sections: str) -> dict[str, Any]:
-        """Every resolved value under its dotted key, for tracking (grid/profiles left out);
-        with `sections`, only the keys under those top-level names (`seed`, `model`, ...)."""
-        flat = flatten(self.model_dump(mode="json", exclude={"profiles", "grid"}))
-        if not sections:
-            return flat
-        return {key: value for key, value in flat.items() if key.split(".")[0] in sections}
-
-    def recipe(self) -> dict[str, Any]:
-        """The values that decide what a training learns (:data:`RECIPE_KEYS`), dotted."""
-        return {key: value for key, value in self.flat(*RECIPE_KEYS).items()
-                if _decides(key)}
-
-
-# What decides a training's result, so what identifies it: each section a training reads,
-# with None where every key of it decides, else the keys that do. The others say where it
-# runs (train.device, train.threads), where its data lies (data.root, data.prepared_dir,
-# data.download) or belong to other stages. The search's recipe hash is built from exactly
-# these values (see `Config.recipe`): a new section, or a new key outside these, retrains
-# nothing. A training logs every key of these sections (and `profile`) as its run's params.
-RECIPE_KEYS: dict[str, tuple[str, ...] | None] = {
-    "seed": None,
-    "data": ("dataset", "train_subset", "val_subset", "test_subset", "val_fraction",
-             "test_fraction", "image_size", "preprocessing"),
-    "model": None,
-    "train": ("epochs", "batch_size", "lr", "optimizer", "momentum", "patience", "min_delta",
-              "gap_sample", "diagnostics_every", "diagnostics_batch", "deterministic"),
-    "regularization": None,
-    "augmentation": None,
-}
-# The sections a training reads, logged as its run's params (the search, ensemble, transfer
-# and report sections are their own stages' params; each param costs MLflow time).
-TRAINING_SECTIONS = (*RECIPE_KEYS, "profile")
-
-
-def _decides(key: str) -> bool:
-    section, _, rest = key.partition(".")
-    keys = RECIPE_KEYS[section]
-    return keys is None or rest.split(".")[0] in keys

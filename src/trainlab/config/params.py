@@ -1,17 +1,89 @@
-"""Loading params.yaml: the YAML file, `--set key=value` overrides, profiles, and one clear
-error for whatever does not validate (the key, the value and what is allowed)."""
+"""params.yaml as a whole: the :class:`Config` of every section, :data:`RECIPE_KEYS` (what
+decides a training's result), and the loading: the YAML file, `--set key=value` overrides,
+profiles, and one clear error for whatever does not validate (the key, the value and what is
+allowed)."""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from trainlab.config.schema import Config
+from trainlab.config import schema
+from trainlab.config.claims import ClaimsConfig
+from trainlab.config.schema import Section
 from trainlab.errors import ConfigError
+from trainlab.io import flatten
+
+
+class Config(Section):
+    """The whole params.yaml."""
+
+    seed: Annotated[int, Field(ge=0)] = 0
+    profile: str | None = None  # name of an entry of `profiles` applied on top of the file
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    data: schema.DataConfig = schema.DataConfig()
+    model: schema.ModelConfig = schema.ModelConfig()
+    train: schema.TrainConfig = schema.TrainConfig()
+    regularization: schema.RegularizationConfig = schema.RegularizationConfig()
+    augmentation: schema.AugmentationConfig = schema.AugmentationConfig()
+    tracking: schema.TrackingConfig = schema.TrackingConfig()
+    grid: schema.GridConfig = schema.GridConfig()
+    search: schema.SearchConfig = schema.SearchConfig()
+    ensemble: schema.EnsembleConfig = schema.EnsembleConfig()
+    transfer: schema.TransferConfig = schema.TransferConfig()
+    report: schema.ReportConfig = schema.ReportConfig()
+    claims: ClaimsConfig = ClaimsConfig()
+
+    def replace(self, **overrides: Any) -> Config:
+        """A copy with dotted-key overrides applied and validated again."""
+        raw = self.model_dump(mode="python")
+        for key, value in overrides.items():
+            set_dotted(raw, key.replace("__", "."), value)
+        return validate(raw, source="override")
+
+    def flat(self, *sections: str) -> dict[str, Any]:
+        """Every resolved value under its dotted key, for tracking (grid/profiles left out);
+        with `sections`, only the keys under those top-level names (`seed`, `model`, ...)."""
+        flat = flatten(self.model_dump(mode="json", exclude={"profiles", "grid"}))
+        if not sections:
+            return flat
+        return {key: value for key, value in flat.items() if key.split(".")[0] in sections}
+
+    def recipe(self) -> dict[str, Any]:
+        """The values that decide what a training learns (:data:`RECIPE_KEYS`), dotted."""
+        return {key: value for key, value in self.flat(*RECIPE_KEYS).items()
+                if _decides(key)}
+
+
+# What decides a training's result, so what identifies it: each section a training reads,
+# with None where every key of it decides, else the keys that do. The others say where it
+# runs (train.device, train.threads), where its data lies (data.root, data.prepared_dir,
+# data.download) or belong to other stages. The search's recipe hash is built from exactly
+# these values (see `Config.recipe`): a new section, or a new key outside these, retrains
+# nothing. A training logs every key of these sections (and `profile`) as its run's params.
+RECIPE_KEYS: dict[str, tuple[str, ...] | None] = {
+    "seed": None,
+    "data": ("dataset", "train_subset", "val_subset", "test_subset", "val_fraction",
+             "test_fraction", "image_size", "preprocessing"),
+    "model": None,
+    "train": ("epochs", "batch_size", "lr", "optimizer", "momentum", "patience", "min_delta",
+              "gap_sample", "diagnostics_every", "diagnostics_batch", "deterministic"),
+    "regularization": None,
+    "augmentation": None,
+}
+# The sections a training reads, logged as its run's params (the search, ensemble, transfer
+# and report sections are their own stages' params; each param costs MLflow time).
+TRAINING_SECTIONS = (*RECIPE_KEYS, "profile")
+
+
+def _decides(key: str) -> bool:
+    section, _, rest = key.partition(".")
+    keys = RECIPE_KEYS[section]
+    return keys is None or rest.split(".")[0] in keys
 
 
 def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
