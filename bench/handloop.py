@@ -38,10 +38,6 @@ class HandResult:
     images: int  # training images processed
 
 
-def _accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
-    return module_accuracy(net, zip(x.split(batch), y.split(batch), strict=True))
-
-
 def hand_train(cfg: Config, data: PreparedData, device: torch.device | str = "cpu") -> HandResult:
     """Train `cfg`'s model (no penalty, no augmentation) for `cfg.train.epochs` epochs."""
     device = torch.device(device)
@@ -71,10 +67,11 @@ def hand_train(cfg: Config, data: PreparedData, device: torch.device | str = "cp
             loss.backward()
             optimizer.step()
             steps += 1
-        acc = _accuracy(net, val_x, val_y, scoring)
+        acc = module_accuracy(net, zip(val_x.split(scoring), val_y.split(scoring), strict=True))
         if acc > best_acc:
             best_acc, best_state = acc, copy.deepcopy(net.state_dict())
     net.load_state_dict(best_state)
     test_x, test_y = data.test.images.to(device).float().div_(255.0), data.test.labels.to(device)
-    test_acc = _accuracy(net, test_x, test_y, scoring)
+    test_acc = module_accuracy(net, zip(test_x.split(scoring), test_y.split(scoring),
+                                        strict=True))
     return HandResult(best_acc, test_acc, steps, steps * batch)

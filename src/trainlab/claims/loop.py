@@ -72,9 +72,9 @@ def make_module(data: PreparedData, model: ModelConfig, preprocessing: str, opti
     return module.to(device)
 
 
-def accuracy(module: RecipeModule, x: Tensor, y: Tensor) -> float:
-    """Accuracy of `module` (eval mode) on images x (N, C, H, W) in [0, 1]."""
-    return module_accuracy(module, zip(x.split(EVAL_BATCH), y.split(EVAL_BATCH), strict=True))
+def scoring_batches(x: Tensor, y: Tensor) -> zip:
+    """Images x (N, C, H, W) in [0, 1] and labels as EVAL_BATCH-sized (x, y) batches."""
+    return zip(x.split(EVAL_BATCH), y.split(EVAL_BATCH), strict=True)
 
 
 @dataclass
@@ -131,14 +131,14 @@ def train(module: RecipeModule, subsets: Subsets, train_split: Split, *, epochs:
             if step in marks:
                 run.seconds += time.perf_counter() - started
                 run.points.append((epoch + step / per_epoch, run.seconds,
-                                   accuracy(module, *subsets.probe)))
+                                   module_accuracy(module, scoring_batches(*subsets.probe))))
                 started = time.perf_counter()
             if max_steps is not None and steps >= max_steps:
                 break
         run.seconds += time.perf_counter() - started
         if score_epochs:
-            run.val_acc.append(accuracy(module, *subsets.val))
-            run.test_acc.append(accuracy(module, *subsets.test))
+            run.val_acc.append(module_accuracy(module, scoring_batches(*subsets.val)))
+            run.test_acc.append(module_accuracy(module, scoring_batches(*subsets.test)))
         if max_steps is not None and steps >= max_steps:
             break
     return run

@@ -26,9 +26,9 @@ from mlflow.tracking import MlflowClient
 from torch import nn
 
 from trainlab.config import Config
-from trainlab.data.prepared import PreparedData
+from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.data.preprocessing import Normalize
-from trainlab.io import project_path
+from trainlab.io import project_path, write_atomic, write_json
 from trainlab.models.networks import build_network
 from trainlab.models.scoring import module_accuracy
 from trainlab.provenance import provenance_tags
@@ -383,9 +383,6 @@ def add_arguments_transfer(parser) -> None:
 
 def run_transfer(cfg: Config, args) -> int:
     """`trainlab transfer`: every backbone x mode x size on the prepared data."""
-    from trainlab.data.prepared import load_prepared
-    from trainlab.io import write_atomic, write_json
-
     data = load_prepared(cfg.data.prepared_dir)
 
     def show(cell: CellResult) -> None:
