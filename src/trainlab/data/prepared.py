@@ -24,7 +24,7 @@ import torch
 from trainlab.config import Config
 from trainlab.data.preprocessing import STAT_NAMES, fit_stats
 from trainlab.data.sources import load_raw
-from trainlab.data.split import SPLITS, Split, split_dataset
+from trainlab.data.split import SPLITS, Split, describe_sizes, plan_split, split_dataset
 from trainlab.errors import DataError
 
 __all__ = [
@@ -102,7 +102,9 @@ def prepare(cfg: Config) -> PreparedData:
         DataError: the raw dataset is missing or unreadable.
         ConfigError: a subset or fraction does not fit the dataset.
     """
-    raw = load_raw(cfg.data)
+    # An image folder is slow to decode: its split is planned on the labels first.
+    raw = load_raw(cfg.data, lambda labels, classes: plan_split(
+        labels, None, cfg.data, cfg.seed, classes))
     splits = split_dataset(raw, cfg.data, cfg.seed)
     data = PreparedData(
         **splits,
@@ -230,9 +232,20 @@ def run_prepare(cfg: Config, args: argparse.Namespace) -> int:
     Returns:
         The exit code, 0; errors propagate as DataError or ConfigError for the CLI.
     """
+    from trainlab.data import stamp  # imports this module: here until run_prepare moves
+
+    directory = cfg.data.prepared_dir
+    current = stamp.source_stamp(cfg)
+    recorded = stamp.up_to_date(directory, current)
+    if recorded is not None:
+        print(f"prepare: {directory} is up to date (same raw files, data params, seed and "
+              f"code; fingerprint {recorded['fingerprint']}); nothing to do")
+        return 0
     data = prepare(cfg)
-    save_prepared(data, cfg.data.prepared_dir)
-    sizes = " / ".join(f"{name} {len(split)}" for name, split in data.splits.items())
+    stamp.forget(directory)
+    save_prepared(data, directory)
+    stamp.record(directory, current, data.fingerprint)
+    sizes = describe_sizes(cfg.data, data.splits)
     print(
         f"prepare: {data.dataset} {sizes} images of {data.image_shape}, {data.num_classes} "
         f"classes, fingerprint {data.fingerprint} -> {cfg.data.prepared_dir}"
