@@ -23,6 +23,27 @@ def test_peek_reads_mode_and_size_and_names_the_error(tmp_path, paths):
     assert peek(paths[0]).startswith("UnidentifiedImageError: cannot identify image file")
 
 
+@pytest.mark.parametrize(
+    ("mode", "shape"), [("L", (5, 7)), ("RGB", (5, 7, 3)), ("RGBA", (5, 7, 4)), ("LA", (5, 7, 2))]
+)
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp"])
+def test_peek_agrees_with_pil(tmp_path, mode, shape, suffix):
+    if suffix != ".png" and mode in ("RGBA", "LA"):
+        pytest.skip("no alpha channel in this format")
+    path = tmp_path / f"image{suffix}"
+    Image.fromarray(np.zeros(shape, dtype=np.uint8), mode=mode).save(path)
+    with Image.open(path) as image:
+        assert peek(str(path)) == (image.mode, 7, 5)
+
+
+def test_a_png_broken_after_its_header_is_named_by_decoding(tmp_path):
+    path = tmp_path / "cut.png"
+    Image.fromarray(np.full((30, 30), 7, dtype=np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:40])  # the header survives, the pixels do not
+    assert peek(str(path)) == ("L", 30, 30)
+    assert decode(str(path), None).startswith(("UnidentifiedImageError", "OSError"))
+
+
 def test_decode_keeps_colour_and_resizes(tmp_path, paths):
     path = str(tmp_path / "1" / "3.png")
     array = decode(path, None)
