@@ -58,7 +58,8 @@ def load_image_folder(
         check_labels: called with (labels, classes) after the headers were read and before
             any image is decoded, e.g. to plan the split; it raises to stop early.
         workers: processes decoding in parallel; None = every usable core.
-        pool: "process" or "thread"; None = the platform's default (decode.default_pool).
+        pool: "process" or "thread"; None = the platform's default (decode.default_pool:
+            forked processes on Linux, else this process alone).
 
     Raises:
         DataError: no folder, fewer than two classes, an empty class, unreadable images,
