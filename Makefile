@@ -50,5 +50,10 @@ bench: setup  ## the benchmarks under bench/, results in bench/results/
 ui: setup  ## the MLflow UI on 127.0.0.1:5000
 	$(VENV)/bin/trainlab ui
 
-clean:  ## generated data, models, tracking databases
-	rm -rf data/prepared models mlflow.db mlflow.db-wal mlflow.db-shm mlartifacts optuna.db reports/*.json reports/*.csv
+# Every out and metric of dvc.yaml, the MLflow and Optuna databases with MLflow's artifact folder
+# (mlruns/ beside mlflow.db), and Lightning's default log folder; tests/test_makefile.py checks
+# it against dvc.yaml. Downloaded raw datasets (data/raw) stay: they are inputs.
+clean:  ## everything the pipeline writes: prepared data, models, reports, tracking databases
+	rm -rf data/prepared models reports/*.json reports/*.csv reports/index.html \
+		reports/report.md reports/figures reports/curves mlflow.db mlflow.db-wal mlflow.db-shm \
+		mlruns mlartifacts optuna.db optuna.db-journal optuna.journal lightning_logs

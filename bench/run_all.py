@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "throughput": ("bench.throughput", ["--quick"]),
     "tracking_overhead": ("bench.tracking_overhead", ["--quick"]),
     "search_efficiency": ("bench.search_efficiency", ["--quick"]),
+    "imagefolder": ("bench.imagefolder", ["--quick"]),
     "pipeline": ("bench.pipeline", []),
 }
 
@@ -47,7 +48,8 @@ def table() -> str:
     # gpu/throughput.json: bench/gpu_check.sh's result, brought back from a GPU machine.
     for name in ("throughput", "gpu/throughput", "tracking_overhead", "tracking_overhead_long",
                  "augmentation",
-                 "search_efficiency", "search_efficiency_full", "pipeline", "pipeline_full"):
+                 "search_efficiency", "search_efficiency_full", "imagefolder", "pipeline",
+                 "pipeline_full"):
         path = RESULTS / f"{name}.json"
         if not path.is_file():
             continue
@@ -92,6 +94,14 @@ def table() -> str:
             add(r, f"images/s, BatchAugment / torchvision v2 per sample ({r['baseline']})",
                 f"{per_s['trainlab']:.0f} / {per_s[r['baseline']]:.0f} = **{r['ratio']:.1f}x**",
                 f">= {r['target']:.0f}x", r["meets_target"])
+        elif name == "imagefolder":
+            per_s, ratios = r["images_per_s"], r["speedup_over_before"]
+            add(r, f"image folder images/s, {r['images']:,} 28x28 PNGs: before / processes "
+                f"({r['workers']} cores) / one process / threads",
+                f"{per_s['before']:.0f} / {per_s['processes']:.0f} / {per_s['one process']:.0f}"
+                f" / {per_s['threads']:.0f}: **{ratios['processes']:.2f}x** before; checks "
+                f"before decoding {r['checks_before_decoding_s']:.2f} s, second prepare "
+                f"{1000 * r['noop_prepare_s']:.0f} ms", "uses the cores", None)
         elif name.startswith("search_efficiency"):
             pruned, full = r["runs"]
             images = r["overrides"].get("data.train_subset")

@@ -38,9 +38,14 @@ def test_prepare_is_seeded(digits_config, digits):
     assert prepare(digits_config.replace(seed=1)).fingerprint != digits.fingerprint
 
 
-def test_prepare_rejects_a_train_subset_larger_than_the_pool(digits_config):
-    with pytest.raises(ConfigError, match="data.train_subset = 10000 is larger than the 1293"):
-        prepare(digits_config.replace(**{"data.train_subset": 10_000}))
+def test_prepare_uses_the_whole_pool_when_the_subset_is_larger(digits_config, digits):
+    capped = prepare(digits_config.replace(**{"data.train_subset": 10_000}))
+    assert len(capped.train) == 1293 and capped.fingerprint == digits.fingerprint
+
+
+def test_prepare_rejects_a_subset_smaller_than_the_classes(digits_config):
+    with pytest.raises(ConfigError, match="data.train_subset = 5 is too small .* 10 classes"):
+        prepare(digits_config.replace(**{"data.train_subset": 5}))
 
 
 def test_fingerprint_changes_with_pixels_labels_and_classes(digits):
@@ -156,9 +161,12 @@ def test_trainlab_prepare_reports_a_config_error(tmp_path, monkeypatch, capsys):
     from trainlab.cli import main
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text("data: {dataset: digits, train_subset: 5000}\n")
+    (tmp_path / "params.yaml").write_text("data: {dataset: digits, train_subset: -5}\n")
     assert main(["prepare"]) == 2
-    assert "data.train_subset = 5000 is larger than" in capsys.readouterr().err
+    assert "data.train_subset = -5 is not allowed: must be greater than 0" in (
+        capsys.readouterr().err
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]  # no work done
 
 
 def test_written_files_follow_the_umask(tmp_path, digits):

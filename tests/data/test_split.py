@@ -5,7 +5,7 @@ import torch
 
 from trainlab.config import DataConfig
 from trainlab.data.sources import RawDataset
-from trainlab.data.split import Split, split_dataset
+from trainlab.data.split import Split, describe_sizes, plan_split, split_dataset
 from trainlab.errors import ConfigError
 
 
@@ -67,11 +67,32 @@ def test_subset_of_all_but_one_image(raw_with_test):
     assert len(splits["train"]) == len(pool) - 1
 
 
-def test_subset_larger_than_available_is_a_config_error(raw_with_test):
-    with pytest.raises(ConfigError, match=r"data.train_subset = 10000 is larger than the 540"):
-        split_dataset(raw_with_test, DataConfig(train_subset=10_000), seed=0)
-    with pytest.raises(ConfigError, match=r"data.test_subset = 301 is larger than the 300 test"):
-        split_dataset(raw_with_test, DataConfig(test_subset=301, train_subset=None), seed=0)
+def test_a_subset_is_an_upper_bound(raw_with_test):
+    whole = split_dataset(raw_with_test, DataConfig(train_subset=None), seed=0)
+    cfg = DataConfig(train_subset=10_000, val_subset=61, test_subset=301)
+    capped = split_dataset(raw_with_test, cfg, seed=0)
+    assert [len(capped[name]) for name in ("train", "val", "test")] == [540, 60, 300]
+    for name in ("train", "val", "test"):
+        assert torch.equal(capped[name].images, whole[name].images)
+    assert describe_sizes(cfg, capped) == (
+        "train 540 (all; data.train_subset 10000) / val 60 (all; data.val_subset 61) / "
+        "test 300 (all; data.test_subset 301)"
+    )
+
+
+def test_sizes_name_only_the_subsets_that_were_capped(raw_with_test):
+    cfg = DataConfig(train_subset=100, val_subset=60, test_subset=None)
+    splits = split_dataset(raw_with_test, cfg, seed=0)
+    assert describe_sizes(cfg, splits) == "train 100 / val 60 / test 300"
+
+
+def test_the_plan_on_labels_alone_is_the_split(raw_no_test, ids):
+    cfg = DataConfig(train_subset=300, val_subset=50)
+    plan = plan_split(raw_no_test.train_labels.numpy(), None, cfg, seed=4)
+    splits = split_dataset(raw_no_test, cfg, seed=4)
+    assert plan.test_from_pool
+    for name in ("train", "val", "test"):
+        assert torch.equal(ids(splits[name].images), getattr(plan, name))
 
 
 def test_subset_too_small_for_every_class_is_a_config_error(raw_with_test):
@@ -100,7 +121,11 @@ def test_split_rejects_mismatched_labels():
 def test_a_class_with_one_image_cannot_be_stratified(tagged):
     labels = torch.tensor([0] * 50 + [1] * 49 + [2])
     raw = RawDataset(tagged(100), labels, None, None, ("a", "b", "c"), "synthetic")
-    with pytest.raises(ConfigError, match="data.test_fraction = 0.2 cannot carve"):
+    with pytest.raises(
+        ConfigError, match=r"data.test_fraction = 0.2 cannot carve a stratified split out of 100 "
+        r"images of 3 classes, the smallest \(class 'c'\) with 1 \(.*\); use a fraction .* or add "
+        "images to the small classes"
+    ):
         split_dataset(raw, DataConfig(train_subset=None), seed=0)
 
 

@@ -20,7 +20,7 @@ import torch
 from trainlab.config import Config
 from trainlab.data.preprocessing import STAT_NAMES, fit_stats
 from trainlab.data.sources import load_raw
-from trainlab.data.split import SPLITS, Split, split_dataset
+from trainlab.data.split import SPLITS, Split, plan_split, split_dataset
 from trainlab.errors import DataError
 from trainlab.io import write_bytes, write_with
 
@@ -98,7 +98,9 @@ def prepare(cfg: Config) -> PreparedData:
         DataError: the raw dataset is missing or unreadable.
         ConfigError: a subset or fraction does not fit the dataset.
     """
-    raw = load_raw(cfg.data)
+    # An image folder is slow to decode: its split is planned on the labels first.
+    raw = load_raw(cfg.data, lambda labels, classes: plan_split(
+        labels, None, cfg.data, cfg.seed, classes))
     splits = split_dataset(raw, cfg.data, cfg.seed)
     data = PreparedData(
         **splits,

@@ -7,6 +7,7 @@ DataError that lists the places looked at and the ways to get it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,11 +83,17 @@ def _check_pair(images: torch.Tensor, labels: torch.Tensor, name: str, num_class
         raise ValueError(f"{name} labels must lie in [0, {num_classes}), got [{low}, {high}]")
 
 
-def load_raw(cfg: DataConfig) -> RawDataset:
+LabelCheck = Callable[[np.ndarray, tuple[str, ...]], object]
+
+
+def load_raw(cfg: DataConfig, check_labels: LabelCheck | None = None) -> RawDataset:
     """Read the dataset named by `cfg.dataset` into memory.
 
     Args:
         cfg: the `data` params section (dataset, root, download, image_size are read).
+        check_labels: for an image folder, called with (labels, classes) after listing the
+            files and reading their headers, before decoding them (the slow part), e.g. to plan
+            the split; it raises to stop.
 
     Raises:
         DataError: the dataset is missing, cannot be downloaded, or a file is unreadable.
@@ -96,15 +103,42 @@ def load_raw(cfg: DataConfig) -> RawDataset:
     if cfg.dataset == "digits":
         return _digits()
     if cfg.dataset == "imagefolder":
-        return _image_folder(cfg)
-    return _torchvision(cfg, Path(cfg.root) if cfg.root else DEFAULT_RAW_ROOT, looked=[])
+        return _image_folder(cfg, check_labels)
+    return _torchvision(cfg, _raw_root(cfg), looked=[])
+
+
+def source_paths(cfg: DataConfig) -> list[Path]:
+    """The files or folders `load_raw(cfg)` reads (for a stamp of the raw data; cheap).
+
+    Raises:
+        DataError: an image folder without data.root.
+    """
+    if cfg.dataset == "imagefolder":
+        return [_folder_root(cfg)]
+    if cfg.dataset == "digits":
+        import sklearn.datasets
+
+        return [Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz"]
+    if cfg.dataset == "fashion_mnist":
+        found = [folder for folder in _fashion_mnist_places(cfg) if has_idx_files(folder)]
+        if found:
+            return found[:1]
+    return [_raw_root(cfg)]
+
+
+def _raw_root(cfg: DataConfig) -> Path:
+    return Path(cfg.root) if cfg.root else DEFAULT_RAW_ROOT
+
+
+def _fashion_mnist_places(cfg: DataConfig) -> list[Path]:
+    # An explicit data.root replaces the default places; torchvision's own layout is checked too.
+    looked = [Path(cfg.root)] if cfg.root else [DEBIAN_FASHION_MNIST]
+    looked.append(_raw_root(cfg) / "FashionMNIST" / "raw")
+    return looked
 
 
 def _fashion_mnist(cfg: DataConfig) -> RawDataset:
-    root = Path(cfg.root) if cfg.root else DEFAULT_RAW_ROOT
-    # An explicit data.root replaces the default places; torchvision's own layout is checked too.
-    looked = [root] if cfg.root else [DEBIAN_FASHION_MNIST]
-    looked.append(root / "FashionMNIST" / "raw")
+    looked = _fashion_mnist_places(cfg)
     for folder in looked:
         if has_idx_files(folder):
             train_images, train_labels = read_idx_pair(folder, "train")
@@ -117,7 +151,7 @@ def _fashion_mnist(cfg: DataConfig) -> RawDataset:
                 FASHION_MNIST_CLASSES,
                 str(folder),
             )
-    return _torchvision(cfg, root, looked)
+    return _torchvision(cfg, _raw_root(cfg), looked)
 
 
 def _digits() -> RawDataset:
@@ -131,15 +165,21 @@ def _digits() -> RawDataset:
     return RawDataset(images, labels, None, None, DIGIT_CLASSES, "sklearn.datasets.load_digits")
 
 
-def _image_folder(cfg: DataConfig) -> RawDataset:
+def _folder_root(cfg: DataConfig) -> Path:
     if cfg.root is None:
         raise DataError(
             "imagefolder needs data.root: set it to a folder with one sub-folder of images "
-            "per class (root/cat/1.png, root/dog/2.png)"
+            "per class (root/cat/1.png, root/dog/2.png), e.g. --set data.root=DIR"
         )
-    root = Path(cfg.root)
-    images, labels, classes = load_image_folder(root, cfg.image_size)
-    return RawDataset(images, labels, None, None, classes, str(root))
+    return Path(cfg.root).expanduser()  # `--set data.root=~/photos`: the shell leaves ~ alone
+
+
+def _image_folder(cfg: DataConfig, check_labels: LabelCheck | None) -> RawDataset:
+    root = _folder_root(cfg)
+    folder = load_image_folder(root, cfg.image_size, check_labels)
+    for note in folder.notes:  # files skipped, colour conversion: the user should know
+        print(note, flush=True)
+    return RawDataset(folder.images, folder.labels, None, None, folder.classes, str(root))
 
 
 def _torchvision(cfg: DataConfig, root: Path, looked: list[Path]) -> RawDataset:
