@@ -6,17 +6,18 @@ tracking database, not the Optuna storage, not data/ or models/.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import stagefiles  # tests/stagefiles.py
 import torch
 from PIL import Image
 
 from trainlab.cli import main
+from trainlab.stagefile import write_model
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -43,11 +44,9 @@ def _truncate_prepared(root: Path) -> None:
 
 
 def _manifest(root: Path, checkpoint: Path) -> None:
-    manifest = root / "models" / "search" / "manifest.json"
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    members = [{"rank": 1, "trial": 0, "run_id": "r", "cell": "relu|none|none",
-                "val_acc": 0.5, "test_acc": 0.5, "checkpoint": str(checkpoint.relative_to(root))}]
-    manifest.write_text(json.dumps({"study": "s", "parent_run_id": "p", "members": members}))
+    member = stagefiles.member(1, "r", str(checkpoint.relative_to(root)), 0.5, trial=0,
+                               test_acc=0.5)
+    write_model(root / "models" / "search" / "manifest.json", stagefiles.manifest([member]))
 
 
 class Payload:

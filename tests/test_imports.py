@@ -13,11 +13,15 @@ import sys
 import pytest
 
 HEAVY = ("lightning", "mlflow", "pandas")
+# The stage-file models: what another stage imports to read a file (pydantic only).
+STAGE_FILES = ("trainlab.stagefile", "trainlab.search.results", "trainlab.ensemble.summary_file",
+               "trainlab.transfer.results", "trainlab.training.results",
+               "trainlab.claims.results", "trainlab.report.metrics_file")
 
 
-def loaded_after(code: str) -> list[str]:
+def loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
     """The heavy libraries in sys.modules after running `code` in a new interpreter."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} " \
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {heavy!r} " \
              "if m in sys.modules)))"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, timeout=120)
@@ -30,6 +34,11 @@ def loaded_after(code: str) -> list[str]:
 ])
 def test_a_pure_module_imports_no_heavy_library(module):
     assert loaded_after(f"import {module}") == []
+
+
+@pytest.mark.parametrize("module", STAGE_FILES)
+def test_a_stage_file_model_imports_neither_torch_nor_a_heavy_library(module):
+    assert loaded_after(f"import {module}", (*HEAVY, "torch")) == []
 
 
 def test_the_cli_help_imports_no_heavy_library():

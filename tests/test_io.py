@@ -12,7 +12,6 @@ from trainlab.io import (
     clean,
     flatten,
     project_path,
-    read_csv,
     read_json,
     write_atomic,
     write_json,
@@ -53,14 +52,6 @@ def test_reading_a_stage_file_says_why_not_and_the_fix(tmp_path):
     assert payload is None and problem.startswith(f"{tmp_path / 'bad.json'} is not readable JSON")
     (tmp_path / "list.json").write_text("[1, 2]")
     assert read_json(tmp_path / "list.json")[1].endswith("does not hold a JSON object")
-    (tmp_path / "empty.csv").write_text("a,b\n")
-    empty = tmp_path / "empty.csv"
-    assert read_csv(empty, fix)[1] == f"{empty} has no rows: {fix}"
-    (tmp_path / "t.csv").write_text("a,b\n1,2\n")
-    assert read_csv(tmp_path / "t.csv", columns=("a", "c", "d"))[1].endswith(
-        "lacks the column(s) c, d")
-    frame, problem = read_csv(tmp_path / "t.csv", columns=("a",))
-    assert problem is None and frame["b"].tolist() == [2]
 
 
 def test_flatten_keeps_lists_as_values_unless_only_scalars_are_asked_for():

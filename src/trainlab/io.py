@@ -4,7 +4,8 @@ make a payload JSON-safe or flat.
 A killed stage never leaves a half-written output behind, and a reader of a file another stage
 writes gets `(value, None)` or `(None, why not and how to get it)`, never an exception: a
 pipeline that has not run every stage yet is a normal state. Part of the ground floor: it
-imports nothing of trainlab (pandas only inside :func:`read_csv`).
+imports nothing of trainlab. A stage file's typed model is read with
+:mod:`trainlab.stagefile`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import pandas as pd
+from typing import IO, Any
 
 
 def write_with(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path:
@@ -83,38 +81,18 @@ def read_json(path: str | Path, fix: str = "") -> tuple[dict[str, Any] | None, s
     """A stage's JSON object: (payload, None), or (None, why not, then `fix` if given)."""
     path = Path(path)
     if not path.is_file():
-        return None, _problem(f"{path} is missing", fix)
+        return None, with_fix(f"{path} is missing", fix)
     try:
         payload = json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        return None, _problem(f"{path} is not readable JSON ({err})", fix)
+        return None, with_fix(f"{path} is not readable JSON ({err})", fix)
     if not isinstance(payload, dict):
-        return None, _problem(f"{path} does not hold a JSON object", fix)
+        return None, with_fix(f"{path} does not hold a JSON object", fix)
     return payload, None
 
 
-def read_csv(path: str | Path, fix: str = "",
-             columns: tuple[str, ...] = ()) -> tuple[pd.DataFrame | None, str | None]:
-    """A stage's CSV with at least one row and the `columns`: (frame, None), or (None, why not,
-    then `fix` if given)."""
-    import pandas as pd  # the ground floor stays light: only readers of CSVs pay for pandas
-
-    path = Path(path)
-    if not path.is_file():
-        return None, _problem(f"{path} is missing", fix)
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError) as err:  # pandas' EmptyDataError is a ValueError
-        return None, _problem(f"{path} is not a readable CSV ({err})", fix)
-    if frame.empty:
-        return None, _problem(f"{path} has no rows", fix)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        return None, _problem(f"{path} lacks the column(s) {', '.join(missing)}", fix)
-    return frame, None
-
-
-def _problem(why: str, fix: str) -> str:
+def with_fix(why: str, fix: str) -> str:
+    """A problem sentence, then its fix (`why: fix`) when there is one."""
     return f"{why}: {fix}" if fix else why
 
 
@@ -125,15 +103,6 @@ def project_path(path: str | Path) -> str:
         return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return str(path)
-
-
-def finite_number(value: Any) -> float | None:
-    """A value read from a stage file as a finite float, or None (missing, text, NaN, inf)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def flatten(tree: Any, prefix: str = "", *, scalars_only: bool = False) -> dict[str, Any]:

@@ -3,44 +3,33 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 
+import stagefiles  # tests/stagefiles.py
+
+from trainlab.claims.results import ClaimsFile
 from trainlab.cli import main
+from trainlab.stagefile import write_model
 
-STATUSES = ["holds", "does not hold", "inconclusive", "pending"]
-
-
-def _entry(number: int, status: str, **details) -> dict:
-    return {"number": number, "claim": f"claim {number} statement",
-            "experiment": f"experiment {number}", "status": status,
-            "reason": f"reason {number} <script>alert({number})</script>",
-            "rule": f"rule {number}: mean − 1·sd ≥ {number} pp", "numbers": {
-                "gain pp": 1.234 * number, "ratio": 1.5e-6, "missing": None},
-            "context": {"search trials": 12} if number == 3 else {}, "details": details}
+# by claim number: 2 hold, 3 do not, 2 inconclusive, 2 pending (only 7-9 read other stages)
+STATUSES = {1: "holds", 2: "does not hold", 3: "inconclusive", 4: "inconclusive", 5: "holds",
+            6: "does not hold", 7: "pending", 8: "does not hold", 9: "pending"}
 
 
-def claims_payload() -> dict:
-    layers = {"mean": [1e-6, 1e-4, 1e-2, 0.5], "sd": [0.1] * 4}
-    claims = {
-        "saturation": _entry(1, "holds", grad_norm={
-            "sigmoid": {"init": layers, "trained": layers},
-            "relu": {"init": {"mean": [1.0] * 4, "sd": [0.0] * 4},
-                     "trained": {"mean": [1.2, 1.1, 1.0, 2.0], "sd": [0.1] * 4}}}),
-        "zero_centred": _entry(2, "does not hold", layer_mean={
-            "sigmoid": {"mean": [0.5, 0.5], "sd": [0.01, 0.02]},
-            "tanh": {"mean": [0.0, 0.01], "sd": [0.01, 0.01]}}),
-        "dying_relu": _entry(4, "inconclusive", by_lr=[
-            {"activation": a, "lr": lr, "runs": 2, "diverged": int(lr > 0.05 and a == "relu"),
-             "dead_mean": d, "dead_sd": 0.05, "inactive_mean": d + 0.1}
-            for a, scale in (("relu", 1.0), ("elu", 0.2))
-            for lr, d in ((0.001, 0.0), (0.01, 0.2 * scale), (0.1, 0.5 * scale))]),
-    }
-    for number in (3, 5, 6, 7, 8, 9):  # written in another order than their numbers
-        claims[f"claim{number}"] = _entry(number, STATUSES[number % 4])
-    return {"claims": dict(reversed(list(claims.items()))),
-            "summary": {"does_not_hold": 3, "holds": 2, "inconclusive": 2, "pending": 2},  # sorted
-            "seconds": {"total": 95.5}, "seeds": [0, 1, 2]}
+def claims_file() -> ClaimsFile:
+    """Every claim, with the numbers, reasons and rules the tests look for."""
+
+    def entry(claim) -> dict:
+        status = STATUSES[claim.number]
+        return {"status": status, "claim": f"claim {claim.number} statement",
+                "experiment": f"experiment {claim.number}",
+                "reason": f"reason {claim.number} <script>alert({claim.number})</script>",
+                "rule": f"rule {claim.number}: mean − 1·sd ≥ {claim.number} pp",
+                "numbers": {"gain pp": 1.234 * claim.number, "ratio": 1.5e-6, "missing": None},
+                "context": {"search trials": 12} if claim.number == 3 else {},
+                **({"details": None} if status == "pending" else {})}
+
+    return stagefiles.claims_file(entry=entry)
 
 
 def _cells(page: str) -> list[list[str]]:
@@ -55,7 +44,7 @@ def _cells(page: str) -> list[list[str]]:
 
 def test_report_renders_the_claims_table_and_figures(project):
     (project / "reports").mkdir()
-    (project / "reports" / "claims.json").write_text(json.dumps(claims_payload()))
+    write_model(project / "reports" / "claims.json", claims_file())
     assert main(["report", "--out", "out", "--inputs", "reports"]) == 0
     page = (project / "out" / "index.html").read_text()
     rows = _cells(page)
@@ -66,12 +55,11 @@ def test_report_renders_the_claims_table_and_figures(project):
     assert verdicts["4"] == ("warn", "inconclusive")
     assert verdicts["7"] == ("", "pending")
     first = [text for _, text in rows[0]]
-    assert first[3] == "gain pp 1.23; ratio 1.50e-06; missing n/a"
+    assert first[3] == "gain pp 1.23; missing n/a; ratio 1.50e-06"  # the file sorts keys
     assert first[4] == "rule 1: mean − 1·sd ≥ 1 pp"
     assert [text for _, text in rows[2]][3].endswith("| context: search trials 12")
     assert "<script>alert(" not in page and "&lt;script&gt;alert(1)" in page  # escaped
-    assert "9 pending" not in page and "(2 holds, 3 does not hold, 2 inconclusive, 2 pending)" \
-        in page
+    assert "(2 holds, 3 does not hold, 2 inconclusive, 2 pending)" in page  # that order
     assert "td.warn" in page  # the inconclusive colour is styled
     figures = {p.stem for p in (project / "out" / "figures").iterdir()}
     assert figures == {"claims_gradient_profile", "claims_layer_means", "claims_dead_units"}

@@ -6,15 +6,16 @@ milliseconds; the one end-to-end test that trains real members is marked slow.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+import stagefiles  # tests/stagefiles.py
 import torch
 
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.module import RecipeModule
+from trainlab.stagefile import write_model
 from trainlab.training.recipe import build_module
 
 MANIFEST = "models/search/manifest.json"
@@ -22,15 +23,10 @@ OUT = "reports/ensemble.json"
 
 
 def write_manifest(members: list[dict], parent_run_id: str = "search-parent") -> Path:
-    """The search's manifest (relative checkpoint paths, ranks in the given order)."""
-    rows = [
-        {"rank": rank, "trial": rank * 10, "cell": "relu|none|none"} | member
-        for rank, member in enumerate(members, start=1)
-    ]
-    path = Path(MANIFEST)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"study": "s", "parent_run_id": parent_run_id, "members": rows}))
-    return path
+    """The search's manifest (relative checkpoint paths, ranks in the given order); each
+    member a dict of run_id, checkpoint, val_acc and any other Member field."""
+    rows = [stagefiles.member(rank, **member) for rank, member in enumerate(members, start=1)]
+    return write_model(MANIFEST, stagefiles.manifest(rows, "s", parent_run_id))
 
 
 @pytest.fixture

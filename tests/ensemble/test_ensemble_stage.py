@@ -9,15 +9,21 @@ from pathlib import Path
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
+from stagefiles import manifest, member  # tests/stagefiles.py
 
 from trainlab.cli import main
 from trainlab.config import EnsembleConfig
-from trainlab.ensemble.manifest import Member
 from trainlab.ensemble.predict import Predictions
 from trainlab.ensemble.summary import summarize
 from trainlab.tracking import absolute_uri
 
 ARGS = ["ensemble", "--manifest", "models/search/manifest.json", "--out", "reports/ensemble.json"]
+
+
+def summary_of(preds: Predictions, cfg: EnsembleConfig) -> dict:
+    """The report of `preds` (the manifest lists just those members), as its file holds it."""
+    report = summarize(preds, cfg, manifest(preds.members), "digits", "fp")
+    return report.model_dump(mode="json")
 
 
 def run_stage(*overrides: str) -> int:
@@ -31,11 +37,9 @@ def test_identical_members_equal_the_single_model():
     test = torch.softmax(torch.randn(60, 5, generator=generator), dim=1)
     y_val, y_test = torch.randint(0, 5, (40,)), torch.randint(0, 5, (60,))
     val_acc = (val.argmax(1) == y_val).double().mean().item()  # as the search recorded it
-    members = tuple(
-        Member(rank=r, run_id=f"r{r}", checkpoint="c", val_acc=val_acc) for r in (1, 2, 3)
-    )
+    members = tuple(member(r, f"r{r}", "c", val_acc) for r in (1, 2, 3))
     preds = Predictions(members, val.expand(3, -1, -1), test.expand(3, -1, -1), y_val, y_test)
-    report = summarize(preds, EnsembleConfig(top_k=3, greedy_pool=3, ece_bins=10), 3)
+    report = summary_of(preds, EnsembleConfig(top_k=3, greedy_pool=3, ece_bins=10))
     single = report["best_single"]["by_val"]
     assert report["ensemble"]["acc"] == single["acc"] == report["members"][0]["test_acc"]
     assert report["ensemble"]["gain_points"] == 0.0
@@ -54,11 +58,8 @@ def test_gain_is_measured_against_the_best_member_by_val():
     half = torch.tensor([[0.9, 0.1], [0.6, 0.4]])
     val = torch.stack([half, right])  # val acc 0.5, 1.0
     test = torch.stack([right, wrong])  # test acc 1.0, 0.0 -> mean [[.65,.35],[.35,.65]]: 1.0
-    members = (
-        Member(rank=1, run_id="a", checkpoint="a", val_acc=0.9, test_acc=1.0),
-        Member(rank=2, run_id="b", checkpoint="b", val_acc=0.8, test_acc=0.0),
-    )
-    report = summarize(Predictions(members, val, test, y, y), EnsembleConfig(top_k=2), 2)
+    members = (member(1, "a", "a", 0.9, test_acc=1.0), member(2, "b", "b", 0.8, test_acc=0.0))
+    report = summary_of(Predictions(members, val, test, y, y), EnsembleConfig(top_k=2))
     assert report["best_single"]["by_val"]["run_id"] == "b"
     assert report["best_single"]["by_test"]["run_id"] == "a"
     assert report["ensemble"]["acc"] == 1.0
@@ -200,9 +201,9 @@ def test_top_k_smaller_than_the_greedy_pool():
     # which is right on every val sample where member 1 is wrong.
     y = torch.tensor([0, 1])
     first, second = torch.tensor([[0.9, 0.1], [0.6, 0.4]]), torch.tensor([[0.2, 0.8], [0.1, 0.9]])
-    members = tuple(Member(rank=r, run_id=f"r{r}", checkpoint="c", val_acc=0.5) for r in (1, 2))
+    members = tuple(member(r, f"r{r}", "c", 0.5) for r in (1, 2))
     preds = Predictions(members, torch.stack([first, second]), torch.stack([first, second]), y, y)
-    report = summarize(preds, EnsembleConfig(top_k=1, greedy_pool=2), 2)
+    report = summary_of(preds, EnsembleConfig(top_k=1, greedy_pool=2))
     assert report["top_k"] == {"requested": 1, "used": 1}
     assert report["ensemble"]["members"] == ["r1"] and report["ensemble"]["acc"] == 0.5
     assert report["ensemble"]["gain_points"] == 0.0 and report["diversity"]["disagreement"] == 0.0

@@ -12,17 +12,21 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
 import pytest
+import stagefiles  # tests/stagefiles.py
 import yaml
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
+from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
+from trainlab.search.results import TrialRow
+from trainlab.stagefile import write_model, write_rows
+from trainlab.transfer.results import CellResult, summarise
 
 ACTIVATION = {"relu": (0.880, 0.975), "tanh": (0.863, 0.950), "sigmoid": (0.820, 0.860)}
 REGULARIZATION = {"none": (0.0, 0.0), "l2": (0.006, -0.012)}  # (test, train) shifts
@@ -197,7 +201,11 @@ def build_experiment(client: MlflowClient, root: Path, name: str, shift: float =
     if full:
         client.create_run(exp_id, run_name="train-cnn-relu-none",
                           tags={"recipe.activation": "relu"})
-        client.create_run(exp_id, run_name="ensemble", tags={"trainlab.kind": "ensemble"})
+        # The ensemble stage's run keeps a copy of its file: what `--compare` reads.
+        run = client.create_run(exp_id, run_name="ensemble", tags={"trainlab.kind": "ensemble"})
+        members = sorted(grid, key=lambda r: -r.val_acc)[:3]
+        client.log_text(run.info.run_id, ensemble_summary(members, ids).model_dump_json(),
+                        ARTIFACT)
     return ids, parent.info.run_id, old.info.run_id
 
 
@@ -221,72 +229,39 @@ def build_study(storage: str, runs: list[FakeRun]) -> None:
 
 def write_stage_files(folder: Path, runs: list[FakeRun], ids: dict[int, str],
                       parent_run_id: str) -> None:
-    """The files the search, ensemble, transfer and train stages write, shaped like theirs."""
+    """The files the search, ensemble, transfer and train stages write, through their models."""
     folder.mkdir(parents=True, exist_ok=True)
-    columns = ["trial", "cell", "activation", "regularization", "augmentation", "preprocessing",
-               "seed", "state", "val_acc", "test_acc", "final_train_acc", "gap_acc", "gap_loss",
-               "epochs_run", "best_epoch", "seconds", "run_id", "fail_reason"]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, columns, lineterminator="\n")
-    writer.writeheader()
+    rows = []
     for r in runs:
         done = r.state in ("finished", "pruned")  # scored: a pruned trial where it stopped
-        writer.writerow({
-            "trial": r.trial, "cell": r.cell, "activation": r.activation,
-            "regularization": r.regularization, "augmentation": r.augmentation,
-            "preprocessing": "channel_standardize", "seed": r.seed,
-            "state": {"finished": "COMPLETE", "pruned": "PRUNED", "failed": "FAIL"}[r.state],
-            "val_acc": r.val_acc if done else "", "test_acc": r.test_acc if done else "",
-            "final_train_acc": r.train_acc if done else "",
-            "gap_acc": r.train_acc - r.test_acc if done else "", "gap_loss": 0.1 if done else "",
-            "epochs_run": r.epochs_run, "best_epoch": r.best_epoch + 1 if done else "",
-            "seconds": r.seconds, "run_id": ids[r.trial],
-            "fail_reason": r.failure})
-    (folder / "search_trials.csv").write_text(out.getvalue())
-    (folder / "search.json").write_text(json.dumps({
-        "best": {"cell": "relu|l2|flip_crop", "seed": 0, "val_acc": 0.902, "test_acc": 0.897},
-        "best_val_acc": 0.902, "best_test_acc": 0.897, "study": "grid-study",
-        "trials": {"complete": 24, "pruned": 1, "fail": 1, "interrupted": 0, "unfinished": 0,
-                   "total": 26},
-        "wall_seconds": 1234.5, "parent_run_id": parent_run_id}, sort_keys=True))
+        scores = {"val_acc": r.val_acc, "test_acc": r.test_acc, "final_train_acc": r.train_acc,
+                  "gap_acc": r.train_acc - r.test_acc, "gap_loss": 0.1,
+                  "best_epoch": r.best_epoch + 1} if done else {}
+        rows.append(stagefiles.trial_row(
+            r.trial, r.activation, r.regularization, r.augmentation, r.seed,
+            state={"finished": "COMPLETE", "pruned": "PRUNED", "failed": "FAIL"}[r.state],
+            epochs_run=r.epochs_run, seconds=r.seconds, run_id=ids[r.trial],
+            fail_reason=r.failure or None, **scores))
+    write_rows(folder / "search_trials.csv", rows, TrialRow)
+    best = stagefiles.trial_row(0, "relu", "l2", "flip_crop", 0, val_acc=0.902, test_acc=0.897)
+    write_model(folder / "search.json", stagefiles.search_summary(
+        best, {"complete": 24, "pruned": 1, "fail": 1, "total": 26}, wall_seconds=1234.5,
+        parent_run_id=parent_run_id))
     members = sorted((r for r in runs if r.state == "finished"), key=lambda r: -r.val_acc)[:3]
-    (folder / "ensemble.json").write_text(json.dumps(ensemble_payload(members, ids),
-                                                     sort_keys=True))
-    rows = [{"backbone": b, "mode": m, "size": SIZES[s], "test_acc": acc,
-             "final_train_acc": 0.99, "gap_acc": 0.99 - acc, "val_acc": acc, "epochs": 5,
-             "seconds": 60.0, "run_id": "x", "requested_size": s}
-            for (b, m), accs in TRANSFER.items() for s, acc in zip(SIZES, accs, strict=True)]
-    (folder / "transfer.json").write_text(json.dumps({"results": rows}))  # (a list, for tests)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    (folder / "transfer.csv").write_text(out.getvalue())
-    (folder / "train.json").write_text(json.dumps({"test/acc": 0.871, "gap/acc": 0.05,
-                                                   "run_id": "abc"}))
+    write_model(folder / "ensemble.json", ensemble_summary(members, ids))
+    cells = [stagefiles.cell(b, m, SIZES[s], acc, seconds=60.0, requested_size=s)
+             for (b, m), accs in TRANSFER.items() for s, acc in zip(SIZES, accs, strict=True)]
+    write_rows(folder / "transfer.csv", cells, CellResult)
+    write_model(folder / "transfer.json", summarise(cells, {}, 500.0, (0, 1), (5, 6)))
+    write_model(folder / "train.json", stagefiles.train_summary(0.871, 0.05))
 
 
-def ensemble_payload(members: list[FakeRun], ids: dict[int, str]) -> dict:
-    """Shaped like the ensemble stage's report (trainlab.ensemble.summary.summarize)."""
-    rows = [{"rank": i + 1, "run_id": ids[m.trial], "trial": m.trial, "cell": m.cell,
-             "val_acc": m.val_acc, "test_acc": m.test_acc, "ece": 0.04,
-             "manifest_val_acc": None, "manifest_test_acc": None}
-            for i, m in enumerate(members)]
-    best = rows[0]
-    return {
-        "members": rows,
-        "ensemble": {"acc": 0.9071, "val_acc": 0.91, "ece": 0.021,
-                     "gain_points": 100 * (0.9071 - best["test_acc"]),
-                     "gain_points_vs_best_test": 0.1, "members": [r["run_id"] for r in rows]},
-        "best_single": {"by_val": {"rank": 1, "acc": best["test_acc"], "ece": 0.043,
-                                   "val_acc": best["val_acc"]},
-                        "by_test": {"rank": 2, "acc": 0.999, "ece": 0.5}},
-        "vote": {"acc": 0.9052, "gain_points": 0.1},
-        "greedy": {"acc": 0.9063, "gain_points": 0.2, "val_acc": 0.95},
-        "diversity": {"disagreement": 0.061, "members": 3},
-        "notes": [f"a note with {XSS_TAG}"],
-        "study": "grid-study",
-    }
+def ensemble_summary(members: list[FakeRun], ids: dict[int, str]) -> EnsembleSummary:
+    """The ensemble of `members` (best val first): 0.9071 test accuracy, an XSS note."""
+    return stagefiles.ensemble_summary(
+        [{"run_id": ids[m.trial], "trial": m.trial, "cell": m.cell, "val_acc": m.val_acc,
+          "test_acc": m.test_acc} for m in members],
+        gain_points=100 * (0.9071 - members[0].test_acc), notes=[f"a note with {XSS_TAG}"])
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ def test_compare_renders_both_experiments_with_deltas(fake_project, tmp_path):
     assert 'class="num good"' in gap_row and "-1.50 pp" in gap_row  # a smaller gap is better
     assert _row(html, "trials finished")[1:] == ["24", "24", "+0"]
     assert _row(html, "trials failed")[1:] == ["1", "1", "+0"]
+    # From MLflow alone: A's ensemble run keeps its ensemble.json, B has no ensemble run.
+    assert _row(html, "ensemble gain")[1:3] == ["+1.01 pp", "—"]
     assert (out / "compare" / "figures" / "compare_test_acc.png").is_file()
     md = (out / "compare" / "report.md").read_text()
     assert "| relu\\|l2\\|flip\\_crop |" in md and "+1.50 pp" in md

@@ -85,10 +85,37 @@ def test_unreadable_stage_file_is_reported_and_the_rest_still_used(fake_project,
     inputs, out = tmp_path / "inputs", tmp_path / "out"
     inputs.mkdir()
     (inputs / "ensemble.json").write_text("{not json")
-    (inputs / "transfer.json").write_text((fake_project.inputs / "transfer.json").read_text())
+    (inputs / "transfer.csv").write_text((fake_project.inputs / "transfer.csv").read_text())
     assert main(["report", "--params", str(params), "--out", str(out),
                  "--inputs", str(inputs)]) == 0
     text = _text((out / "index.html").read_text())
     assert f"{inputs / 'ensemble.json'} is not readable JSON" in text
-    assert f"From {inputs / 'transfer.json'}." in text  # the transfer rows came from the json
+    assert f"From {inputs / 'transfer.csv'}." in text
     assert (out / "figures" / "transfer.png").is_file()
+
+
+def test_a_stage_file_of_another_shape_is_named_with_its_field_and_the_fix(fake_project,
+                                                                          tmp_path):
+    params = _params(fake_project, tmp_path, tracking__experiment="bare")
+    inputs, out = tmp_path / "inputs", tmp_path / "out"
+    inputs.mkdir()
+    # An older ensemble.json: `gain_points` was called `gain`.
+    payload = json.loads((fake_project.inputs / "ensemble.json").read_text())
+    payload["ensemble"]["gain"] = payload["ensemble"].pop("gain_points")
+    (inputs / "ensemble.json").write_text(json.dumps(payload))
+    # A hand-edited transfer.csv: the test accuracy column renamed.
+    csv = (fake_project.inputs / "transfer.csv").read_text()
+    (inputs / "transfer.csv").write_text(csv.replace("test_acc", "test_accuracy", 1))
+    assert main(["report", "--params", str(params), "--out", str(out),
+                 "--inputs", str(inputs)]) == 0
+    text = _text((out / "index.html").read_text())
+    assert re.search(
+        r"The ensemble stage has not run or left no results: \S+/inputs/ensemble\.json: field "
+        r"`ensemble\.gain_points` is missing; field `ensemble\.gain` is not one trainlab writes "
+        r"\(it was written by another version of trainlab or edited by hand\)\. Run it with "
+        r"dvc repro ensemble", text)
+    assert re.search(
+        r"\S+/inputs/transfer\.csv lacks the column\(s\) test_acc and has the column\(s\) "
+        r"test_accuracy, which trainlab does not write \(it was written by another version of "
+        r"trainlab or edited by hand\); MLflow has no transfer runs\. Run it with dvc repro "
+        r"transfer", text)

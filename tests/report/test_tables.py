@@ -8,13 +8,15 @@ from collections import defaultdict
 import optuna
 import pandas as pd
 import pytest
+import stagefiles  # tests/stagefiles.py
 from mlflow.tracking import MlflowClient
 
-from trainlab.io import read_csv, read_json
 from trainlab.report import baselines, sources, tables, trials
 from trainlab.report.inputs import gather
 from trainlab.report.study import load_study
 from trainlab.report.summary import metrics_payload, state_counts
+from trainlab.search.results import TrialRow
+from trainlab.stagefile import read_rows
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +68,9 @@ def test_recipe_table_equals_the_mlflow_runs(found, fake_project):
 
 
 def test_trials_from_the_csv_give_the_same_table(found, fake_project):
-    csv, problem = read_csv(fake_project.inputs / "search_trials.csv")
+    rows, problem = read_rows(fake_project.inputs / "search_trials.csv", TrialRow)
     assert problem is None
-    from_csv = tables.recipe_table(trials.trials_from_csv(csv)).set_index("cell")
+    from_csv = tables.recipe_table(trials.trials_from_csv(rows)).set_index("cell")
     from_runs = found.table.set_index("cell").loc[from_csv.index]
     columns = ["seeds", "val_acc_mean", "test_acc_mean", "test_acc_std", "gap_acc_mean",
                "finished", "pruned", "failed"]
@@ -130,16 +132,16 @@ def test_best_recipe_and_metrics(found, fake_project):
     assert best["cell"] == "relu|l2|flip_crop" and worst["cell"] == "sigmoid|none|none"
     seeds = [r for r in fake_project.finished if r.cell == "relu|l2|flip_crop"]
     metrics = metrics_payload(found)
-    assert metrics["best"]["test_acc"] == pytest.approx(
+    assert metrics.best.test_acc == pytest.approx(
         statistics.mean(r.test_acc for r in seeds), abs=1e-6)
-    assert metrics["best"]["gap_acc"] == pytest.approx(
+    assert metrics.best.gap_acc == pytest.approx(
         statistics.mean(r.train_acc - r.test_acc for r in seeds), abs=1e-6)
-    assert metrics["trials"]["finished"] == 24 and metrics["trials"]["failed"] == 1
-    assert metrics["ensemble"]["gain_points"] == pytest.approx(100 * (0.9071 - 0.897), abs=1e-6)
-    assert metrics["transfer"]["efficientnet_lite0"]["linear_probe"]["gain_points_100"] == \
+    assert metrics.trials["finished"] == 24 and metrics.trials["failed"] == 1
+    assert metrics.ensemble.gain_points == pytest.approx(100 * (0.9071 - 0.897), abs=1e-6)
+    assert metrics.transfer["efficientnet_lite0"]["linear_probe"]["gain_points_100"] == \
         pytest.approx(17.0)
-    assert metrics["transfer"]["source"]["finetune"]["gain_points_4500"] == pytest.approx(1.0)
-    assert metrics["wall_seconds"] == 1234.5  # from search.json
+    assert metrics.transfer["source"]["finetune"]["gain_points_4500"] == 1.0
+    assert metrics.wall_seconds == 1234.5  # from search.json
 
 
 def test_augmentation_effect_is_paired_against_none(found):
@@ -204,41 +206,46 @@ def test_missing_study_database_is_not_created(tmp_path):
     assert not (tmp_path / "none.db").exists()
 
 
-def test_ensemble_view_recognises_other_spellings_and_percentages():
-    view = baselines.ensemble_view({
-        "members": [{"name": "a", "val_acc": 90.0, "test_acc": 89.0},
-                    {"name": "b", "val_acc": 91.0, "test_acc": 88.5}],
-        "ensemble_acc": 90.2, "vote_acc": 0.899, "greedy_acc": 0.901,
-        "ece_best_single": 0.05, "ece_ensemble": 0.02, "disagreement_rate": 0.07,
-    })
-    assert view.members["test_acc"].tolist() == pytest.approx([0.89, 0.885])
-    # No explicit best single: the member best on validation (b) is the baseline.
-    assert view.scores == pytest.approx({"best single model": 0.885,
-                                         "mean-probability ensemble": 0.902,
-                                         "majority vote": 0.899, "greedy selection": 0.901})
-    assert view.gain_points == pytest.approx(1.7)
-    assert (view.ece_single, view.ece_ensemble, view.disagreement) == (0.05, 0.02, 0.07)
+def test_ensemble_numbers_are_the_ensemble_stage_fields(found):
+    summary = found.ensemble
+    assert found.stages["ensemble"].source.endswith("ensemble.json")
+    # best_single.by_test (another member) is in the file but never the baseline: by_val is.
+    assert baselines.ensemble_scores(summary) == pytest.approx({
+        "best single model": 0.897, "mean-probability ensemble": 0.9071,
+        "majority vote": 0.898, "greedy selection": 0.899})
+    assert (summary.best_single.by_val.ece, summary.ensemble.ece) == (0.043, 0.021)
+    members = baselines.ensemble_members(summary)
+    assert members["name"].tolist()[0] == "#1 relu|l2|flip_crop"
+    assert members["test_acc"].tolist()[0] == 0.897
 
 
-def test_ensemble_view_of_the_ensemble_stage_report(fake_project):
-    payload, _ = read_json(fake_project.inputs / "ensemble.json")
-    view = baselines.ensemble_view(payload)
-    # best_single.by_test (0.999) is listed but never the baseline: by_val is.
-    assert view.scores["best single model"] == pytest.approx(0.897)
-    assert view.scores["mean-probability ensemble"] == pytest.approx(0.9071)
-    assert view.ece_single == 0.043 and view.ece_ensemble == 0.021
-    assert view.members["name"].tolist()[0] == "#1 relu|l2|flip_crop"
-
-
-def test_transfer_gains_against_scratch(fake_project):
-    csv, _ = read_csv(fake_project.inputs / "transfer.csv")
-    frame = baselines.normalise_transfer(csv)
-    payload, _ = read_json(fake_project.inputs / "transfer.json")
-    pd.testing.assert_frame_equal(baselines.transfer_from_json(payload), frame)
-    gains = baselines.transfer_gains(frame).set_index(["backbone", "mode", "size"])["gain_points"]
-    assert gains[("efficientnet_lite0", "finetune", "1000")] == pytest.approx(8.0)
-    assert gains[("source", "linear_probe", "4500")] == pytest.approx(-4.0)
+def test_transfer_gains_against_scratch(found):
+    gains = baselines.gains_frame(found.transfer).set_index(["backbone", "mode", "size"])
+    gains = gains["gain_points"]
+    assert gains[("efficientnet_lite0", "finetune", 1000)] == 8.0
+    assert gains[("source", "linear_probe", 4500)] == -4.0
     assert len(gains) == 12  # 2 backbones x 2 modes x 3 sizes
+    assert list(gains.index[:3]) == [("efficientnet_lite0", "finetune", s) for s in
+                                     (100, 1000, 4500)]  # by backbone, mode, size
+
+
+def test_transfer_cells_from_mlflow_runs_equal_the_csv_rows(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("t", artifact_location=(tmp_path / "a").as_uri())
+    expected = stagefiles.cell("source", "finetune", 100, 0.7123, best_epoch=3, seconds=4.56,
+                               requested_size="100")
+    run = client.create_run(exp, tags={
+        "trainlab.kind": "transfer", "transfer.backbone": "source", "transfer.mode": "finetune",
+        "transfer.size": "100", "transfer.requested_size": "100"})
+    for key, value in {"test/acc": 0.71234, "final/train_acc": 0.99, "gap/acc": 0.99 - 0.7123,
+                       "val/acc_best": 0.7123, "epochs_run": 5, "best_epoch": 3,
+                       "time/seconds": 4.5612}.items():
+        client.log_metric(run.info.run_id, key, value)
+    client.set_terminated(run.info.run_id)
+    client.create_run(exp, tags={"trainlab.kind": "transfer"})  # still running: left out
+    cells = baselines.transfer_from_runs(sources.load_experiment(uri, "t"))
+    assert cells == [expected.model_copy(update={"run_id": run.info.run_id})]
 
 
 def test_search_json_names_the_parent_run(fake_project):
@@ -247,3 +254,11 @@ def test_search_json_names_the_parent_run(fake_project):
         "old-trial"]
     assert len(trials.search_runs(runs, fake_project.parent_run_id)) == 26
     assert len(trials.search_runs(runs)) == 26  # without a name: the latest search
+
+
+def test_without_its_file_the_ensemble_comes_from_its_mlflow_run(fake_project, found, tmp_path):
+    alone = gather(fake_project.uri, "grid", tmp_path, curves=None)  # no stage file here
+    assert alone.ensemble == found.ensemble  # the run's copy of the same file
+    source = alone.stages["ensemble"].source
+    assert source.startswith("MLflow run ") and source.endswith(
+        f"({tmp_path / 'ensemble.json'} is missing)")

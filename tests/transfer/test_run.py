@@ -48,7 +48,7 @@ def test_transfer_stage_on_digits_writes_rows_metrics_and_runs(prepared: Path):
     assert float(by_cell["scratch", "645"]["test_acc"]) > 0.6
 
     summary = json.loads(out_json.read_text())
-    source = summary["source"]
+    source = summary["backbones"]["source"]
     assert summary["cells"] == 6 and summary["total_seconds"] > source["seconds"] > 0
     assert source["smallest"]["size"] == 20 and source["largest"]["size"] == 645
     for label, size in (("smallest", "20"), ("largest", "645")):

@@ -156,7 +156,8 @@ def test_interrupted_transfer_stops_cleanly_and_keeps_finished_work(
     (last,) = [r for run_id, r in final.items() if run_id not in after and kind(r) == STAGE]
     assert last.info.status == "FINISHED"
     summary = json.loads((prepared / "reports" / "transfer.json").read_text())
-    assert summary["source"]["source_run_id"] in final
-    assert final[summary["source"]["source_run_id"]].data.tags[
+    source = summary["backbones"]["source"]
+    assert source["source_run_id"] in final
+    assert final[source["source_run_id"]].data.tags[
         "mlflow.parentRunId"] == last.info.run_id
-    assert summary["source"]["largest"] == previous["source"]["largest"]  # seeded: same numbers
+    assert source["largest"] == previous["backbones"]["source"]["largest"]  # seeded: the same

@@ -1,7 +1,10 @@
 """Experiment rows and stage outputs -> each claim's rule inputs, verdict and figure data.
 
 Each `assess_*` returns (Verdict, details): the verdict from :mod:`trainlab.claims.rules`
-and the aggregated numbers the report draws (per-layer profiles, dead fraction by lr).
+and the aggregated numbers the report draws (per-layer profiles, dead fraction by lr), shaped
+like the claim's details in :mod:`trainlab.claims.results`. Claims 1-6 judge the claims'
+own experiments; 7-9 the files of the ensemble, search and transfer stages, and are pending
+(details None) while a file is missing or stale.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from trainlab.claims import rules
-from trainlab.claims.verdict import Verdict
-from trainlab.config import ClaimRules, ClaimsConfig
+from trainlab.claims import evidence, rules
+from trainlab.claims.verdict import Verdict, pending
+from trainlab.config import ClaimRules, ClaimsConfig, GridConfig
+from trainlab.ensemble.summary_file import EnsembleSummary
+from trainlab.search.results import TrialRow
+from trainlab.transfer.results import CellResult, transfer_gains
 
 Details = dict[str, Any]
 
@@ -125,6 +131,48 @@ def assess_early_stopping(rows: Sequence[dict[str, Any]], r: ClaimRules,
     verdict = rules.early_stopping(runs, r.early_stopping, r.spread_k)
     return verdict, {"val_acc": [v for v, _ in runs], "test_acc": [t for _, t in runs],
                      "context": dict(search or {})}
+
+
+def assess_ensemble(summary: EnsembleSummary | None, problem: str | None,
+                    r: ClaimRules) -> tuple[Verdict, Details | None]:
+    """Claim 7 from the ensemble stage: its gain over the best single model (by val), the
+    spread of the averaged members' test accuracies as the baseline's uncertainty."""
+    if summary is None:
+        return pending(problem or "", rules.ensemble_rule(r.ensemble, r.spread_k)), None
+    accs = [member.test_acc for member in summary.averaged]
+    numbers = {
+        "ensemble test acc": summary.ensemble.acc,
+        "best single test acc": summary.best_single.by_val.acc,
+        "members": float(len(accs)),
+        "vote gain pp": summary.vote.gain_points,
+        "greedy gain pp": summary.greedy.gain_points,
+    }
+    verdict = rules.ensemble(summary.ensemble.gain_points, accs, r.ensemble, r.spread_k,
+                             numbers)
+    return verdict, {"member_test_acc": accs}
+
+
+def assess_regularization(trials: list[TrialRow] | None, problem: str | None,
+                          grid: GridConfig, r: ClaimRules) -> tuple[Verdict, Details | None]:
+    """Claim 8 from the search's trials: each preset paired with `none`."""
+    if trials is None:
+        return pending(problem or "", rules.regularization_rule(r.regularization,
+                                                                r.spread_k)), None
+    presets = evidence.preset_pairs(trials)
+    verdict = rules.regularization(presets, evidence.untested_penalties(trials, grid),
+                                   r.regularization, r.spread_k)
+    return verdict, {"presets": presets}
+
+
+def assess_transfer(cells: list[CellResult] | None, problem: str | None,
+                    r: ClaimRules) -> tuple[Verdict, Details | None]:
+    """Claim 9 from the transfer cells: the gain over scratch per `backbone/mode`, by size."""
+    if cells is None:
+        return pending(problem or "", rules.transfer_rule(r.transfer, r.spread_k)), None
+    gains: dict[str, dict[str, float]] = {}
+    for gain in transfer_gains(cells):  # sizes smallest first, as the rule reads them
+        gains.setdefault(f"{gain.backbone}/{gain.mode}", {})[str(gain.size)] = gain.gain_points
+    return rules.transfer(gains, r.transfer, r.spread_k), {"gain_points": gains}
 
 
 def experiment_sizes(cfg: ClaimsConfig) -> dict[str, Any]:

@@ -20,22 +20,31 @@ from typing import Any
 import torch
 from mlflow.tracking import MlflowClient
 
-from trainlab.claims import evidence, rules
+from trainlab.claims import evidence
 from trainlab.claims.assess import (
     assess_convergence,
     assess_dead_units,
     assess_early_stopping,
+    assess_ensemble,
     assess_gradient,
     assess_preprocessing,
+    assess_regularization,
+    assess_transfer,
     experiment_sizes,
 )
 from trainlab.claims.experiments import Experiments
+from trainlab.claims.results import ClaimsFile
 from trainlab.claims.statements import CLAIMS, experiments
-from trainlab.claims.verdict import INCONCLUSIVE, STATUSES, Verdict, pending
+from trainlab.claims.verdict import STATUSES, Verdict
 from trainlab.config import Config
 from trainlab.data.prepared import PreparedData, load_prepared
-from trainlab.io import clean, read_csv, read_json, write_json
+from trainlab.ensemble.summary_file import STAGE as ENSEMBLE
+from trainlab.ensemble.summary_file import EnsembleSummary
+from trainlab.io import clean
 from trainlab.provenance import provenance_tags
+from trainlab.search.results import STAGE as SEARCH
+from trainlab.search.results import TrialRow
+from trainlab.stagefile import read_model, read_rows, rerun, write_model
 from trainlab.tracking import (
     CLAIMS_KIND,
     KIND_TAG,
@@ -44,6 +53,8 @@ from trainlab.tracking import (
     log_params,
     tracked_run,
 )
+from trainlab.transfer.results import STAGE as TRANSFER
+from trainlab.transfer.results import CellResult
 
 
 @dataclass(frozen=True)
@@ -66,11 +77,11 @@ def add_arguments_claims(parser: argparse.ArgumentParser) -> None:
 
 
 def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
-                 client: MlflowClient | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                 client: MlflowClient | None = None) -> tuple[ClaimsFile, dict[str, Any]]:
     """Run the experiments and judge every claim.
 
     Returns:
-        (the claims.json payload, the raw experiment rows).
+        (claims.json, the raw experiment rows).
     """
     from trainlab.training.recipe import resolve_device  # imports lightning: only when running
 
@@ -90,7 +101,7 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
     entries = {}
     for claim in CLAIMS:
         verdict, details = judged[claim.key]
-        context = details.pop("context", {}) if isinstance(details, dict) else {}
+        context = details.pop("context", {}) if details is not None else {}
         entries[claim.key] = {
             "number": claim.number, "claim": claim.statement, "experiment": texts[claim.key],
             "status": verdict.status, "reason": verdict.reason, "rule": verdict.rule,
@@ -107,17 +118,20 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
         "experiments": experiment_sizes(cfg.claims),
         "rules": cfg.claims.rules.model_dump(mode="json"),
         "evidence": {k: str(v) for k, v in vars(upstream).items()},
+        "mlflow_run_id": None,
     }
-    return clean(payload), clean(rows)
+    return ClaimsFile.model_validate(clean(payload)), clean(rows)
 
 
 def judge_all(cfg: Config, rows: dict[str, Any], upstream: Evidence,
-              client: MlflowClient | None) -> dict[str, tuple[Verdict, dict[str, Any]]]:
+              client: MlflowClient | None) -> dict[str, tuple[Verdict, dict[str, Any] | None]]:
     """Every claim's (verdict, details) from the experiment rows and the stage outputs."""
-    r, k = cfg.claims.rules, cfg.claims.rules.spread_k
-    trials, trials_problem = read_csv(upstream.search_trials, evidence.fix("search"),
-                                      evidence.REQUIRED["search"])
-    out: dict[str, tuple[Verdict, dict[str, Any]]] = {}
+    r = cfg.claims.rules
+    trials, trials_problem = read_rows(upstream.search_trials, TrialRow, rerun(SEARCH))
+    ensemble, ensemble_problem = read_model(upstream.ensemble, EnsembleSummary,
+                                            rerun(ENSEMBLE))
+    cells, cells_problem = read_rows(upstream.transfer, CellResult, rerun(TRANSFER))
+    out: dict[str, tuple[Verdict, dict[str, Any] | None]] = {}
     saturation, grad, centred, means = assess_gradient(rows["gradient"], r)
     out["saturation"], out["zero_centred"] = (saturation, grad), (centred, means)
     curves = evidence.search_train_curves(client, trials) if trials is not None and client \
@@ -128,36 +142,10 @@ def judge_all(cfg: Config, rows: dict[str, Any], upstream: Evidence,
     out["preprocessing"] = assess_preprocessing(rows["preprocessing"], r)
     search_es = evidence.search_early_stopping(trials) if trials is not None else {}
     out["early_stopping"] = assess_early_stopping(rows["early_stopping"], r, search_es)
-    if trials is None:
-        out["regularization"] = (pending(trials_problem or "",
-                                         rules.regularization_rule(r.regularization, k)), {})
-    else:
-        presets = evidence.preset_pairs(trials)
-        verdict = rules.regularization(presets, evidence.untested_penalties(trials, cfg.grid),
-                                       r.regularization, k)
-        out["regularization"] = (verdict, {"presets": presets})
-    out["ensemble"] = _ensemble(upstream.ensemble, r, k)
-    out["transfer"] = _transfer(upstream.transfer, r, k)
+    out["ensemble"] = assess_ensemble(ensemble, ensemble_problem, r)
+    out["regularization"] = assess_regularization(trials, trials_problem, cfg.grid, r)
+    out["transfer"] = assess_transfer(cells, cells_problem, r)
     return out
-
-
-def _ensemble(path: Path, r, k: float) -> tuple[Verdict, dict[str, Any]]:
-    payload, problem = read_json(path, evidence.fix("ensemble"))
-    if payload is None:
-        return pending(problem or "", rules.ensemble_rule(r.ensemble, k)), {}
-    gain, accs, numbers = evidence.ensemble_numbers(payload)
-    if gain is None:
-        return Verdict(INCONCLUSIVE, f"{path} has no ensemble.gain_points: run `dvc repro "
-                       "ensemble` again", numbers, rules.ensemble_rule(r.ensemble, k)), {}
-    return rules.ensemble(gain, accs, r.ensemble, k, numbers), {"member_test_acc": accs}
-
-
-def _transfer(path: Path, r, k: float) -> tuple[Verdict, dict[str, Any]]:
-    frame, problem = read_csv(path, evidence.fix("transfer"), evidence.REQUIRED["transfer"])
-    if frame is None:
-        return pending(problem or "", rules.transfer_rule(r.transfer, k)), {}
-    gains = evidence.transfer_gains(frame)
-    return rules.transfer(gains, r.transfer, k), {"gain_points": gains}
 
 
 def metric_key(text: str) -> str:
@@ -165,25 +153,25 @@ def metric_key(text: str) -> str:
     return re.sub(r"[^\w./\- ]", "_", text)
 
 
-def track(client: MlflowClient, cfg: Config, payload: dict[str, Any], rows: dict[str, Any],
+def track(client: MlflowClient, cfg: Config, claims: ClaimsFile, rows: dict[str, Any],
           fingerprint: str, out: Path) -> str:
     """One MLflow run `claims`: verdict tags, number metrics, claims.json and the rows."""
+    entries = claims.claims.entries()
     tags = provenance_tags(fingerprint) | {KIND_TAG: CLAIMS_KIND,
-                                           "data.dataset": payload["data"]["dataset"]}
-    for key, entry in payload["claims"].items():
-        tags[f"claims.{key}.status"] = entry["status"]
-        tags[f"claims.{key}.reason"] = entry["reason"][:5000]
+                                           "data.dataset": claims.data.dataset}
+    for key, entry in entries.items():
+        tags[f"claims.{key}.status"] = entry.status
+        tags[f"claims.{key}.reason"] = entry.reason[:5000]
     with tracked_run(client, cfg.tracking.experiment, "claims", tags) as run_id:
         log_params(client, run_id, cfg.flat("seed", "claims"))
-        metrics = {f"claims/{status}": n for status, n in payload["summary"].items()}
-        metrics["time/seconds"] = payload["seconds"]["total"]
-        for key, entry in payload["claims"].items():
-            for label, value in {**entry["numbers"], **entry["context"]}.items():
-                if isinstance(value, int | float) and math.isfinite(value):
+        metrics = {f"claims/{status}": n for status, n in claims.summary}
+        metrics["time/seconds"] = claims.seconds.total
+        for key, entry in entries.items():
+            for label, value in {**entry.numbers, **entry.context}.items():
+                if value is not None and math.isfinite(value):
                     metrics[metric_key(f"{key}/{label}")] = value
         log_metrics(client, run_id, metrics)
-        payload["mlflow_run_id"] = run_id
-        write_json(out, payload)
+        write_model(out, claims.model_copy(update={"mlflow_run_id": run_id}))
         client.log_artifact(run_id, str(out))
         client.log_dict(run_id, rows, "experiments.json")
     return run_id
@@ -194,11 +182,11 @@ def run_claims(cfg: Config, args: argparse.Namespace) -> int:
     data = load_prepared(cfg.data.prepared_dir)
     client = client_for(cfg.tracking)
     upstream = Evidence(Path(args.search_trials), Path(args.ensemble), Path(args.transfer))
-    payload, rows = check_claims(cfg, data, upstream, client)
-    run_id = track(client, cfg, payload, rows, data.fingerprint, Path(args.out))
-    for entry in payload["claims"].values():
-        print(f"claims: {entry['number']}. {entry['status']:>13}: {entry['claim']}")
-    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in payload["summary"].items() if n)
-    print(f"claims: {counts} in {payload['seconds']['total']:.1f} s -> {args.out} "
+    claims, rows = check_claims(cfg, data, upstream, client)
+    run_id = track(client, cfg, claims, rows, data.fingerprint, Path(args.out))
+    for entry in claims.claims.entries().values():
+        print(f"claims: {entry.number}. {entry.status:>13}: {entry.claim}")
+    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in claims.summary if n)
+    print(f"claims: {counts} in {claims.seconds.total:.1f} s -> {args.out} "
           f"(MLflow run {run_id})")
     return 0

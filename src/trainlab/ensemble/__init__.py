@@ -6,6 +6,7 @@ probability distributions of independent models, then argmax).
 - `combine`: mean probabilities, majority vote, greedy selection
 - `metrics`: NLL, calibration (ECE) and diversity of probabilities
 - `summary`: the ensemble report from cached predictions (no I/O)
+- `summary_file`: reports/ensemble.json, typed (what the claims and the report read)
 - `stage`: `trainlab ensemble`: `run_ensemble`, `add_arguments_ensemble`
 
 Nothing is imported here: `trainlab.ensemble.metrics` loads without Lightning or MLflow.

@@ -14,9 +14,9 @@ from mlflow.tracking import MlflowClient
 
 from trainlab.data.loader import DeviceLoader
 from trainlab.data.prepared import PreparedData
-from trainlab.ensemble.manifest import Member
 from trainlab.errors import DataError
 from trainlab.models.checkpoint import load_module, predict_proba
+from trainlab.search.results import Member
 
 
 @dataclass(frozen=True)

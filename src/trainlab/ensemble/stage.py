@@ -12,17 +12,18 @@ import argparse
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from mlflow.tracking import MlflowClient
 
 from trainlab.config import Config
 from trainlab.data.prepared import load_prepared
-from trainlab.ensemble.manifest import Manifest, read_manifest
+from trainlab.ensemble.manifest import read_manifest
 from trainlab.ensemble.predict import check_fingerprints, predict_members
 from trainlab.ensemble.summary import summarize
-from trainlab.io import write_json
+from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
 from trainlab.provenance import provenance_tags
+from trainlab.search.results import Manifest
+from trainlab.stagefile import write_model
 from trainlab.tracking import (
     ENSEMBLE_KIND,
     KIND_TAG,
@@ -43,12 +44,12 @@ def track(
     client: MlflowClient,
     cfg: Config,
     manifest: Manifest,
-    report: dict[str, Any],
+    report: EnsembleSummary,
     fingerprint: str,
     out: Path,
 ) -> str:
     """Log the report as one MLflow run linked to the search; write `out` inside it."""
-    member_ids = report["ensemble"]["members"]
+    member_ids = list(report.ensemble.members)
     tags = provenance_tags(fingerprint) | {
         KIND_TAG: ENSEMBLE_KIND,
         SEARCH_TAG: manifest.parent_run_id,
@@ -64,36 +65,36 @@ def track(
             | {
                 "data.prepared_dir": cfg.data.prepared_dir,
                 MEMBERS_KEY: member_ids,
-                "ensemble.top_k_used": report["top_k"]["used"],
+                "ensemble.top_k_used": report.top_k.used,
                 "search.study": manifest.study,
             },
         )
-        best = report["best_single"]["by_val"]
+        ens, best = report.ensemble, report.best_single.by_val
         log_metrics(
             client,
             run_id,
             {
-                "ensemble/acc": report["ensemble"]["acc"],
-                "ensemble/gain_points": report["ensemble"]["gain_points"],
-                "ensemble/gain_points_vs_best_test": report["ensemble"]["gain_points_vs_best_test"],
-                "ensemble/ece": report["ensemble"]["ece"],
-                "ensemble/nll": report["ensemble"]["nll"],
-                "best_single/acc": best["acc"],
-                "best_single/ece": best["ece"],
-                "best_single/nll": best["nll"],
-                "vote/acc": report["vote"]["acc"],
-                "greedy/acc": report["greedy"]["acc"],
-                "greedy/gain_points": report["greedy"]["gain_points"],
-                "diversity/disagreement": report["diversity"]["disagreement"],
+                "ensemble/acc": ens.acc,
+                "ensemble/gain_points": ens.gain_points,
+                "ensemble/gain_points_vs_best_test": ens.gain_points_vs_best_test,
+                "ensemble/ece": ens.ece,
+                "ensemble/nll": ens.nll,
+                "best_single/acc": best.acc,
+                "best_single/ece": best.ece,
+                "best_single/nll": best.nll,
+                "vote/acc": report.vote.acc,
+                "greedy/acc": report.greedy.acc,
+                "greedy/gain_points": report.greedy.gain_points,
+                "diversity/disagreement": report.diversity.disagreement,
             },
         )
-        report["mlflow_run_id"] = run_id
+        report = report.model_copy(update={"mlflow_run_id": run_id})
         # The artifact is logged from a copy and `out` replaced only after the run ended
         # FINISHED: a Ctrl-C while MLflow stores it (run KILLED) must leave the previous
         # complete report, not a new one naming a KILLED run (tests/ensemble/*interrupt*).
         with tempfile.TemporaryDirectory() as tmp:
-            client.log_artifact(run_id, str(write_json(Path(tmp) / out.name, report)))
-    write_json(out, report)
+            client.log_artifact(run_id, str(write_model(Path(tmp) / ARTIFACT, report)))
+    write_model(out, report)
     return run_id
 
 
@@ -117,32 +118,21 @@ def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
     preds = predict_members(loaded, data, ecfg.batch_size, resolve_device(ecfg.device))
     client = client_for(cfg.tracking)
     unchecked = check_fingerprints(client, loaded, data.fingerprint)
-    report = summarize(preds, ecfg, len(manifest.members))
-    report["notes"] += unchecked
-    report |= {
-        "study": manifest.study,
-        "search_parent_run_id": manifest.parent_run_id,
-        "data": {
-            "dataset": data.dataset,
-            "fingerprint": data.fingerprint,
-            "val_size": len(preds.val_labels),
-            "test_size": len(preds.test_labels),
-        },
-    }
-    for note in report["notes"]:
+    report = summarize(preds, ecfg, manifest, data.dataset, data.fingerprint, unchecked)
+    for note in report.notes:
         log.warning("ensemble: %s", note)
     run_id = track(client, cfg, manifest, report, data.fingerprint, Path(args.out))
     _print_summary(report, run_id)
     return 0
 
 
-def _print_summary(report: dict[str, Any], run_id: str) -> None:
-    ens, best, greedy = report["ensemble"], report["best_single"]["by_val"], report["greedy"]
-    picks = ", ".join(f"rank{s['rank']}x{s['count']}" for s in greedy["selection"])
+def _print_summary(report: EnsembleSummary, run_id: str) -> None:
+    ens, best, greedy = report.ensemble, report.best_single.by_val, report.greedy
+    picks = ", ".join(f"rank{s.rank}x{s.count}" for s in greedy.selection)
     print(
-        f"ensemble: top-{report['top_k']['used']} mean-prob test/acc {ens['acc']:.4f} "
-        f"({ens['gain_points']:+.2f} points over the best single by val, rank {best['rank']}, "
-        f"{best['acc']:.4f}); vote {report['vote']['acc']:.4f}; greedy {greedy['acc']:.4f} "
-        f"({picks}); ECE {ens['ece']:.4f} vs {best['ece']:.4f}; disagreement "
-        f"{report['diversity']['disagreement']:.4f} (MLflow run {run_id})"
+        f"ensemble: top-{report.top_k.used} mean-prob test/acc {ens.acc:.4f} "
+        f"({ens.gain_points:+.2f} points over the best single by val, rank {best.rank}, "
+        f"{best.acc:.4f}); vote {report.vote.acc:.4f}; greedy {greedy.acc:.4f} "
+        f"({picks}); ECE {ens.ece:.4f} vs {best.ece:.4f}; disagreement "
+        f"{report.diversity.disagreement:.4f} (MLflow run {run_id})"
     )

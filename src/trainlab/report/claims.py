@@ -13,6 +13,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 
+from trainlab.claims.results import Band, DeadUnits, Entry
 from trainlab.report.document import Cell, Column, FigureBlock, Notice, Paragraph, Section, Table
 from trainlab.report.figures import STYLE, Figure, new_figure, plain, png_bytes
 from trainlab.report.inputs import ReportInputs
@@ -38,52 +39,46 @@ def value_text(value: Any) -> str:
     return f"{value:.3g}"
 
 
-def numbers_text(entry: dict[str, Any]) -> str:
-    parts = [f"{label} {value_text(v)}" for label, v in (entry.get("numbers") or {}).items()]
-    context = [f"{label} {value_text(v)}" for label, v in (entry.get("context") or {}).items()]
+def numbers_text(entry: Entry) -> str:
+    parts = [f"{label} {value_text(v)}" for label, v in entry.numbers.items()]
+    context = [f"{label} {value_text(v)}" for label, v in entry.context.items()]
     return "; ".join(parts) + (f" | context: {'; '.join(context)}" if context else "")
 
 
 def claims_section(found: ReportInputs, dpi: int) -> Section:
     section = Section("claims", "Claims")
-    payload = found.claims
+    claims = found.claims
     stage = found.stages.get("claims")
-    if payload is None:
+    if claims is None:
         problem = f": {stage.problem}" if stage is not None and stage.problem else ""
         return section.add(Notice(f"The claims stage has not run{problem}. Each lecture claim "
                                   "gets its experiment, numbers and verdict once you run",
                                   "dvc repro claims"))
-    entries = sorted(payload["claims"].values(), key=lambda e: e.get("number", 0))
-    summary = payload.get("summary") or {}
-    order = [s.replace(" ", "_") for s in TONES]  # holds, does not hold, inconclusive, pending
-    counts = ", ".join(f"{summary[s]} {s.replace('_', ' ')}" for s in
-                       sorted(summary, key=lambda s: (order.index(s) if s in order else 9, s))
-                       if summary[s])
-    seconds = (payload.get("seconds") or {}).get("total")
+    entries = sorted(claims.claims.entries().values(), key=lambda e: e.number)
+    counts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in claims.summary if n)
     section.add(Paragraph(
         f"Each claim of the lecture, tested on this data ({counts}). A verdict follows from "
         "the numbers and the rule beside it (claims.rules in params.yaml): the effect's mean "
         "± spread_k standard deviations over seeds (or pairs) against a threshold; when the "
         "spread straddles the threshold the verdict is inconclusive. Seeds: "
-        f"{', '.join(str(s) for s in payload.get('seeds') or [])}; experiments took "
-        f"{value_text(seconds)} s."))
-    rows = [[Cell(str(e.get("number", "")), e.get("number")), Cell(e.get("claim", "")),
-             Cell(e.get("experiment", "")), Cell(numbers_text(e)), Cell(e.get("rule", "")),
-             Cell(e.get("status", ""), tone=TONES.get(e.get("status", ""), "")),
-             Cell(e.get("reason", ""))] for e in entries]
+        f"{', '.join(str(s) for s in claims.seeds)}; experiments took "
+        f"{value_text(claims.seconds.total)} s."))
+    rows = [[Cell(str(e.number), e.number), Cell(e.claim), Cell(e.experiment),
+             Cell(numbers_text(e)), Cell(e.rule), Cell(e.status, tone=TONES[e.status]),
+             Cell(e.reason)] for e in entries]
     section.add(Table(COLUMNS, rows, caption=f"From {stage.source if stage else 'claims.json'}; "
                       "every number is also a metric of the MLflow run `claims`."))
-    details = {key: (entry.get("details") or {}) for key, entry in payload["claims"].items()}
-    drawers = [(gradient_profile, details.get("saturation", {}).get("grad_norm")),
-               (layer_means, details.get("zero_centred", {}).get("layer_mean")),
-               (dead_by_lr, details.get("dying_relu", {}).get("by_lr"))]
+    verdicts = claims.claims
+    drawers = [(gradient_profile, verdicts.saturation.details.grad_norm),
+               (layer_means, verdicts.zero_centred.details.layer_mean),
+               (dead_by_lr, verdicts.dying_relu.details.by_lr)]
     for draw, data in drawers:
         if data:
             section.add(FigureBlock(draw(data, dpi)))
     return section
 
 
-def gradient_profile(profiles: dict[str, Any], dpi: int) -> Figure:
+def gradient_profile(profiles: dict[str, dict[str, Band]], dpi: int) -> Figure:
     """Claim 1: weight-gradient norm of each layer of the deep MLP, per activation."""
     with matplotlib.rc_context(STYLE):
         fig = new_figure(7.5, 3.6)
@@ -91,8 +86,9 @@ def gradient_profile(profiles: dict[str, Any], dpi: int) -> Figure:
         for i, (activation, states) in enumerate(sorted(profiles.items())):
             color = f"C{i}"
             for state, style in (("trained", "-"), ("init", "--")):
-                values = np.array([np.nan if v is None else v
-                                   for v in states.get(state, {}).get("mean", [])], dtype=float)
+                band = states.get(state)
+                values = np.array([np.nan if v is None else v for v in band.mean] if band else [],
+                                  dtype=float)
                 if values.size:
                     layers = np.arange(1, values.size + 1)
                     ax.plot(layers, values, style, marker="o", markersize=3, color=color,
@@ -109,14 +105,14 @@ def gradient_profile(profiles: dict[str, Any], dpi: int) -> Figure:
                   png)
 
 
-def layer_means(means: dict[str, Any], dpi: int) -> Figure:
+def layer_means(means: dict[str, Band], dpi: int) -> Figure:
     """Claim 2: mean output of each hidden layer, per activation (± sd over seeds)."""
     with matplotlib.rc_context(STYLE):
         fig = new_figure(7.5, 3.4)
         ax = fig.subplots()
         for activation, stats in sorted(means.items()):
-            mean = np.array([np.nan if v is None else v for v in stats["mean"]], dtype=float)
-            sd = np.array([0.0 if v is None else v for v in stats["sd"]], dtype=float)
+            mean = np.array([np.nan if v is None else v for v in stats.mean], dtype=float)
+            sd = np.array([0.0 if v is None else v for v in stats.sd], dtype=float)
             ax.errorbar(np.arange(1, mean.size + 1), mean, yerr=sd, marker="o", markersize=3,
                         capsize=3, label=plain(activation))
         ax.axhline(0.0, color="#555555", linewidth=1, linestyle=":")
@@ -129,28 +125,27 @@ def layer_means(means: dict[str, Any], dpi: int) -> Figure:
                   "over seeds). Zero-centred outputs sit on the dotted line.", png)
 
 
-def dead_by_lr(table: list[dict[str, Any]], dpi: int) -> Figure:
+def dead_by_lr(table: list[DeadUnits], dpi: int) -> Figure:
     """Claim 4: dead (and inactive) unit fraction against the learning rate."""
     with matplotlib.rc_context(STYLE):
         fig = new_figure(7.5, 3.6)
         ax = fig.subplots()
-        activations = sorted({row["activation"] for row in table})
+        activations = sorted({row.activation for row in table})
         for i, activation in enumerate(activations):
-            rows = sorted((r for r in table if r["activation"] == activation),
-                          key=lambda r: r["lr"])
-            lrs = np.array([r["lr"] for r in rows], dtype=float)
-            dead = np.array([np.nan if r["dead_mean"] is None else 100 * r["dead_mean"]
+            rows = sorted((r for r in table if r.activation == activation), key=lambda r: r.lr)
+            lrs = np.array([r.lr for r in rows], dtype=float)
+            dead = np.array([np.nan if r.dead_mean is None else 100 * r.dead_mean
                              for r in rows], dtype=float)
-            sd = np.array([100 * (r["dead_sd"] or 0.0) for r in rows], dtype=float)
-            inactive = np.array([np.nan if r["inactive_mean"] is None else
-                                 100 * r["inactive_mean"] for r in rows], dtype=float)
+            sd = np.array([100 * r.dead_sd for r in rows], dtype=float)
+            inactive = np.array([np.nan if r.inactive_mean is None else
+                                 100 * r.inactive_mean for r in rows], dtype=float)
             ax.errorbar(lrs, dead, yerr=sd, marker="o", markersize=4, capsize=3, color=f"C{i}",
                         label=plain(f"{activation}: dead"))
             ax.plot(lrs, inactive, ":", marker=".", color=f"C{i}",
                     label=plain(f"{activation}: inactive"))
             for lr, row in zip(lrs, rows, strict=True):
-                if row["diverged"]:
-                    ax.annotate(f"{row['diverged']} diverged", (lr, 0), fontsize=7,
+                if row.diverged:
+                    ax.annotate(f"{row.diverged} diverged", (lr, 0), fontsize=7,
                                 color=f"C{i}", textcoords="offset points", xytext=(0, 4 + 8 * i))
         ax.set_xscale("log")
         ax.set(xlabel="learning rate (log)", ylabel="units (%)",

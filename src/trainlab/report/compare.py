@@ -57,7 +57,7 @@ def _headline(found: ReportInputs) -> dict[str, tuple[str, float]]:
     nan = np.nan
     gain = best_transfer_gain(found)
     seconds, _ = wall_time(found)
-    ens = found.ensemble.gain_points if found.ensemble else None
+    ens = found.ensemble.ensemble.gain_points if found.ensemble else None
     rows = {
         "best recipe (validation)": (best["label"] if best is not None else DASH, nan),
         "its test accuracy": (spread(best["test_acc_mean"], best["test_acc_std"])
@@ -70,8 +70,8 @@ def _headline(found: ReportInputs) -> dict[str, tuple[str, float]]:
                                  100 * best["gap_acc_mean"] if best is not None else nan),
         "ensemble gain": (points(ens), ens if ens is not None else nan),
         "transfer vs scratch (smallest size)": (
-            points(gain["gain_points"]) if gain is not None else DASH,
-            gain["gain_points"] if gain is not None else nan),
+            points(gain.gain_points) if gain is not None else DASH,
+            gain.gain_points if gain is not None else nan),
     }
     rows |= {f"trials {s}": (str(counts[s]), counts[s]) for s in
              ("total", "finished", "pruned", "failed", "killed")}

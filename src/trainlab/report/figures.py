@@ -19,7 +19,6 @@ import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import MaxNLocator
 
-from trainlab.report.baselines import EnsembleView, size_order
 from trainlab.report.tables import CurvePick
 
 STYLE = {
@@ -213,12 +212,12 @@ def activation_health(health: pd.DataFrame, dpi: int) -> Figure:
                   "units, saturated outputs and the weight-gradient norm of each layer.", png)
 
 
-def ensemble_bars(view: EnsembleView, dpi: int) -> Figure:
-    """Test accuracy of each member and of the ensembles."""
-    members = view.members.dropna(subset=["test_acc"]).sort_values("test_acc")
-    labels = [plain(n, 38) for n in members["name"]] + [plain(k) for k in view.scores]
-    values = list(100 * members["test_acc"]) + [100 * v for v in view.scores.values()]
-    colors = [MUTED] * len(members) + [ACCENT] * len(view.scores)
+def ensemble_bars(members: pd.DataFrame, scores: dict[str, float], dpi: int) -> Figure:
+    """Test accuracy of each member (columns name, test_acc) and of the ensembles."""
+    members = members.sort_values("test_acc")
+    labels = [plain(n, 38) for n in members["name"]] + [plain(k) for k in scores]
+    values = list(100 * members["test_acc"]) + [100 * v for v in scores.values()]
+    colors = [MUTED] * len(members) + [ACCENT] * len(scores)
     with matplotlib.rc_context(STYLE):
         fig = new_figure(9.0, 0.38 * len(values) + 1.4)
         ax = fig.subplots()
@@ -235,37 +234,34 @@ def ensemble_bars(view: EnsembleView, dpi: int) -> Figure:
 
 
 def transfer_lines(transfer: pd.DataFrame, dpi: int) -> Figure:
-    """Test accuracy against target-data size per backbone and mode (log x axis)."""
+    """Test accuracy against target-data size per backbone and mode (log x axis); columns
+    backbone, mode, size (images), test_acc."""
     backbones = [b for b in dict.fromkeys(transfer["backbone"])
                  if (transfer.loc[transfer["backbone"] == b, "mode"] != "scratch").any()]
     backbones = backbones or list(dict.fromkeys(transfer["backbone"]))
-    numeric = [size_order(s) for s in transfer["size"] if math.isfinite(size_order(s))]
-    at_all = max(numeric) * 4 if numeric else 1.0  # where 'all' sits on the log axis
     with matplotlib.rc_context(STYLE):
         fig = new_figure(4.6 * len(backbones), 3.6)
         axes = np.atleast_1d(fig.subplots(1, len(backbones), squeeze=False).ravel())
         for ax, backbone in zip(axes, backbones, strict=True):
-            _transfer_panel(ax, transfer, backbone, at_all)
+            _transfer_panel(ax, transfer, backbone)
         png = png_bytes(fig, dpi)
     return Figure("transfer", "Transfer learning",
                   "Linear probe and fine-tuning of pretrained backbones against training from "
                   "scratch, by number of target training images (log scale).", png)
 
 
-def _transfer_panel(ax, transfer: pd.DataFrame, backbone: str, at_all: float) -> None:
+def _transfer_panel(ax, transfer: pd.DataFrame, backbone: str) -> None:
     own = transfer[transfer["backbone"] == backbone]
     if not (own["mode"] == "scratch").any():
         own = pd.concat([own, transfer[transfer["mode"] == "scratch"]])
-    ticks = {}
+    sizes = set()
     for mode, group in own.groupby("mode", sort=True):
-        means = group.groupby("size")["test_acc"].mean()
-        xs = [size_order(s) if math.isfinite(size_order(s)) else at_all for s in means.index]
-        ticks |= dict(zip(xs, means.index, strict=True))
-        order = np.argsort(xs)
-        ax.plot(np.array(xs)[order], 100 * means.to_numpy()[order], marker="o",
-                color=MODE_COLORS.get(mode), label=plain(mode))
+        means = group.groupby("size")["test_acc"].mean()  # sorted by size
+        sizes |= set(means.index)
+        ax.plot(means.index, 100 * means.to_numpy(), marker="o", color=MODE_COLORS.get(mode),
+                label=plain(mode))
     ax.set_xscale("log")
-    ax.set_xticks(list(ticks), [plain(v) for v in ticks.values()])
+    ax.set_xticks(sorted(sizes), [str(size) for size in sorted(sizes)])
     ax.minorticks_off()
     ax.set(title=plain(backbone), xlabel="target training images", ylabel="test accuracy (%)")
     ax.legend()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from trainlab.io import read_csv, read_json
+from trainlab.claims.results import ClaimsFile
+from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
 from trainlab.report import baselines, sources, tables, trials
 from trainlab.report.study import StudyView, load_study
+from trainlab.search.results import SearchSummary, TrialRow
+from trainlab.stagefile import read_model, read_rows
 from trainlab.tracking import ENSEMBLE_KIND, SEARCH_KIND
+from trainlab.training.results import TrainSummary
+from trainlab.transfer.results import CellResult
 
 
 @dataclass
@@ -37,20 +41,21 @@ class ReportInputs:
     trials: pd.DataFrame
     table: pd.DataFrame
     stages: dict[str, Stage]
-    search_json: dict[str, Any] | None = None
-    train_json: dict[str, Any] | None = None
-    ensemble: baselines.EnsembleView | None = None
-    transfer: pd.DataFrame | None = None
+    search: SearchSummary | None = None
+    train: TrainSummary | None = None
+    ensemble: EnsembleSummary | None = None
+    transfer: list[CellResult] | None = None
     study: StudyView | None = None
     health: pd.DataFrame = field(default_factory=pd.DataFrame)
     curves: list[tuple[tables.CurvePick, pd.DataFrame]] = field(default_factory=list)
-    claims: dict[str, Any] | None = None  # claims.json of the claims stage
+    claims: ClaimsFile | None = None
 
     @property
     def search_parent(self) -> pd.Series | None:
         runs = self.experiment.runs
         parents = sources.runs_of_kind(runs, SEARCH_KIND)
-        named = parents[parents["run_id"] == (self.search_json or {}).get("parent_run_id")]
+        parent_run_id = self.search.parent_run_id if self.search else None
+        named = parents[parents["run_id"] == parent_run_id]
         parents = named if len(named) else parents.sort_values("start_time")
         return None if parents.empty else parents.iloc[-1]
 
@@ -72,15 +77,12 @@ def gather(
     """
     inputs = Path(inputs) if inputs is not None else None
     runs = sources.load_experiment(uri, experiment)
-    search_json, _ = _read_json(inputs, "search")
-    search_json = search_json if isinstance(search_json, dict) else None
-    parent = str((search_json or {}).get("parent_run_id") or "") or None
-    trial_rows, search = _trials(runs, inputs, parent)
-    train_json, _ = _read_json(inputs, "train")
+    summary, _ = _read(inputs, "search", SearchSummary)
+    trial_rows, search = _trials(runs, inputs, summary.parent_run_id if summary else None)
+    train, _ = _read(inputs, "train", TrainSummary)
     table = tables.recipe_table(trial_rows)
-    found = ReportInputs(runs, trial_rows, table, {"search": search},
-                         search_json=search_json,
-                         train_json=train_json if isinstance(train_json, dict) else None)
+    found = ReportInputs(runs, trial_rows, table, {"search": search}, search=summary,
+                         train=train)
     found.ensemble, found.stages["ensemble"] = _ensemble(runs, inputs)
     found.transfer, found.stages["transfer"] = _transfer(runs, inputs)
     found.claims, found.stages["claims"] = _claims(inputs)
@@ -98,16 +100,17 @@ def gather(
     return found
 
 
-def _read_csv(inputs: Path | None, key: str):
+def _read(inputs: Path | None, key: str, model):
+    """A stage file as its model: (value, None) or (None, why not)."""
     if inputs is None:
         return None, "stage files not read"
-    return read_csv(inputs / sources.STAGE_FILES[key])
+    return read_model(inputs / sources.STAGE_FILES[key], model)
 
 
-def _read_json(inputs: Path | None, key: str):
+def _read_rows(inputs: Path | None, key: str, row):
     if inputs is None:
         return None, "stage files not read"
-    return read_json(inputs / sources.STAGE_FILES[key])
+    return read_rows(inputs / sources.STAGE_FILES[key], row)
 
 
 def _trials(runs: sources.ExperimentRuns, inputs: Path | None,
@@ -116,46 +119,39 @@ def _trials(runs: sources.ExperimentRuns, inputs: Path | None,
     if not child_runs.empty:
         source = f"MLflow experiment {runs.name!r} ({len(child_runs)} trial runs)"
         return trials.trials_from_runs(child_runs), Stage("search", source)
-    csv, csv_problem = _read_csv(inputs, "search_trials")
-    if csv is not None and not csv.empty:
-        return trials.trials_from_csv(csv), Stage("search", str(inputs / "search_trials.csv"))
+    rows, csv_problem = _read_rows(inputs, "search_trials", TrialRow)
+    if rows is not None:
+        return trials.trials_from_csv(rows), Stage("search", str(inputs / "search_trials.csv"))
     why = runs.problem or f"the MLflow experiment {runs.name!r} has no search trial runs"
-    empty = trials.trials_from_csv(pd.DataFrame(columns=trials.TRIAL_COLUMNS))
-    return empty, Stage("search", problem=f"{why}; {csv_problem or 'search_trials.csv is empty'}")
+    return trials.trials_from_csv([]), Stage("search", problem=f"{why}; {csv_problem}")
 
 
 def _ensemble(runs: sources.ExperimentRuns, inputs: Path | None):
-    payload, problem = _read_json(inputs, "ensemble")
-    if payload is not None:
-        return baselines.ensemble_view(payload), Stage("ensemble", str(inputs / "ensemble.json"))
-    frame = runs.runs
-    found = sources.runs_of_kind(frame, ENSEMBLE_KIND)
-    if not found.empty:  # the stage ran but its file is gone: show what MLflow kept
-        run = found.sort_values("start_time").iloc[-1]
-        metrics = {k.removeprefix("metrics."): v for k, v in run.items()
-                   if k.startswith("metrics.") and pd.notna(v)}
-        return baselines.ensemble_view(metrics), Stage(
-            "ensemble", f"MLflow run {run['run_id']} ({problem})")
+    summary, problem = _read(inputs, "ensemble", EnsembleSummary)
+    if summary is not None:
+        return summary, Stage("ensemble", str(inputs / "ensemble.json"))
+    found = sources.runs_of_kind(runs.runs, ENSEMBLE_KIND)
+    if not found.empty:  # the stage ran but its file is gone (or not read): its run's copy
+        run_id = found.sort_values("start_time").iloc[-1]["run_id"]
+        summary, run_problem = sources.read_artifact(runs, run_id, ARTIFACT, EnsembleSummary)
+        if summary is not None:
+            return summary, Stage("ensemble", f"MLflow run {run_id} ({problem})")
+        problem = f"{problem}; {run_problem}"
     return None, Stage("ensemble", problem=problem or "")
 
 
 def _claims(inputs: Path | None):
-    payload, problem = _read_json(inputs, "claims")
-    if isinstance(payload, dict) and isinstance(payload.get("claims"), dict):
-        return payload, Stage("claims", str(inputs / "claims.json"))
-    return None, Stage("claims", problem=problem or f"{inputs / 'claims.json'} holds no claims")
+    claims, problem = _read(inputs, "claims", ClaimsFile)
+    if claims is not None:
+        return claims, Stage("claims", str(inputs / "claims.json"))
+    return None, Stage("claims", problem=problem or "")
 
 
 def _transfer(runs: sources.ExperimentRuns, inputs: Path | None):
-    csv, csv_problem = _read_csv(inputs, "transfer_csv")
-    if csv is not None and not csv.empty:
-        return baselines.normalise_transfer(csv), Stage("transfer", str(inputs / "transfer.csv"))
-    payload, json_problem = _read_json(inputs, "transfer")
-    frame = baselines.transfer_from_json(payload) if payload is not None else None
-    if frame is not None:
-        return frame, Stage("transfer", str(inputs / "transfer.json"))
-    frame = baselines.transfer_from_runs(runs)
-    if frame is not None:
-        return frame, Stage("transfer", f"MLflow experiment {runs.name!r} (transfer runs)")
-    problem = f"{csv_problem}; {json_problem or 'transfer.json holds no result rows'}"
+    cells, problem = _read_rows(inputs, "transfer", CellResult)
+    if cells is not None:
+        return cells, Stage("transfer", str(inputs / "transfer.csv"))
+    cells = baselines.transfer_from_runs(runs)
+    if cells is not None:
+        return cells, Stage("transfer", f"MLflow experiment {runs.name!r} (transfer runs)")
     return None, Stage("transfer", problem=f"{problem}; MLflow has no transfer runs")

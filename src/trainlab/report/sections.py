@@ -177,31 +177,27 @@ def health_section(found: ReportInputs, dpi: int) -> Section:
 
 def ensemble_section(found: ReportInputs, dpi: int) -> Section:
     section = Section("ensemble", "Ensemble")
-    view = found.ensemble
-    if view is None:
+    summary = found.ensemble
+    if summary is None:
         return _missing(section, found.stages["ensemble"])
-    if len(view.members) or view.scores:
-        section.add(FigureBlock(figures.ensemble_bars(view, dpi)))
-    facts = [(k, pct(v)) for k, v in view.scores.items()]
-    facts += [(label, text) for label, text, value in [
-        ("gain over the best single model", f"{view.gain_points:+.2f} pp"
-         if view.gain_points is not None else "", view.gain_points),
-        ("ECE of the best single model", f"{view.ece_single:.4f}" if view.ece_single is not None
-         else "", view.ece_single),
-        ("ECE of the ensemble", f"{view.ece_ensemble:.4f}" if view.ece_ensemble is not None
-         else "", view.ece_ensemble),
-        ("member disagreement", f"{view.disagreement:.4f}" if view.disagreement is not None
-         else "", view.disagreement),
-    ] if value is not None]
-    section.add(KeyValues(facts))
-    section.add(*(Paragraph(f"Note from the ensemble stage: {note}") for note in view.notes))
-    if len(view.members):
-        section.add(Table([Column("member"), Column("val acc", True), Column("test acc", True)],
-                          [[text_cell(m["name"]), pct_cell(m["val_acc"]), pct_cell(m["test_acc"])]
-                           for _, m in view.members.iterrows()]))
+    members = baselines.ensemble_members(summary)
+    scores = baselines.ensemble_scores(summary)
+    section.add(FigureBlock(figures.ensemble_bars(members, scores, dpi)))
+    section.add(KeyValues([
+        *((label, pct(acc)) for label, acc in scores.items()),
+        ("gain over the best single model", f"{summary.ensemble.gain_points:+.2f} pp"),
+        ("ECE of the best single model", f"{summary.best_single.by_val.ece:.4f}"),
+        ("ECE of the ensemble", f"{summary.ensemble.ece:.4f}"),
+        ("member disagreement", f"{summary.diversity.disagreement:.4f}"),
+    ]))
+    section.add(*(Paragraph(f"Note from the ensemble stage: {note}") for note in summary.notes))
+    section.add(Table([Column("member"), Column("val acc", True), Column("test acc", True)],
+                      [[text_cell(m["name"]), pct_cell(m["val_acc"]), pct_cell(m["test_acc"])]
+                       for _, m in members.iterrows()]))
+    values = flatten(summary.model_dump(mode="json"), scalars_only=True)
     section.add(Table([Column("key"), Column("value")],
                       [[Cell(k), Cell(f"{v:.6g}" if isinstance(v, float) else str(v))]
-                       for k, v in view.values.items()],
+                       for k, v in values.items()],
                       caption=f"Every value in {found.stages['ensemble'].source}, as written.",
                       sortable=False))
     return section
@@ -209,20 +205,19 @@ def ensemble_section(found: ReportInputs, dpi: int) -> Section:
 
 def transfer_section(found: ReportInputs, dpi: int) -> Section:
     section = Section("transfer", "Transfer learning")
-    frame = found.transfer
-    if frame is None:
+    if found.transfer is None:
         return _missing(section, found.stages["transfer"])
+    frame = baselines.transfer_frame(found.transfer)
     section.add(FigureBlock(figures.transfer_lines(frame, dpi)))
-    gains = baselines.transfer_gains(frame)
+    gains = baselines.gains_frame(found.transfer)
     if not gains.empty:
         section.add(Table([Column("backbone"), Column("mode"), Column("target images", True),
                            Column("gain over scratch", True, "test accuracy, percentage points")],
                           [[text_cell(g["backbone"]), text_cell(g["mode"]),
-                            Cell(str(g["size"]), baselines.size_order(g["size"])),
-                            points_cell(g["gain_points"])] for _, g in gains.iterrows()]))
-    rows = [[text_cell(r["backbone"]), text_cell(r["mode"]),
-             Cell(str(r["size"]), baselines.size_order(r["size"])), pct_cell(r["test_acc"]),
-             pct_cell(r["final_train_acc"]),
+                            num_cell(g["size"], 0), points_cell(g["gain_points"])]
+                           for _, g in gains.iterrows()]))
+    rows = [[text_cell(r["backbone"]), text_cell(r["mode"]), num_cell(r["size"], 0),
+             pct_cell(r["test_acc"]), pct_cell(r["final_train_acc"]),
              points_cell(100 * r["gap_acc"], higher_is_better=False), num_cell(r["epochs"], 0),
              Cell(duration(r["seconds"]), _sort(r["seconds"]))] for _, r in frame.iterrows()]
     section.add(Table([Column("backbone"), Column("mode"), Column("target images", True),
@@ -246,8 +241,8 @@ def search_section(found: ReportInputs, dpi: int) -> Section:
         if (study.trials["state"] == "COMPLETE").any():
             section.add(FigureBlock(figures.optimisation_history(study.trials, study.maximize,
                                                                  dpi)))
-    if found.search_json:
-        flat = flatten(found.search_json, scalars_only=True)
+    if found.search is not None:
+        flat = flatten(found.search.model_dump(mode="json"), scalars_only=True)
         section.add(KeyValues([(k, str(v)) for k, v in flat.items()]))
     if not found.trials.empty:
         section.add(trials_table(found.trials))

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from trainlab.stagefile import Model, read_model
 from trainlab.tracking import KIND_TAG, absolute_uri, sqlite_file
 
 # The stage files the report reads, under the inputs folder (`--inputs`, default reports/).
@@ -25,8 +26,7 @@ STAGE_FILES = {
     "search": "search.json",
     "search_trials": "search_trials.csv",
     "ensemble": "ensemble.json",
-    "transfer": "transfer.json",
-    "transfer_csv": "transfer.csv",
+    "transfer": "transfer.csv",
     "train": "train.json",
     "claims": "claims.json",
 }
@@ -101,6 +101,23 @@ def _run_record(run: Any) -> dict[str, Any]:
     record |= {f"params.{k}": v for k, v in data.params.items()}
     record |= {f"tags.{k}": v for k, v in data.tags.items()}
     return record
+
+
+def read_artifact(experiment: ExperimentRuns, run_id: str, name: str,
+                  model: type[Model]) -> tuple[Model | None, str | None]:
+    """A stage file logged as artifact `name` of a run, as its model: (value, None) or
+    (None, why not)."""
+    where = f"the artifact {name} of MLflow run {run_id}"
+    if experiment.client is None:
+        return None, f"{where} is not reachable"
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = experiment.client.download_artifacts(run_id, name, tmp)
+            value, problem = read_model(path, model)
+    except Exception as err:  # no such artifact, an unreachable store: the report goes on
+        return None, f"{where} is unreadable ({type(err).__name__})"
+    return value, problem.replace(str(path), where) if problem else None
 
 
 def load_curves(experiment: ExperimentRuns, run_id: str) -> pd.DataFrame | None:

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainlab.config import Config
-from trainlab.io import write_atomic, write_bytes, write_json
+from trainlab.io import write_atomic, write_bytes
 from trainlab.report import tables
 from trainlab.report.compare import build_comparison
 from trainlab.report.document import Document
 from trainlab.report.html import render_html
 from trainlab.report.inputs import ReportInputs, gather
 from trainlab.report.markdown import render_markdown
+from trainlab.report.metrics_file import write_metrics
 from trainlab.report.summary import metrics_payload
 
 INPUTS = "reports"  # where the upstream stages write their json/csv files
@@ -62,7 +63,7 @@ def write_report(doc: Document, found: ReportInputs, out: str | Path) -> ReportF
     files.figures = write_figures(doc, out / "figures")
     files.curves = write_curves(found, out / "curves")
     write_atomic(files.markdown, render_markdown(doc, "figures"))
-    write_json(files.metrics, metrics_payload(found))
+    write_metrics(files.metrics, metrics_payload(found))
     write_atomic(files.html, render_html(doc))
     return files
 

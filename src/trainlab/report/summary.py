@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from trainlab.io import clean, flatten
-from trainlab.report import baselines, tables
+from trainlab.io import clean
+from trainlab.report import tables
 from trainlab.report.document import (
     DASH,
     Card,
@@ -25,8 +25,10 @@ from trainlab.report.document import (
     spread,
 )
 from trainlab.report.inputs import ReportInputs
+from trainlab.report.metrics_file import ReportMetrics
 from trainlab.report.sources import column
 from trainlab.report.trials import STATES
+from trainlab.transfer.results import Gain, transfer_gains
 
 
 def state_counts(trials: pd.DataFrame) -> dict[str, int]:
@@ -36,10 +38,8 @@ def state_counts(trials: pd.DataFrame) -> dict[str, int]:
 
 def wall_time(found: ReportInputs) -> tuple[float | None, str]:
     """Seconds the search took and where that number comes from."""
-    flat = flatten(found.search_json, scalars_only=True)
-    for key, value in flat.items():
-        if "wall" in key.lower() and isinstance(value, int | float):
-            return float(value), f"search.json {key}"
+    if found.search is not None:
+        return found.search.wall_seconds, "search.json wall_seconds"
     parent = found.search_parent
     if parent is not None and pd.notna(parent.get("end_time")):
         return (parent["end_time"] - parent["start_time"]) / 1000.0, "search run duration"
@@ -58,16 +58,13 @@ def distinct(found: ReportInputs, tag: str) -> str:
     return ", ".join(unique) if unique else DASH
 
 
-def best_transfer_gain(found: ReportInputs) -> pd.Series | None:
-    """The transfer gain at the smallest target size, where pretraining matters most."""
-    if found.transfer is None:
+def best_transfer_gain(found: ReportInputs) -> Gain | None:
+    """The best transfer gain at the smallest target size, where pretraining matters most."""
+    gains = transfer_gains(found.transfer or [])
+    if not gains:
         return None
-    gains = baselines.transfer_gains(found.transfer)
-    if gains.empty:
-        return None
-    smallest = gains["size"].map(baselines.size_order).min()
-    return gains[gains["size"].map(baselines.size_order) == smallest] \
-        .sort_values("gain_points").iloc[-1]
+    smallest = min(g.size for g in gains)
+    return max((g for g in gains if g.size == smallest), key=lambda g: g.gain_points)
 
 
 def summary_section(found: ReportInputs) -> Section:
@@ -102,12 +99,13 @@ def summary_section(found: ReportInputs) -> Section:
 
 
 def _ensemble_card(found: ReportInputs) -> Card:
-    view = found.ensemble
-    if view is None:
+    summary = found.ensemble
+    if summary is None:
         return Card("Ensemble gain", DASH, "ensemble stage not run")
-    detail = " vs ".join(f"{k} {pct(v)}" for k, v in view.scores.items()
-                         if k in ("mean-probability ensemble", "best single model"))
-    return Card("Ensemble gain over the best single model", points(view.gain_points), detail)
+    detail = (f"mean-probability ensemble {pct(summary.ensemble.acc)} vs best single model "
+              f"{pct(summary.best_single.by_val.acc)}")
+    return Card("Ensemble gain over the best single model",
+                points(summary.ensemble.gain_points), detail)
 
 
 def _transfer_card(found: ReportInputs) -> Card:
@@ -116,8 +114,8 @@ def _transfer_card(found: ReportInputs) -> Card:
     gain = best_transfer_gain(found)
     if gain is None:
         return Card("Transfer vs scratch", DASH, "no scratch baseline to compare with")
-    return Card("Transfer vs scratch", points(gain["gain_points"]),
-                f"{gain['backbone']} {gain['mode']} at {gain['size']} target images")
+    return Card("Transfer vs scratch", points(gain.gain_points),
+                f"{gain.backbone} {gain.mode} at {gain.size} target images")
 
 
 def _facts(found: ReportInputs, best: Any, worst: Any) -> list[tuple[str, str]]:
@@ -129,10 +127,9 @@ def _facts(found: ReportInputs, best: Any, worst: Any) -> list[tuple[str, str]]:
     if worst is not None:
         facts.append(("Worst recipe", f"{worst['label']}: validation "
                       f"{pct(worst['val_acc_mean'])}, test {pct(worst['test_acc_mean'])}"))
-    if found.train_json:
-        train = found.train_json
-        facts.append(("Single recipe (train stage)", f"test {pct(train.get('test/acc'))}, gap "
-                      f"{points(100 * train['gap/acc']) if 'gap/acc' in train else DASH}"))
+    if found.train is not None:
+        facts.append(("Single recipe (train stage)", f"test {pct(found.train.test_acc)}, gap "
+                      f"{points(100 * found.train.gap_acc)}"))
     facts += [
         ("MLflow experiment", f"{found.experiment.name} at {found.experiment.uri}"),
         ("Hardware", f"CPU {distinct(found, 'hardware.cpu')}; "
@@ -160,7 +157,7 @@ def _status_table(found: ReportInputs) -> Table:
                  rows, caption="Where each part of this report comes from.", sortable=False)
 
 
-def metrics_payload(found: ReportInputs) -> dict[str, Any]:
+def metrics_payload(found: ReportInputs) -> ReportMetrics:
     """DVC metrics (numbers only, accuracies as fractions, gains in points)."""
     best, _ = tables.best_and_worst(found.table)
     done = found.table[found.table["seeds"] > 0] if "seeds" in found.table else found.table
@@ -172,16 +169,14 @@ def metrics_payload(found: ReportInputs) -> dict[str, Any]:
         payload["recipes"] = {"count": len(done), "max_test_acc": done["test_acc_mean"].max(),
                               "min_gap_acc": done["gap_acc_mean"].min()}
     if found.ensemble is not None:
-        scores = found.ensemble.scores
-        payload["ensemble"] = {"gain_points": found.ensemble.gain_points,
-                               "acc": scores.get("mean-probability ensemble"),
-                               "best_single_acc": scores.get("best single model")}
+        payload["ensemble"] = {"gain_points": found.ensemble.ensemble.gain_points,
+                               "acc": found.ensemble.ensemble.acc,
+                               "best_single_acc": found.ensemble.best_single.by_val.acc}
     if found.transfer is not None:
         transfer: dict[str, Any] = {}
-        for _, row in baselines.transfer_gains(found.transfer).iterrows():
-            transfer.setdefault(row["backbone"], {}).setdefault(row["mode"], {})[
-                f"gain_points_{row['size']}"] = row["gain_points"]
+        for gain in transfer_gains(found.transfer):
+            transfer.setdefault(gain.backbone, {}).setdefault(gain.mode, {})[
+                f"gain_points_{gain.size}"] = gain.gain_points
         payload["transfer"] = transfer
-    seconds, _ = wall_time(found)
-    payload["wall_seconds"] = seconds
-    return clean(payload, digits=6, drop_missing=True)
+    payload["wall_seconds"], _ = wall_time(found)
+    return ReportMetrics.model_validate(clean(payload, digits=6, drop_missing=True))

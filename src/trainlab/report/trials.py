@@ -8,9 +8,12 @@ max_epochs, seconds, run_id, run_name, fail_reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from trainlab.report.sources import ExperimentRuns, column, runs_of_kind
+from trainlab.search.results import TrialRow
 from trainlab.tracking import FAILURE_TAG, OUTCOME_TAG, PARENT_TAG, SEARCH_KIND
 
 TRIAL_COLUMNS = [
@@ -100,8 +103,9 @@ def trials_from_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def trials_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """Trial rows from reports/search_trials.csv (written by the search stage)."""
+def trials_from_csv(rows: Sequence[TrialRow]) -> pd.DataFrame:
+    """Trial rows from the lines of reports/search_trials.csv (written by the search stage)."""
+    frame = pd.DataFrame([row.model_dump() for row in rows], columns=list(TrialRow.model_fields))
     out = frame.reindex(columns=TRIAL_COLUMNS).copy()
     state = out["state"].astype("string")
     upper = state.str.upper()

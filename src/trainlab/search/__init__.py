@@ -4,7 +4,8 @@
 - `study`: storage, sampler, pruner, the queue of trials and its recovery
 - `objective`: one trial as an MLflow child run, its outcome told to Optuna
 - `workers`: the worker loop, heartbeats, local worker processes
-- `outputs`: trial table, summary, top-k checkpoints and manifest
+- `results`: the stage's files, typed: trial rows, search.json, the manifest
+- `outputs`: trial table, summary, top-k checkpoints and manifest, filled from the study
 - `stage`: `trainlab search` (coordinator and `--worker`): `run_search`,
   `add_arguments_search`
 

@@ -1,18 +1,12 @@
 """What the search leaves behind: the trial table, the summary, the top-k checkpoints.
 
-- `reports/search_trials.csv`: one row per trial of the current params (interrupted attempts
-  included); accuracies are fractions, `best_epoch` counts from 1, `gap_acc` is final train
-  accuracy minus test accuracy and `gap_loss` test loss minus final train loss.
-- `reports/search.json` (DVC metrics): the best recipe, trials by state, wall time.
-- `models/search/rank{r}_trial{n}.ckpt` + `manifest.json`: the top-k COMPLETE trials by val
-  accuracy, for the ensemble stage (paths relative to the project root).
+The files' shapes are :mod:`trainlab.search.results` (their one owner); here they are filled
+from the study. The top-k checkpoints are copied to `models/search/rank{r}_trial{n}.ckpt`.
 The same numbers go to the search's MLflow parent run.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 import sys
 import tempfile
@@ -23,37 +17,33 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
-from trainlab.io import write_atomic, write_json, write_with
+from trainlab.io import write_with
+from trainlab.search.results import Manifest, Member, SearchSummary, TrialCounts, TrialRow
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
+from trainlab.stagefile import write_model, write_rows
 from trainlab.tracking import log_metrics
 
-CSV_COLUMNS = [
-    "trial", "cell", "activation", "regularization", "augmentation", "preprocessing", "seed",
-    "state", "val_acc", "test_acc", "final_train_acc", "gap_acc", "gap_loss", "epochs_run",
-    "best_epoch", "seconds", "run_id", "fail_reason",
-]
 LOST = "interrupted (its worker stopped sending heartbeats)"  # FAIL set by Optuna itself
 
 
-def trial_rows(trials: list[FrozenTrial]) -> list[dict[str, Any]]:
+def trial_rows(trials: list[FrozenTrial]) -> list[TrialRow]:
     """One CSV row per trial, in trial order."""
     rows = []
     for trial in sorted(trials, key=lambda t: t.number):
         attrs = trial.user_attrs
-        row = {key: attrs.get(key) for key in CSV_COLUMNS}
-        row |= {"trial": trial.number, "state": trial.state.name, "run_id": attrs.get(RUN_ATTR),
-                "checkpoint": attrs.get("checkpoint")}
+        row = {key: attrs.get(key) for key in TrialRow.model_fields}
+        row |= {"trial": trial.number, "state": trial.state.name, "run_id": attrs.get(RUN_ATTR)}
         if trial.state == TrialState.COMPLETE:
             row["val_acc"] = trial.value
         if attrs.get("best_epoch") is not None:
             row["best_epoch"] = attrs["best_epoch"] + 1
         if trial.state == TrialState.FAIL and not attrs.get("fail_reason"):
             row["fail_reason"] = LOST
-        rows.append(row)
+        rows.append(TrialRow.model_validate(row))
     return rows
 
 
-def counts(trials: list[FrozenTrial]) -> dict[str, int]:
+def counts(trials: list[FrozenTrial]) -> TrialCounts:
     """Trials by state; `fail` are real failures (diverged, errors), `interrupted` were retried."""
     out = {"complete": 0, "pruned": 0, "fail": 0, "interrupted": 0, "unfinished": 0}
     for trial in trials:
@@ -64,45 +54,37 @@ def counts(trials: list[FrozenTrial]) -> dict[str, int]:
             out[trial.state.name.lower()] += 1
         else:
             out["unfinished"] += 1
-    out["total"] = len(trials)
-    return out
+    return TrialCounts(**out, total=len(trials))
 
 
-def ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def ranked(rows: list[TrialRow]) -> list[TrialRow]:
     """COMPLETE rows, best val accuracy first (ties: the earlier trial)."""
-    complete = [row for row in rows if row["state"] == "COMPLETE"]
-    return sorted(complete, key=lambda row: (-row["val_acc"], row["trial"]))
+    complete = [row for row in rows if row.state == "COMPLETE" and row.val_acc is not None]
+    return sorted(complete, key=lambda row: (-row.val_acc, row.trial))
 
 
-def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> Path:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return write_atomic(path, out.getvalue())
+def write_csv(path: str | Path, rows: list[TrialRow]) -> Path:
+    return write_rows(path, rows, TrialRow)
 
 
-def recipe_of(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("trial", "run_id", "cell", "activation", "regularization", "augmentation",
-            "preprocessing", "seed", "val_acc", "test_acc")
-    return {key: row[key] for key in keys}
-
-
-def summary(rows: list[dict[str, Any]], tally: dict[str, int], **extra: Any) -> dict[str, Any]:
+def summary(rows: list[TrialRow], tally: TrialCounts, **extra: Any) -> SearchSummary:
     best = ranked(rows)[:1]
-    return {
-        "best": recipe_of(best[0]) if best else None,
-        "best_val_acc": best[0]["val_acc"] if best else None,
-        "best_test_acc": best[0]["test_acc"] if best else None,
-        "trials": tally,
+    return SearchSummary(
+        best=best[0].recipe() if best else None,
+        best_val_acc=best[0].val_acc if best else None,
+        best_test_acc=best[0].test_acc if best else None,
+        trials=tally,
         **extra,
-    }
+    )
+
+
+def write_json(path: str | Path, result: SearchSummary) -> Path:
+    return write_model(path, result)
 
 
 def keep_top_k(
-    rows: list[dict[str, Any]], top_k: int, models_dir: str, client: MlflowClient
-) -> list[dict[str, Any]]:
+    rows: list[TrialRow], top_k: int, models_dir: str, client: MlflowClient
+) -> list[Member]:
     """Copy the best COMPLETE trials' checkpoints to `rank{r}_trial{n}.ckpt`; the members.
 
     Fewer COMPLETE trials than `top_k`: keeps them all and says so. A checkpoint missing
@@ -114,31 +96,30 @@ def keep_top_k(
               f"keeping {len(candidates)}", file=sys.stderr, flush=True)
     folder = Path(models_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    members: list[dict[str, Any]] = []
+    members: list[Member] = []
     for row in candidates:
         if len(members) == top_k:
             break
-        name = f"rank{len(members) + 1}_trial{row['trial']}.ckpt"
+        name = f"rank{len(members) + 1}_trial{row.trial}.ckpt"
         if not _copy_checkpoint(row, folder / name, client):
             continue
-        members.append({"rank": len(members) + 1, **recipe_of(row),
-                        "checkpoint": str(PurePosixPath(models_dir) / name)})
-    kept = {Path(m["checkpoint"]).name for m in members}
+        members.append(Member(**row.recipe().model_dump(), rank=len(members) + 1,
+                              checkpoint=str(PurePosixPath(models_dir) / name)))
+    kept = {Path(m.checkpoint).name for m in members}
     for old in folder.glob("rank*_trial*.ckpt"):
         if old.name not in kept:
             old.unlink()
     return members
 
 
-def _copy_checkpoint(row: dict[str, Any], target: Path, client: MlflowClient) -> bool:
-    source = Path(row["checkpoint"] or "")
+def _copy_checkpoint(row: TrialRow, target: Path, client: MlflowClient) -> bool:
+    source = Path(row.checkpoint or "")
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         if not source.is_file():
             try:
-                source = Path(client.download_artifacts(row["run_id"], "checkpoints/best.ckpt",
-                                                        tmp))
+                source = Path(client.download_artifacts(row.run_id, "checkpoints/best.ckpt", tmp))
             except (MlflowException, OSError) as err:
-                print(f"search: trial {row['trial']}: no checkpoint at {row['checkpoint']!r} "
+                print(f"search: trial {row.trial}: no checkpoint at {row.checkpoint!r} "
                       f"nor in MLflow ({err}); skipped for the top-k", file=sys.stderr)
                 return False
         with open(source, "rb") as stream:  # a reader never sees half a checkpoint
@@ -147,11 +128,9 @@ def _copy_checkpoint(row: dict[str, Any], target: Path, client: MlflowClient) ->
 
 
 def write_manifest(models_dir: str, study: str, parent_run_id: str, top_k: int,
-                   members: list[dict[str, Any]]) -> Path:
-    return write_json(Path(models_dir) / "manifest.json", {
-        "study": study, "parent_run_id": parent_run_id, "requested_top_k": top_k,
-        "members": members,
-    })
+                   members: list[Member]) -> Path:
+    return write_model(Path(models_dir) / "manifest.json", Manifest(
+        study=study, parent_run_id=parent_run_id, requested_top_k=top_k, members=tuple(members)))
 
 
 def log_parent(client: MlflowClient, run_id: str, result: dict[str, Any],

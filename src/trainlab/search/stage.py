@@ -30,6 +30,7 @@ from trainlab.search.grid import (
     trial_config,
 )
 from trainlab.search.objective import TrialContext
+from trainlab.search.results import SearchSummary
 from trainlab.search.study import (
     PARENT_ATTR,
     READY_ATTR,
@@ -118,17 +119,18 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
         end_run(client, parent, "FAILED", "failed", reason=f"{type(err).__name__}: {err}")
         raise
     end_run(client, parent, "FINISHED", "finished")
-    best, tally = result["best"], result["trials"]
-    print(f"search: {tally['complete']} complete, {tally['pruned']} pruned, {tally['fail']} "
-          f"failed: {tally['total']} trials for {result['n_trials_expected']} expected; "
-          f"best {best['cell']}#s{best['seed']} "
-          f"val {best['val_acc']:.4f} test {best['test_acc']:.4f} (MLflow parent run {parent})",
+    best, tally = result.best, result.trials
+    print(f"search: {tally.complete} complete, {tally.pruned} pruned, {tally.fail} "
+          f"failed: {tally.total} trials for {result.n_trials_expected} expected; "
+          f"best {best.cell}#s{best.seed} "
+          f"val {best.val_acc:.4f} test {best.test_acc:.4f} (MLflow parent run {parent})",
           flush=True)
     return 0
 
 
 def _coordinate(base: Config, data: PreparedData, client: MlflowClient, search_study: SearchStudy,
-                parent: str, args: argparse.Namespace, workers: int, started: float) -> dict:
+                parent: str, args: argparse.Namespace, workers: int,
+                started: float) -> SearchSummary:
     """Queue, train, write the outputs; the summary. Raises TrainingError if work is left."""
     expected = _prepare_queue(base, data, client, search_study, parent)
     ctx = _context(base, data, client, search_study, parent)
@@ -141,9 +143,9 @@ def _coordinate(base: Config, data: PreparedData, client: MlflowClient, search_s
             f"{len(failed_workers)} worker process(es) stopped with an error (exit codes "
             f"{failed_workers}, printed above); finished trials are kept, rerun to resume"
         )
-    if result["best"] is None:
+    if result.best is None:
         raise TrainingError(
-            f"no trial of study {search_study.name!r} completed ({result['trials']}); see "
+            f"no trial of study {search_study.name!r} completed ({result.trials}); see "
             f"{args.out_csv} for why, then rerun"
         )
     return result
@@ -256,7 +258,7 @@ def _train(ctx: TrialContext, search_study: SearchStudy, args: argparse.Namespac
 
 
 def _write_outputs(ctx: TrialContext, search_study: SearchStudy, args: argparse.Namespace,
-                   expected: set[tuple[str, int, str]], wall: float) -> dict:
+                   expected: set[tuple[str, int, str]], wall: float) -> SearchSummary:
     search = ctx.base.search
     if search.sampler == "grid":
         trials = [t for t in search_study.trials() if cell_key(t.user_attrs) in expected]
@@ -270,11 +272,11 @@ def _write_outputs(ctx: TrialContext, search_study: SearchStudy, args: argparse.
         n_cells=n_cells,
         n_trials_expected=len(expected) if search.sampler == "grid" else search.n_trials,
         wall_seconds=round(wall, 3), parent_run_id=ctx.parent_run_id,
-        train_seconds=round(sum(row["seconds"] or 0.0 for row in rows), 3),
+        train_seconds=round(sum(row.seconds or 0.0 for row in rows), 3),
     )
     members = outputs.keep_top_k(rows, search.top_k, search.models_dir, ctx.client)
     files = [outputs.write_csv(args.out_csv, rows), outputs.write_json(args.out_json, result)]
     outputs.write_manifest(search.models_dir, search_study.name, ctx.parent_run_id, search.top_k,
                            members)
-    outputs.log_parent(ctx.client, ctx.parent_run_id, result, files)
+    outputs.log_parent(ctx.client, ctx.parent_run_id, result.model_dump(), files)
     return result

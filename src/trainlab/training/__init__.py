@@ -2,5 +2,6 @@
 
 - `recipe`: the Lightning Trainer, early stopping, the best snapshot, the train-vs-test gap
   and the MLflow run of one training (`train_recipe`)
+- `results`: reports/train.json, typed
 - `stage`: `trainlab train`: `run_train`, `add_arguments_train`
 """

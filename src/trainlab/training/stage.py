@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from trainlab.config import Config
 from trainlab.data.prepared import load_prepared
-from trainlab.io import write_json
+from trainlab.stagefile import write_model
 from trainlab.training.recipe import train_recipe
+from trainlab.training.results import TrainSummary
 
 
 def add_arguments_train(parser) -> None:
@@ -18,8 +19,7 @@ def run_train(cfg: Config, args) -> int:
     data = load_prepared(cfg.data.prepared_dir)
     run_name = f"train-{cfg.model.arch}-{cfg.model.activation}-{cfg.regularization.kind}"
     result = train_recipe(cfg, data, args.checkpoints, run_name=run_name)
-    summary = {k: round(v, 6) for k, v in result.metrics.items()}
-    write_json(args.metrics, summary | {"run_id": result.run_id})
+    write_model(args.metrics, TrainSummary.from_metrics(result.metrics, result.run_id))
     print(
         f"train: test/acc {result.metrics['test/acc']:.4f}, final/train_acc "
         f"{result.metrics['final/train_acc']:.4f}, gap/acc {result.metrics['gap/acc']:+.4f}, "

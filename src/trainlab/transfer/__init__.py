@@ -4,6 +4,7 @@
 - `tasks`: source and target classes, target-size subsets
 - `source`: pretraining trainlab's own backbone
 - `module`: the LightningModule of one cell, frozen features, the best snapshot
+- `results`: the stage's files, typed (cells, summary) and the gains over scratch
 - `stage`: `trainlab transfer`: `run_transfer`, `add_arguments_transfer`, the cells
 
 Nothing is imported here, so a module loads only what it needs.

@@ -11,11 +11,9 @@ from the best snapshot.
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import lightning.pytorch as pl
@@ -28,10 +26,11 @@ from torch import nn
 from trainlab.config import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.data.preprocessing import Normalize
-from trainlab.io import project_path, write_atomic, write_json
+from trainlab.io import project_path
 from trainlab.models.networks import build_network
 from trainlab.models.scoring import module_accuracy
 from trainlab.provenance import provenance_tags
+from trainlab.stagefile import write_model, write_rows
 from trainlab.tracking import (
     KIND_TAG,
     TRANSFER_KIND,
@@ -56,30 +55,11 @@ from trainlab.transfer.module import (
     TransferModule,
     frozen_features,
 )
+from trainlab.transfer.results import CellResult, TransferSummary, summarise
 from trainlab.transfer.source import pretrain_source
 from trainlab.transfer.tasks import TargetTask, check_classes, plan_target
 
-CSV_COLUMNS = ("backbone", "mode", "size", "test_acc", "final_train_acc", "gap_acc", "val_acc",
-               "epochs", "seconds", "run_id", "requested_size")
 SPLITS = ("train", "val", "test")
-
-
-@dataclass(frozen=True)
-class CellResult:
-    """One backbone x mode x size cell: accuracies of the best (val) snapshot."""
-
-    backbone: str
-    mode: str
-    size: int  # target train images actually used
-    requested_size: str  # the `transfer.sizes` entry ("all" or a number)
-    test_acc: float
-    final_train_acc: float  # on the cell's (unaugmented) train subset, best snapshot
-    gap_acc: float  # final_train_acc - test_acc
-    val_acc: float  # best target val accuracy (the snapshot kept)
-    epochs: int  # epochs run
-    best_epoch: int
-    seconds: float  # the cell's training and evaluation (shared features: see the summary)
-    run_id: str
 
 
 @dataclass
@@ -87,7 +67,7 @@ class TransferStudy:
     """Every cell, the stage summary (the DVC metrics) and the parent MLflow run."""
 
     cells: list[CellResult]
-    summary: dict[str, Any]
+    summary: TransferSummary
     parent_run_id: str
 
 
@@ -154,9 +134,9 @@ def run_transfer_study(
         for name in t.backbones:
             cells += run_backbone(ctx, name)
         seconds = time.perf_counter() - started
-        summary = summarise(cells, ctx.notes, seconds, cfg)
+        summary = summarise(cells, ctx.notes, seconds, t.source_classes, t.target_classes)
         log_metrics(client, parent_run_id, {"time/seconds": seconds, "cells": len(cells)})
-        client.log_dict(parent_run_id, summary, "transfer.json")
+        client.log_dict(parent_run_id, summary.model_dump(mode="json"), "transfer.json")
     return TransferStudy(cells, summary, parent_run_id)
 
 
@@ -327,55 +307,16 @@ def run_cell(
             "best_epoch": best.best_epoch, "time/seconds": seconds,
         }, step=trainer.global_step)
     result = CellResult(
-        backbone, mode, size, requested, test_acc, train_acc, train_acc - test_acc,
-        best.best_score, trainer.current_epoch, best.best_epoch, seconds, run_id,
+        backbone=backbone, mode=mode, size=size, requested_size=requested, test_acc=test_acc,
+        final_train_acc=train_acc, gap_acc=train_acc - test_acc, val_acc=best.best_score,
+        epochs=trainer.current_epoch, best_epoch=best.best_epoch, seconds=seconds, run_id=run_id,
     )
     if ctx.on_cell is not None:
         ctx.on_cell(result)
     return result
 
 
-# --- outputs -----------------------------------------------------------------------------
-def summarise(
-    cells: list[CellResult], notes: dict[str, dict[str, Any]], seconds: float, cfg: Config
-) -> dict[str, Any]:
-    """The DVC metrics: per backbone the test accuracy of each mode at the smallest and the
-    largest size, the gains over scratch in points, and the stage's total seconds."""
-    summary: dict[str, Any] = {
-        "total_seconds": round(seconds, 2),
-        "cells": len(cells),
-        "source_classes": list(cfg.transfer.source_classes),
-        "target_classes": list(cfg.transfer.target_classes),
-    }
-    for backbone in dict.fromkeys(c.backbone for c in cells):
-        own = [c for c in cells if c.backbone == backbone]
-        sizes = sorted({c.size for c in own})
-        entry: dict[str, Any] = {}
-        for label, size in (("smallest", sizes[0]), ("largest", sizes[-1])):
-            accs = {c.mode: round(c.test_acc, 4) for c in own if c.size == size}
-            gains = {
-                mode: round(100.0 * (acc - accs["scratch"]), 2)
-                for mode, acc in accs.items() if mode != "scratch" and "scratch" in accs
-            }
-            entry[label] = {"size": size, "test_acc": accs, "gain_points": gains}
-        entry["seconds"] = round(sum(c.seconds for c in own), 2)
-        summary[backbone] = entry | notes.get(backbone, {})
-    return summary
-
-
-def cells_csv(cells: list[CellResult]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for cell in cells:
-        row = asdict(cell)
-        for key in ("test_acc", "final_train_acc", "gap_acc", "val_acc"):
-            row[key] = f"{row[key]:.4f}"
-        row["seconds"] = f"{row['seconds']:.2f}"
-        writer.writerow(row)
-    return out.getvalue()
-
-
+# --- outputs ---------------------------------------------------------------------------
 def add_arguments_transfer(parser) -> None:
     parser.add_argument("--out-json", default="reports/transfer.json", help="DVC metrics file")
     parser.add_argument("--out-csv", default="reports/transfer.csv", help="one row per cell")
@@ -391,8 +332,8 @@ def run_transfer(cfg: Config, args) -> int:
               f"{cell.seconds:.1f} s", flush=True)
 
     study = run_transfer_study(cfg, data, on_cell=show)
-    write_atomic(args.out_csv, cells_csv(study.cells))
-    write_json(args.out_json, study.summary)
-    print(f"transfer: {len(study.cells)} cells in {study.summary['total_seconds']:.1f} s "
+    write_rows(args.out_csv, study.cells, CellResult)
+    write_model(args.out_json, study.summary)
+    print(f"transfer: {len(study.cells)} cells in {study.summary.total_seconds:.1f} s "
           f"(MLflow run {study.parent_run_id}) -> {args.out_csv}, {args.out_json}")
     return 0

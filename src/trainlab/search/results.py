@@ -1,0 +1,113 @@
+"""What the search stage writes, typed: its one owner, for the search and every reader.
+
+- `reports/search_trials.csv`: one :class:`TrialRow` per trial of the current params
+  (interrupted attempts included); accuracies are fractions, `best_epoch` counts from 1,
+  `gap_acc` is final train accuracy minus test accuracy, `gap_loss` test loss minus final
+  train loss.
+- `reports/search.json` (DVC metrics): a :class:`SearchSummary`: the best recipe, trials by
+  state, wall time.
+- `models/search/manifest.json`: a :class:`Manifest`, the top-k COMPLETE trials by val
+  accuracy for the ensemble stage (checkpoint paths relative to the project root).
+
+Pydantic only, so the ensemble, claims and report stages read these without torch or MLflow.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from trainlab.stagefile import StageFile
+
+STAGE = "search"  # `dvc repro search` writes these files
+# An Optuna trial state, by name (optuna.trial.TrialState).
+TrialState = Literal["RUNNING", "WAITING", "COMPLETE", "PRUNED", "FAIL"]
+
+
+class Recipe(StageFile):
+    """One trial's recipe and scores: the best trial of search.json, a manifest member."""
+
+    trial: int
+    run_id: str | None  # its MLflow run
+    cell: str | None  # "activation|regularization|augmentation" (+ "|preprocessing")
+    activation: str | None
+    regularization: str | None
+    augmentation: str | None
+    preprocessing: str | None
+    seed: int | None
+    val_acc: float | None  # best val accuracy (Optuna's objective value)
+    test_acc: float | None  # of the best (val) snapshot
+
+
+class TrialRow(StageFile):
+    """One line of search_trials.csv."""
+
+    trial: int
+    cell: str | None
+    activation: str | None
+    regularization: str | None
+    augmentation: str | None
+    preprocessing: str | None
+    seed: int | None
+    state: TrialState
+    val_acc: float | None
+    test_acc: float | None
+    final_train_acc: float | None
+    gap_acc: float | None
+    gap_loss: float | None
+    epochs_run: int | None
+    best_epoch: int | None  # from 1
+    seconds: float | None
+    run_id: str | None
+    fail_reason: str | None
+    checkpoint: str | None  # the trial's best snapshot (COMPLETE trials), project-relative
+
+    def recipe(self) -> Recipe:
+        return Recipe.model_validate(self.model_dump(include=set(Recipe.model_fields)))
+
+
+class TrialCounts(StageFile):
+    """Trials by state; `fail` are real failures (diverged, errors), `interrupted` were
+    retried (their worker stopped), `unfinished` still RUNNING or WAITING."""
+
+    complete: int
+    pruned: int
+    fail: int
+    interrupted: int
+    unfinished: int
+    total: int
+
+
+class SearchSummary(StageFile):
+    """reports/search.json."""
+
+    best: Recipe | None  # the best COMPLETE trial by val accuracy (ties: the earlier)
+    best_val_acc: float | None
+    best_test_acc: float | None
+    trials: TrialCounts
+    study: str
+    sampler: str
+    n_cells: int
+    n_trials_expected: int
+    wall_seconds: float
+    train_seconds: float  # the trials' own seconds, summed
+    parent_run_id: str
+
+
+class Member(Recipe):
+    """One kept checkpoint of the search (a recipe with its rank and checkpoint)."""
+
+    rank: Annotated[int, Field(ge=1)]  # 1 = best val accuracy
+    run_id: Annotated[str, Field(min_length=1)]
+    val_acc: float
+    checkpoint: Annotated[str, Field(min_length=1)]  # models/search/rank{r}_trial{n}.ckpt
+
+
+class Manifest(StageFile):
+    """models/search/manifest.json."""
+
+    study: str
+    parent_run_id: Annotated[str, Field(min_length=1)]
+    requested_top_k: int  # search.top_k (fewer members when fewer trials completed)
+    members: tuple[Member, ...]
