@@ -18,7 +18,6 @@ the trials finished so far, so which trials it stops can change from run to run.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shlex
 import shutil
@@ -29,6 +28,8 @@ import time
 from pathlib import Path
 
 from bench.common import quiet, write_result
+from trainlab.search.results import SearchSummary, TrialRow
+from trainlab.stagefile import read_model, read_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_EPOCHS = 0.5  # pruned epochs over unpruned epochs, at most
@@ -66,17 +67,18 @@ def run_variant(project: Path, pruner: str, overrides: dict, workers: int) -> di
         "--out-json", f"reports/{tag}.json", "--out-csv", f"reports/{tag}.csv"]
     print(f"  trainlab {shlex.join(args)}", flush=True)
     wall = trainlab(project, *args)
-    summary = json.loads((project / "reports" / f"{tag}.json").read_text())
-    with open(project / "reports" / f"{tag}.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    epochs = sum(int(float(row["epochs_run"])) for row in rows if row["epochs_run"])
+    summary, problem = read_model(project / "reports" / f"{tag}.json", SearchSummary)
+    rows, rows_problem = read_rows(project / "reports" / f"{tag}.csv", TrialRow)
+    if summary is None or rows is None:
+        raise SystemExit(f"the search wrote no readable outputs: {problem or rows_problem}")
+    epochs = sum(row.epochs_run or 0 for row in rows)
     states: dict[str, int] = {}
     for row in rows:
-        states[row["state"]] = states.get(row["state"], 0) + 1
+        states[row.state] = states.get(row.state, 0) + 1
     return {"pruner": pruner, "wall_s": round(wall, 1), "trials": len(rows), "states": states,
-            "epochs": epochs, "best_val_acc": summary.get("best_val_acc"),
-            "best_test_acc": summary.get("best_test_acc"),
-            "best_cell": (summary.get("best") or {}).get("cell")}
+            "epochs": epochs, "best_val_acc": summary.best_val_acc,
+            "best_test_acc": summary.best_test_acc,
+            "best_cell": summary.best.cell if summary.best else None}
 
 
 def main(argv: list[str] | None = None) -> int:
