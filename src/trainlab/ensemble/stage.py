@@ -22,6 +22,7 @@ from trainlab.ensemble.manifest import Manifest, read_manifest
 from trainlab.ensemble.predict import check_fingerprints, predict_members
 from trainlab.ensemble.summary import summarize
 from trainlab.io import write_json
+from trainlab.models.device import resolve_device
 from trainlab.provenance import provenance_tags
 from trainlab.tracking import (
     ENSEMBLE_KIND,
@@ -31,7 +32,6 @@ from trainlab.tracking import (
     log_params,
     tracked_run,
 )
-from trainlab.training.recipe import resolve_device
 
 log = logging.getLogger(__name__)
 

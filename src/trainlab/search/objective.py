@@ -35,7 +35,8 @@ from trainlab.io import project_path
 from trainlab.search.grid import Cell, recipe_hash, trial_config, trial_data
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
 from trainlab.tracking import KIND_TAG, OUTCOME_TAG, SEARCH_TRIAL_KIND
-from trainlab.training.recipe import MONITOR, TrainResult, train_recipe
+from trainlab.training.recipe import TrainResult, train_recipe
+from trainlab.training.trainer import MONITOR
 
 STATE_TAG = "optuna.state"
 
