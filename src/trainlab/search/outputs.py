@@ -6,7 +6,7 @@
 - `reports/search.json` (DVC metrics): the best recipe, trials by state, wall time.
 - `models/search/rank{r}_trial{n}.ckpt` + `manifest.json`: the top-k COMPLETE trials by val
   accuracy, for the ensemble stage (paths relative to the project root).
-The same numbers go to the search's MLflow parent run.
+The same numbers go to the search's MLflow parent run (`runs.log_parent`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from optuna.trial import FrozenTrial, TrialState
 
 from trainlab.io import write_atomic, write_json, write_with
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
-from trainlab.tracking import log_metrics
 
 CSV_COLUMNS = [
     "trial", "cell", "activation", "regularization", "augmentation", "preprocessing", "seed",
@@ -152,19 +151,3 @@ def write_manifest(models_dir: str, study: str, parent_run_id: str, top_k: int,
         "study": study, "parent_run_id": parent_run_id, "requested_top_k": top_k,
         "members": members,
     })
-
-
-def log_parent(client: MlflowClient, run_id: str, result: dict[str, Any],
-               files: list[Path]) -> None:
-    """The search's numbers on its parent run: best recipe, trials by state, wall time."""
-    metrics = {f"trials/{state}": n for state, n in result["trials"].items()}
-    metrics["time/wall_seconds"] = result["wall_seconds"]
-    if result["best"]:
-        metrics |= {"best/val_acc": result["best_val_acc"]}
-        if result["best_test_acc"] is not None:
-            metrics["best/test_acc"] = result["best_test_acc"]
-        for key in ("cell", "run_id", "trial"):
-            client.set_tag(run_id, f"best.{key}", str(result["best"][key]))
-    log_metrics(client, run_id, metrics)
-    for path in files:
-        client.log_artifact(run_id, str(path))
