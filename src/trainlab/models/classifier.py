@@ -11,11 +11,20 @@ from its training and validation steps. Loss and accuracy are accumulated on the
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
+
+# Lightning sets PYTORCH_NVML_BASED_CUDA_CHECK=1 when imported, so probing CUDA never poisons
+# a fork. Without a GPU, torch then never caches "no CUDA" and Adam.step() probes NVML again
+# (a dlopen) on every step: 0.2-0.5 ms on a CPU core, a third of a small MLP's step. With no
+# GPU there is nothing to poison, so torch's own cached check is used. Here: every process
+# that trains a trainlab module (a recipe, a transfer cell, the claims) has imported this.
+if not torch.cuda.is_available():
+    os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
 
 
 class EpochTotals:

@@ -15,7 +15,6 @@ A recipe training (:mod:`trainlab.training.recipe`) and a transfer cell
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,13 +30,6 @@ from mlflow.tracking import MlflowClient
 
 from trainlab.models.checkpoint import read_checkpoint
 from trainlab.tracking import absolute_uri, experiment_id
-
-# Lightning sets PYTORCH_NVML_BASED_CUDA_CHECK=1 when imported, so probing CUDA never poisons
-# a fork. Without a GPU, torch then never caches "no CUDA" and Adam.step() probes NVML again
-# (a dlopen) on every step: 0.2-0.5 ms on a CPU core, a third of a small MLP's step. With no
-# GPU there is nothing to poison, so torch's own cached check is used.
-if not torch.cuda.is_available():
-    os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
 
 MONITOR = "val/acc"  # the metric early stopping, the best snapshot and the search optimise
 FLUSH_EVERY_S = 10.0  # epoch metrics reach MLflow at most this late (and at the end of fit)
