@@ -30,7 +30,7 @@ def loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
 
 @pytest.mark.parametrize("module", [
     "trainlab.claims.rules", "trainlab.ensemble.metrics", "trainlab.config", "trainlab.io",
-    "trainlab.search.grid", "trainlab.models.scoring",
+    "trainlab.search.grid", "trainlab.models.scoring", "trainlab.models.device",
 ])
 def test_a_pure_module_imports_no_heavy_library(module):
     assert loaded_after(f"import {module}") == []
@@ -46,6 +46,16 @@ def test_the_cli_help_imports_no_heavy_library():
             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
             "    main(['--help'])")
     assert loaded_after(code) == []
+
+
+def test_the_ensemble_stage_loads_no_training_package():
+    # It predicts with saved checkpoints (a RecipeModule is a LightningModule, so Lightning
+    # itself loads); its device comes from trainlab.models.device, not the training package.
+    script = ("import sys, trainlab.ensemble.stage\nprint(sorted(m for m in sys.modules "
+              "if m.startswith('trainlab.training')))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_the_check_sees_a_heavy_import():

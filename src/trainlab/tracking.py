@@ -175,7 +175,18 @@ def tracked_run(
     run_id = run.info.run_id
     _ARTIFACT_URIS[run_id] = run.info.artifact_uri
     try:
-        held.deliver()
+        with ending(client, run_id):
+            held.deliver()
+            yield run_id
+    finally:
+        _ARTIFACT_URIS.pop(run_id, None)
+
+
+@contextlib.contextmanager
+def ending(client: MlflowClient, run_id: str) -> Iterator[str]:
+    """End an open run with the block: FINISHED, FAILED with the reason as a tag, or KILLED
+    (Ctrl-C, SIGTERM, an exit)."""
+    try:
         yield run_id
     except (KeyboardInterrupt, SystemExit):
         end_run(client, run_id, "KILLED", "killed")
@@ -185,8 +196,6 @@ def tracked_run(
         raise
     else:
         end_run(client, run_id, "FINISHED", "finished")
-    finally:
-        _ARTIFACT_URIS.pop(run_id, None)
 
 
 

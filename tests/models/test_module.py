@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from trainlab.config import Config
-from trainlab.models.module import EpochTotals, RecipeModule, _as_list
+from trainlab.models.classifier import EpochTotals
+from trainlab.models.module import RecipeModule, _as_list
 
 
 def test_epoch_totals_weight_each_batch_by_its_size():

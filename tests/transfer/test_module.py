@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
-import lightning.pytorch as pl
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
 from trainlab.models.scoring import module_accuracy
+from trainlab.training.trainer import build_trainer, load_best
 from trainlab.transfer.backbones import Backbone
 from trainlab.transfer.module import (
     Batches,
-    BestSnapshot,
     CellData,
     TransferModule,
     frozen_features,
@@ -48,20 +49,16 @@ def changed(before: dict[str, torch.Tensor], module: nn.Module) -> dict[str, boo
     return {k: not torch.equal(before[k], v) for k, v in module.state_dict().items()}
 
 
-def train(module: TransferModule, x: torch.Tensor, y: torch.Tensor, epochs: int = 2
-          ) -> BestSnapshot:
-    best = BestSnapshot()
-    trainer = pl.Trainer(
-        max_epochs=epochs, accelerator="cpu", devices=1, logger=False, callbacks=[best],
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        num_sanity_val_steps=0,
-    )
+def train(module: TransferModule, x: torch.Tensor, y: torch.Tensor, folder: Path,
+          epochs: int = 2) -> ModelCheckpoint:
+    """Fit as a transfer cell does (the shared Trainer factory, untracked); its best snapshot."""
+    trainer, best = build_trainer(max_epochs=epochs, device=CPU, checkpoint_dir=folder, run=None)
     trainer.fit(module, datamodule=CellData(Batches(x, y, 16, shuffle=True, min_steps=3),
                                             Batches(x, y, 32)))
     return best
 
 
-def test_linear_probe_trains_the_head_on_features_computed_once(images):
+def test_linear_probe_trains_the_head_on_features_computed_once(images, tmp_path):
     x, y = images
     backbone = toy_backbone().train()  # even in train mode, features must not touch BN stats
     before = snapshot(backbone)
@@ -70,13 +67,13 @@ def test_linear_probe_trains_the_head_on_features_computed_once(images):
     head = nn.Linear(8, 3)
     head_before = snapshot(head)
     module = TransferModule(head, lr=0.05)
-    train(module, features, y)
+    train(module, features, y, tmp_path)
     assert not any(changed(before, backbone).values())  # weights and running statistics
     assert all(changed(head_before, head).values())
     assert len(module.configure_optimizers().param_groups) == 1  # the head alone trains
 
 
-def test_finetune_trains_the_top_blocks_and_leaves_the_frozen_ones_alone(images):
+def test_finetune_trains_the_top_blocks_and_leaves_the_frozen_ones_alone(images, tmp_path):
     x, y = images
     backbone = toy_backbone()
     frozen, top = backbone.split(1)
@@ -85,7 +82,7 @@ def test_finetune_trains_the_top_blocks_and_leaves_the_frozen_ones_alone(images)
     cell_top = copy.deepcopy(top)  # each cell fine-tunes its own copy
     module = TransferModule(nn.Linear(8, 3), top=cell_top, frozen=frozen, lr=0.01,
                             backbone_lr=0.001)
-    train(module, x, y)
+    train(module, x, y, tmp_path)
     assert not any(changed(frozen_before, frozen).values())  # BatchNorm statistics included
     moved = changed(pretrained_top, cell_top)
     assert moved["0.2.weight"] and moved["0.2.bias"]  # the Linear of the (only) top block
@@ -94,14 +91,14 @@ def test_finetune_trains_the_top_blocks_and_leaves_the_frozen_ones_alone(images)
     assert lrs == [0.01, 0.001]  # head at lr, backbone at lr * backbone_lr_factor
 
 
-def test_finetune_all_blocks_changes_every_block(images):
+def test_finetune_all_blocks_changes_every_block(images, tmp_path):
     x, y = images
     backbone = toy_backbone()
     before = snapshot(backbone.blocks)
     prep, body = backbone.split("all")
     assert len(prep) == 1  # only the parameter-free input adaptor stays frozen
     module = TransferModule(nn.Linear(8, 3), top=body, frozen=prep, lr=0.01, backbone_lr=0.01)
-    train(module, x, y)
+    train(module, x, y, tmp_path)
     moved = changed(before, backbone.blocks)
     for block in ("0", "1", "2"):
         assert any(v for k, v in moved.items() if k.startswith(f"{block}.")), block
@@ -116,14 +113,15 @@ def test_frozen_part_stays_in_eval_mode_while_training():
     assert not any(m.training for m in module.frozen.modules())
 
 
-def test_best_snapshot_restores_the_best_epoch_and_accuracy_reads_it(images):
+def test_best_snapshot_restores_the_best_epoch_and_accuracy_reads_it(images, tmp_path):
     x, y = images
     module = TransferModule(nn.Linear(64, 3), frozen=nn.Flatten(), lr=0.05)
-    best = train(module, x.float() / 255, y, epochs=3)
-    assert 0 <= best.best_epoch < 3 and best.state is not None
-    module.load_state_dict(best.state)
-    score = module_accuracy(module, Batches(x.float() / 255, y, 32))
-    assert score == pytest.approx(best.best_score)
+    best = train(module, x.float() / 255, y, tmp_path, epochs=3)
+    assert Path(best.best_model_path) == tmp_path / "best.ckpt"
+    epoch = load_best(module, best, CPU)
+    assert 0 <= epoch < 3
+    score = module_accuracy(module, Batches(x.float() / 255, y, 32))  # the val batches
+    assert score == pytest.approx(float(best.best_model_score))
 
 
 def test_batches_cycle_small_sets_to_min_steps_and_are_seeded():

@@ -11,7 +11,10 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
-from trainlab.tracking import absolute_uri
+from trainlab.config import load_config
+from trainlab.data.prepared import load_prepared
+from trainlab.tracking import absolute_uri, client_for
+from trainlab.transfer.stage import run_transfer_study
 
 TINY_TRANSFER = [
     "--set", "model.arch=cnn", "--set", "model.channels=[8, 16]", "--set", "model.cnn_hidden=32",
@@ -120,3 +123,31 @@ def test_the_stage_is_declared_in_dvc_yaml_and_params_yaml():
 
     params = load_config(root / "params.yaml").transfer
     assert params.backbones == ("source", "efficientnet_lite0")
+
+
+@pytest.mark.slow
+def test_runs_land_in_the_projects_database_after_a_change_of_directory(
+    prepared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # The config (and the client) are loaded in the project; then the process moves on. Every
+    # run, the cells' epoch curves included, must still reach the project's database, not a
+    # `mlflow.db` in the new working directory (a relative URI would follow the process).
+    cfg = load_config("params.yaml", [a for a in TINY_TRANSFER if a != "--set"]
+                      + ["transfer.modes=[linear_probe, scratch]", "transfer.sizes=[all]"])
+    data = load_prepared(cfg.data.prepared_dir)
+    client = client_for(cfg.tracking)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    study = run_transfer_study(cfg, data, client=client)
+
+    assert not (elsewhere / "mlflow.db").exists()
+    project = MlflowClient(f"sqlite:///{prepared / 'mlflow.db'}")
+    runs = project.search_runs([project.get_experiment_by_name("tests").experiment_id])
+    by_id = {run.info.run_id: run for run in runs}
+    assert by_id[study.parent_run_id].info.status == "FINISHED"
+    assert len(study.cells) == 2
+    for cell in study.cells:
+        assert by_id[cell.run_id].data.tags["mlflow.parentRunId"] == study.parent_run_id
+        assert len(project.get_metric_history(cell.run_id, "val/acc")) == cell.epochs == 2
+        assert by_id[cell.run_id].data.metrics["test/acc"] == pytest.approx(cell.test_acc)

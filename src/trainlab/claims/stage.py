@@ -41,6 +41,7 @@ from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.ensemble.summary_file import STAGE as ENSEMBLE
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.io import clean
+from trainlab.models.device import resolve_device
 from trainlab.provenance import provenance_tags
 from trainlab.search.results import STAGE as SEARCH
 from trainlab.search.results import TrialRow
@@ -83,8 +84,6 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
     Returns:
         (claims.json, the raw experiment rows).
     """
-    from trainlab.training.recipe import resolve_device  # imports lightning: only when running
-
     started = time.perf_counter()
     threads = torch.get_num_threads()
     if cfg.claims.threads:

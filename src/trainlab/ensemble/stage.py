@@ -21,6 +21,7 @@ from trainlab.ensemble.manifest import read_manifest
 from trainlab.ensemble.predict import check_fingerprints, predict_members
 from trainlab.ensemble.summary import summarize
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
+from trainlab.models.device import resolve_device
 from trainlab.provenance import provenance_tags
 from trainlab.search.results import Manifest
 from trainlab.stagefile import write_model
@@ -32,7 +33,6 @@ from trainlab.tracking import (
     log_params,
     tracked_run,
 )
-from trainlab.training.recipe import resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,9 @@
 """The Optuna search over the grid of recipes (activation x regularization x augmentation).
 
 - `grid`: cells, their ids and the config a trial trains
-- `study`: storage, sampler, pruner, the queue of trials and its recovery
+- `study`: the Optuna side: storage, sampler, pruner, the queue of trials and its recovery
+- `runs`: the MLflow side: the parent run, the trials' run tags, ending lost trials' runs
+  KILLED, the parent's results
 - `objective`: one trial as an MLflow child run, its outcome told to Optuna
 - `workers`: the worker loop, heartbeats, local worker processes
 - `results`: the stage's files, typed: trial rows, search.json, the manifest

@@ -33,11 +33,10 @@ from trainlab.data.prepared import PreparedData
 from trainlab.errors import ConfigError, TrainingError
 from trainlab.io import project_path
 from trainlab.search.grid import Cell, recipe_hash, trial_config, trial_data
+from trainlab.search.runs import tag_pruned, tag_state, trial_tags
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
-from trainlab.tracking import KIND_TAG, OUTCOME_TAG, SEARCH_TRIAL_KIND
-from trainlab.training.recipe import MONITOR, TrainResult, train_recipe
-
-STATE_TAG = "optuna.state"
+from trainlab.training.recipe import TrainResult, train_recipe
+from trainlab.training.trainer import MONITOR
 
 
 class PruningCallback(PyTorchLightningPruningCallback):
@@ -179,13 +178,7 @@ def _recipe(
     }
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
-    tags = {
-        "recipe.cell": cell.id, "recipe.activation": cell.activation,
-        "recipe.regularization": cell.regularization, "recipe.augmentation": cell.augmentation,
-        "recipe.preprocessing": preprocessing, "recipe.seed": str(seed),
-        "optuna.trial_number": str(trial.number), "optuna.study": ctx.study_name,
-        KIND_TAG: SEARCH_TRIAL_KIND,
-    }
+    tags = trial_tags(cell, preprocessing, seed, trial.number, ctx.study_name)
     suffix = f"s{seed}" if ctx.base.search.sampler == "grid" else f"t{trial.number}"
     return cfg, data, f"{cell.id}#{suffix}", tags
 
@@ -214,7 +207,7 @@ def _pruned(
     _set_attrs(trial, _scores(result) | {"val_acc": max(values), OUTCOME_ATTR: "pruned"})
     _tell(ctx, trial, TrialState.PRUNED, result.run_id)
     if result.run_id:
-        ctx.client.set_tag(result.run_id, OUTCOME_TAG, "pruned")
+        tag_pruned(ctx.client, result.run_id)
     shutil.rmtree(result.checkpoint.parent, ignore_errors=True)
     return TrialState.PRUNED
 
@@ -269,5 +262,5 @@ def _tell(
     trial.study.tell(trial, value, state=state if value is None else None,
                      skip_if_finished=True)
     if run_id:
-        ctx.client.set_tag(run_id, STATE_TAG, state.name)
+        tag_state(ctx.client, run_id, state)
     return state

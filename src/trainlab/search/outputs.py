@@ -2,7 +2,7 @@
 
 The files' shapes are :mod:`trainlab.search.results` (their one owner); here they are filled
 from the study. The top-k checkpoints are copied to `models/search/rank{r}_trial{n}.ckpt`.
-The same numbers go to the search's MLflow parent run.
+The same numbers go to the search's MLflow parent run (`runs.log_parent`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from trainlab.io import write_with
 from trainlab.search.results import Manifest, Member, SearchSummary, TrialCounts, TrialRow
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
 from trainlab.stagefile import write_model, write_rows
-from trainlab.tracking import log_metrics
 
 LOST = "interrupted (its worker stopped sending heartbeats)"  # FAIL set by Optuna itself
 
@@ -131,19 +130,3 @@ def write_manifest(models_dir: str, study: str, parent_run_id: str, top_k: int,
                    members: list[Member]) -> Path:
     return write_model(Path(models_dir) / "manifest.json", Manifest(
         study=study, parent_run_id=parent_run_id, requested_top_k=top_k, members=tuple(members)))
-
-
-def log_parent(client: MlflowClient, run_id: str, result: dict[str, Any],
-               files: list[Path]) -> None:
-    """The search's numbers on its parent run: best recipe, trials by state, wall time."""
-    metrics = {f"trials/{state}": n for state, n in result["trials"].items()}
-    metrics["time/wall_seconds"] = result["wall_seconds"]
-    if result["best"]:
-        metrics |= {"best/val_acc": result["best_val_acc"]}
-        if result["best_test_acc"] is not None:
-            metrics["best/test_acc"] = result["best_test_acc"]
-        for key in ("cell", "run_id", "trial"):
-            client.set_tag(run_id, f"best.{key}", str(result["best"][key]))
-    log_metrics(client, run_id, metrics)
-    for path in files:
-        client.log_artifact(run_id, str(path))

@@ -13,14 +13,12 @@ import time
 from pathlib import Path
 
 import optuna
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from trainlab.config import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.errors import ConfigError, TrainingError
-from trainlab.provenance import provenance_tags
-from trainlab.search import outputs
+from trainlab.search import outputs, runs
 from trainlab.search.grid import (
     base_config,
     grid_cells,
@@ -54,14 +52,6 @@ from trainlab.search.workers import (
     work,
     worker_index,
 )
-from trainlab.tracking import (
-    KIND_TAG,
-    SEARCH_KIND,
-    client_for,
-    end_run,
-    experiment_id,
-    log_params,
-)
 
 PARAMS_ATTR = "trainlab.params_hash"  # study user attr: what workers must agree on
 
@@ -89,13 +79,8 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     workers = cfg.search.workers if args.workers is None else args.workers
     if workers < 0:
         raise ConfigError(f"--workers = {workers} is not allowed: use 0 or more")
-    if not cfg.tracking.enabled:
-        raise ConfigError(
-            "tracking.enabled = false is not allowed for the search: every trial is an MLflow "
-            "run under the search's parent run; set tracking.enabled: true"
-        )
     base = base_config(cfg)
-    client = client_for(cfg.tracking)
+    client = runs.open_client(cfg)
     storage = open_storage(cfg.search, StaleTrialHandler(client, cfg.tracking.experiment))
     data = load_prepared(cfg.data.prepared_dir)
     pruner = make_pruner(cfg, base.train.epochs)
@@ -109,16 +94,8 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
         return 0
     started = time.perf_counter()
     search_study = create_or_load(storage, cfg, pruner)
-    parent = parent_run(client, cfg, search_study)
-    try:
+    with runs.parent(client, cfg, search_study) as parent:
         result = _coordinate(base, data, client, search_study, parent, args, workers, started)
-    except KeyboardInterrupt:
-        end_run(client, parent, "KILLED", "killed")
-        raise
-    except BaseException as err:
-        end_run(client, parent, "FAILED", "failed", reason=f"{type(err).__name__}: {err}")
-        raise
-    end_run(client, parent, "FINISHED", "finished")
     best, tally = result.best, result.trials
     print(f"search: {tally.complete} complete, {tally.pruned} pruned, {tally.fail} "
           f"failed: {tally.total} trials for {result.n_trials_expected} expected; "
@@ -155,34 +132,6 @@ def _context(base: Config, data: PreparedData, client: MlflowClient, search_stud
              parent: str) -> TrialContext:
     return TrialContext(base, data, client, parent, search_study.name, Path(base.search.models_dir),
                         recipe_hash(base, data.fingerprint))
-
-
-def parent_run(client: MlflowClient, cfg: Config, search_study: SearchStudy) -> str:
-    """The study's MLflow parent run, set RUNNING again on resume; created on first use."""
-    exp = experiment_id(client, cfg.tracking.experiment)
-    run_id = search_study.study.user_attrs.get(PARENT_ATTR)
-    if run_id:
-        try:
-            run = client.get_run(run_id)
-            if run.info.lifecycle_stage == "active" and run.info.experiment_id == exp:
-                client.update_run(run_id, status="RUNNING")
-                return run_id
-        except MlflowException:
-            pass  # the tracking database was reset: start a new parent run
-    tags = provenance_tags() | {"trainlab.study": search_study.name, KIND_TAG: SEARCH_KIND,
-                                "optuna.storage": redact(cfg.search.storage)}
-    run_id = client.create_run(exp, run_name=search_study.name, tags=tags).info.run_id
-    params = cfg.flat("search")
-    params["search.storage"] = redact(cfg.search.storage)
-    grid = cfg.grid
-    params |= {"grid.activation": list(grid.activation),
-               "grid.regularization": list(grid.regularization),
-               "grid.augmentation": list(grid.augmentation),
-               "grid.preprocessing": list(grid.preprocessing or []),
-               "grid.n_cells": len(grid_cells(grid))}
-    log_params(client, run_id, params)
-    search_study.study.set_user_attr(PARENT_ATTR, run_id)
-    return run_id
 
 
 def _prepare_queue(base: Config, data: PreparedData, client: MlflowClient,
@@ -278,5 +227,5 @@ def _write_outputs(ctx: TrialContext, search_study: SearchStudy, args: argparse.
     files = [outputs.write_csv(args.out_csv, rows), outputs.write_json(args.out_json, result)]
     outputs.write_manifest(search.models_dir, search_study.name, ctx.parent_run_id, search.top_k,
                            members)
-    outputs.log_parent(ctx.client, ctx.parent_run_id, result.model_dump(), files)
+    runs.log_parent(ctx.client, ctx.parent_run_id, result, files)
     return result

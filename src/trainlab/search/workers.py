@@ -24,14 +24,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import optuna
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
-from trainlab.search.objective import STATE_TAG, TrialContext, run_trial
+from trainlab.search.objective import TrialContext, run_trial
+from trainlab.search.runs import kill_children, kill_runs
 from trainlab.search.study import (
     OUTCOME_ATTR,
-    RUN_ATTR,
     SearchStudy,
     claim_next,
     fail_running,
@@ -39,7 +38,6 @@ from trainlab.search.study import (
     requeue,
     wait_while_running,
 )
-from trainlab.tracking import PARENT_TAG, end_run, experiment_id
 
 COORDINATOR_ENV = "TRAINLAB_SEARCH_COORDINATOR"  # pid of the coordinator of a spawned worker
 INDEX_ENV = "TRAINLAB_SEARCH_WORKER"  # 1.. for the local worker processes a coordinator spawns
@@ -166,31 +164,8 @@ def recover_local(search_study: SearchStudy, client: MlflowClient, experiment: s
                     search_study.study.get_trials(deepcopy=False)[frozen.number])
             recovered.append(frozen.number)
     if parent_run_id:
-        for run in _running_runs(client, experiment, f"tags.`{PARENT_TAG}` = '{parent_run_id}'"):
-            end_run(client, run.info.run_id, "KILLED", "killed")
+        kill_children(client, experiment, parent_run_id)
     return recovered
-
-
-def kill_runs(client: MlflowClient, experiment: str, study: str, frozen: FrozenTrial) -> None:
-    """End the trial's MLflow run(s) KILLED: the recorded id, and any RUNNING run tagged with
-    the trial (the id is recorded when training starts, a moment after the run is created)."""
-    run_ids = {frozen.user_attrs[RUN_ATTR]} if RUN_ATTR in frozen.user_attrs else set()
-    found = _running_runs(client, experiment, f"tags.`optuna.study` = '{study}' and "
-                                              f"tags.`optuna.trial_number` = '{frozen.number}'")
-    run_ids |= {run.info.run_id for run in found}
-    for run_id in run_ids:
-        with contextlib.suppress(MlflowException):
-            if client.get_run(run_id).info.status == "RUNNING":
-                end_run(client, run_id, "KILLED", "killed")
-            client.set_tag(run_id, STATE_TAG, "FAIL")
-
-
-def _running_runs(client: MlflowClient, experiment: str, where: str) -> list[Any]:
-    try:
-        return client.search_runs([experiment_id(client, experiment)],
-                                  f"{where} and attributes.status = 'RUNNING'", max_results=1000)
-    except MlflowException:
-        return []
 
 
 # --- local worker processes ---------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Training one recipe (what `trainlab train` and every search trial run).
 
-- `recipe`: the Lightning Trainer, early stopping, the best snapshot, the train-vs-test gap
-  and the MLflow run of one training (`train_recipe`)
+- `trainer`: the one Trainer factory (`build_trainer`): the MLflow logger, the best snapshot,
+  early stopping; `fit`, `load_best`; used by the recipe and by transfer cells
+- `recipe`: one recipe's data, module, best-snapshot evaluation, train-vs-test gap and
+  MLflow run (`train_recipe`)
 - `results`: reports/train.json, typed
 - `stage`: `trainlab train`: `run_train`, `add_arguments_train`
 """

@@ -3,6 +3,8 @@
 `train_recipe` is what `trainlab train` (:mod:`trainlab.training.stage`) runs and what every
 search trial runs: one MLflow run per call with the resolved params, per-epoch curves and
 diagnostics, provenance tags, the test metrics of the best snapshot and the train-vs-test gap.
+The Trainer, its MLflow logger and the best snapshot come from
+:func:`trainlab.training.trainer.build_trainer`, as a transfer cell's do.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ import contextlib
 import csv
 import io
 import json
-import os
-import signal
 import time
 import uuid
 import warnings
@@ -23,37 +23,28 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 import yaml
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import MLFlowLogger
-from mlflow.entities import Metric
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from mlflow.tracking import MlflowClient
 
 from trainlab.config import TRAINING_SECTIONS, Config
 from trainlab.data.datamodule import RecipeDataModule
 from trainlab.data.prepared import PreparedData
-from trainlab.models.checkpoint import loss_and_accuracy, predict_proba, read_checkpoint
+from trainlab.models.checkpoint import loss_and_accuracy, predict_proba
+from trainlab.models.device import resolve_device
 from trainlab.models.module import RecipeModule
 from trainlab.provenance import provenance_tags
-from trainlab.tracking import client_for, experiment_id, log_artifacts, log_params, tracked_run
+from trainlab.tracking import client_for, log_artifacts, log_params, tracked_run
+from trainlab.training.trainer import TrackedRun, build_trainer, final_metrics, fit, load_best
 
 # Augmentation lives in the LightningModule's on_after_batch_transfer (it is part of the recipe
 # and runs on the device); Lightning warns that the DataModule's hook is then not used.
 warnings.filterwarnings("ignore", message=".*overridden `on_after_batch_transfer`.*")
 
-# Lightning sets PYTORCH_NVML_BASED_CUDA_CHECK=1 when imported, so probing CUDA never poisons
-# a fork. Without a GPU, torch then never caches "no CUDA" and Adam.step() probes NVML again
-# (a dlopen) on every step: 0.2-0.5 ms on a CPU core, a third of a small MLP's step. With no
-# GPU there is nothing to poison, so torch's own cached check is used.
-if not torch.cuda.is_available():
-    os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
-
-MONITOR = "val/acc"  # the metric early stopping, the best snapshot and the search optimise
 STEPS_PER_CALL = 16  # batches per Lightning training/validation_step call (DeviceLoader group)
 # Image pixels (H * W) per scoring batch: 256 28x28 images. On a CPU core the CNN scores
 # an image fastest at 200-256 a batch and 1.7x slower from ~330 (its activations outgrow
 # the cache); fewer, bigger batches also mean fewer Lightning calls.
 EVAL_PIXELS = 256 * 28 * 28
-FLUSH_EVERY_S = 10.0  # epoch metrics reach MLflow at most this late (and at the end of fit)
 # libyaml's emitter writes the same text as PyYAML's safe_dump in ~1.5 ms instead of ~10 ms
 # (a run's config.yaml; measured on a CPU core); PyYAML without libyaml falls back.
 YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -73,12 +64,6 @@ class TrainResult:
     best_epoch: int
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def resolve_device(requested: str) -> torch.device:
-    if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    return torch.device("cpu")
 
 
 def eval_batch_size(batch_size: int, image_shape: Sequence[int]) -> int:
@@ -157,51 +142,22 @@ def train_recipe(
         "recipe.arch": cfg.model.arch,
     } | dict(tags or {})
     with _run(cfg, client, run_name, all_tags, parent_run_id) as run_id:
-        checkpoint = ModelCheckpoint(
-            dirpath=checkpoint_dir / (run_id or f"untracked-{uuid.uuid4().hex}"),
-            filename="best", monitor=MONITOR, mode="max",
-            # The weights, epoch and hyper-parameters: what the test, the gap, the ensemble
-            # and the report read. The optimizer state would double an MLP's file and its
-            # write at every improving epoch; a trial restarts from scratch, never resumes.
-            save_top_k=1, save_weights_only=True, enable_version_counter=False,
-        )
-        all_callbacks: list[Callback] = [checkpoint, *callbacks]
-        if cfg.train.patience is not None:
-            all_callbacks.append(
-                EarlyStopping(monitor=MONITOR, mode="max", patience=cfg.train.patience,
-                              min_delta=cfg.train.min_delta)
-            )
-        logger = EpochLogger(
-            experiment_id(client, cfg.tracking.experiment),
-            experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri,
-            run_id=run_id, log_model=False,
-        ) if run_id else False
-        trainer = pl.Trainer(
-            max_epochs=cfg.train.epochs,
-            accelerator=device.type,
-            devices=1,
-            logger=logger,
-            callbacks=all_callbacks,
-            num_sanity_val_steps=0,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            deterministic=cfg.train.deterministic if device.type == "cpu" else "warn",
+        trainer, checkpoint = build_trainer(
+            max_epochs=cfg.train.epochs, device=device,
+            checkpoint_dir=checkpoint_dir / (run_id or f"untracked-{uuid.uuid4().hex}"),
+            run=TrackedRun(client, cfg.tracking.experiment, run_id) if run_id else None,
+            patience=cfg.train.patience, min_delta=cfg.train.min_delta, callbacks=callbacks,
+            deterministic=cfg.train.deterministic,
         )
         fit(trainer, module, datamodule)
-        try:
+        with final_metrics(trainer) as final:
             metrics, best_epoch, test_probs, test_labels = _evaluate_best(
                 cfg, module, datamodule, checkpoint, trainer, device)
-        except BaseException:
-            if logger:
-                logger.finalize("failed")  # the epoch curves still reach the run
-            raise
-        seconds = time.perf_counter() - started
-        metrics["time/seconds"] = seconds
+            seconds = time.perf_counter() - started
+            metrics["time/seconds"] = seconds
+            final.update(metrics)
         if run_id:
-            # One request for the epochs' metrics not sent yet and the final ones, one upload
-            # for every artifact: each MLflow request costs 10-20 ms of CPU.
-            logger.log_metrics(metrics, step=trainer.global_step)
-            logger.flush()
+            # One upload for every artifact: each MLflow request costs 10-20 ms of CPU.
             files = {"checkpoints/best.ckpt": checkpoint.best_model_path} \
                 if cfg.tracking.log_checkpoint else {}
             log_artifacts(client, run_id, {
@@ -225,15 +181,12 @@ def _evaluate_best(
     """The best snapshot's test metrics and train-vs-test gap (metrics, its epoch, test
     probabilities and labels)."""
     # Test metrics and the gap come from the best snapshot, not the last epoch.
-    best = read_checkpoint(checkpoint.best_model_path, map_location=device)
-    module.load_state_dict(best["state_dict"])
-    module.to(device)  # Lightning's teardown moved it back to the CPU; the loaders stay put
+    best_epoch = load_best(module, checkpoint, device)
     test_probs, test_labels = predict_proba(module, datamodule.test_dataloader())
     train_probs, train_labels = predict_proba(
         module, datamodule.gap_dataloader(cfg.train.gap_sample)
     )
     metrics = gap_metrics(test_probs, test_labels, train_probs, train_labels)
-    best_epoch = int(best["epoch"])
     metrics |= {
         "val/acc_best": float(checkpoint.best_model_score),
         "epochs_run": float(trainer.current_epoch),
@@ -258,61 +211,6 @@ def _run(
         # What shapes this training; config.yaml (an artifact) holds the whole config.
         log_params(client, run_id, cfg.flat(*TRAINING_SECTIONS))
         yield run_id
-
-
-class EpochLogger(MLFlowLogger):
-    """MLFlowLogger that sends metrics in one request every FLUSH_EVERY_S and at the end.
-
-    Each MLflow request costs 10-20 ms of CPU (SQLAlchemy) on the project's machines: two an
-    epoch added ~10% to a small MLP's epoch. The UI stays at most FLUSH_EVERY_S behind. The
-    run's status is `tracked_run`'s to set, so the end of fit (or its interruption: pruned,
-    Ctrl-C) only flushes.
-    """
-
-    def __init__(self, experiment_id: str, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # `tracked_run` created the run in this experiment: without this, MLFlowLogger's
-        # `experiment` fetches the run (a get_run round trip) only to learn its experiment.
-        self._experiment_id = experiment_id
-        self._initialized = True
-        self._pending: list[Metric] = []
-        self._due = time.monotonic() + FLUSH_EVERY_S
-
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        now = int(time.time() * 1000)
-        self._pending += [Metric(key, float(value), now, step or 0)
-                          for key, value in metrics.items()]
-        if time.monotonic() >= self._due:
-            self.flush()
-
-    def flush(self) -> None:
-        for start in range(0, len(self._pending), 1000):  # MLflow's limit per request
-            self.experiment.log_batch(self.run_id, metrics=self._pending[start:start + 1000])
-        self._pending = []
-        self._due = time.monotonic() + FLUSH_EVERY_S
-
-    def finalize(self, status: str = "success") -> None:
-        if status == "success":
-            return  # train_recipe sends what is pending with the final metrics
-        with contextlib.suppress(Exception):  # an error or interrupt is on its way: keep it
-            self.flush()
-
-
-def fit(trainer: pl.Trainer, module: RecipeModule, datamodule: RecipeDataModule) -> None:
-    """trainer.fit, with Ctrl-C/SIGTERM kept a KeyboardInterrupt.
-
-    Lightning turns a KeyboardInterrupt into `sys.exit(1)` and ignores SIGINT afterwards;
-    callers (the search loop, the CLI) need the interrupt itself to end runs KILLED and exit 130.
-    """
-    sigint = signal.getsignal(signal.SIGINT)
-    try:
-        trainer.fit(module, datamodule=datamodule)
-    except SystemExit as exit_:
-        if isinstance(exit_.__context__, KeyboardInterrupt):
-            raise KeyboardInterrupt("training interrupted") from None
-        raise
-    finally:
-        signal.signal(signal.SIGINT, sigint)
 
 
 def gap_metrics(

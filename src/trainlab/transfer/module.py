@@ -4,23 +4,21 @@ A cell trains ``head(top(frozen(x)))``: ``frozen`` (input adaptor + bottom block
 trains and stays in eval mode (its BatchNorm keeps the pretrained statistics), ``top`` is
 the unfrozen part of the backbone at ``lr * backbone_lr_factor``, ``head`` is a new linear
 layer at ``lr``. When the inputs are features computed once by :func:`frozen_features`,
-``frozen`` is empty: the linear probe trains the head alone on cached features.
+``frozen`` is empty: the linear probe trains the head alone on cached features. The step
+and the epoch metrics are the recipe's (:class:`trainlab.models.classifier.ClassifierModule`).
 """
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
-import torch.nn.functional as F
-from lightning.pytorch.callbacks import Callback
 from torch import nn
 
-from trainlab.models.module import EpochTotals
+from trainlab.models.classifier import ClassifierModule
 from trainlab.models.optim import build_optimizer
 
 # The frozen part of a cell is in eval mode on purpose (pretrained BatchNorm statistics).
@@ -103,7 +101,7 @@ def frozen_features(
     return torch.cat(outputs).float()
 
 
-class TransferModule(pl.LightningModule):
+class TransferModule(ClassifierModule):
     """One transfer cell: frozen part (eval), trainable top of the backbone, new linear head.
 
     Args:
@@ -131,9 +129,6 @@ class TransferModule(pl.LightningModule):
         # Lightning keeps each submodule's mode as it finds it at fit start: eval() here, and
         # again in train(), keeps the frozen BatchNorm on its pretrained running statistics.
         self.frozen.requires_grad_(False).eval()
-        self.totals = {stage: EpochTotals() for stage in ("train", "val")}
-        self.history: list[dict[str, float]] = []
-        self._last_val: dict[str, float] = {}
 
     def train(self, mode: bool = True) -> TransferModule:
         # Whoever switches the whole module to train mode, the frozen part stays in eval.
@@ -146,33 +141,11 @@ class TransferModule(pl.LightningModule):
             x = self.frozen(x)
         return self.head(self.top(x))
 
-    def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
-        x, y = batch
-        logits = self(x)
-        loss = F.cross_entropy(logits, y)
-        self.totals[stage].add(loss, logits, y)
-        return loss
-
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "train")
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._shared_step(batch, "val")
-
-    def on_validation_epoch_end(self) -> None:
-        values = self.totals["val"].compute()
-        if values:
-            self._last_val = values
-            self.log_dict({"val/loss": values["loss"], "val/acc": values["acc"]})
-
-    def on_train_epoch_end(self) -> None:
-        train = self.totals["train"].compute()
-        if not train:
-            return
-        row = {"epoch": self.current_epoch, "train/loss": train["loss"], "train/acc": train["acc"]}
-        row |= {f"val/{k}": v for k, v in self._last_val.items()}
-        self.log_dict({"train/loss": train["loss"], "train/acc": train["acc"]})
-        self.history.append(row)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         groups = [{"params": list(self.head.parameters()), "lr": self.hparams.lr}]
@@ -182,24 +155,8 @@ class TransferModule(pl.LightningModule):
         return build_optimizer(groups, "adam", self.hparams.lr)
 
 
-class BestSnapshot(Callback):
-    """Keep, in memory, the weights of the epoch with the best `monitor` (max)."""
-
-    def __init__(self, monitor: str = "val/acc") -> None:
-        self.monitor = monitor
-        self.best_score = -float("inf")
-        self.best_epoch = -1
-        self.state: dict[str, torch.Tensor] | None = None
-
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        score = trainer.callback_metrics.get(self.monitor)
-        if score is not None and float(score) > self.best_score:
-            self.best_score, self.best_epoch = float(score), trainer.current_epoch
-            self.state = copy.deepcopy(pl_module.state_dict())
-
-
 class CellData(pl.LightningDataModule):
-    """The train and val batches of one cell, as a DataModule for `trainlab.training.recipe.fit`."""
+    """The train and val batches of one cell, as a DataModule for Lightning's `fit`."""
 
     def __init__(self, train: Batches, val: Batches) -> None:
         super().__init__()

@@ -6,6 +6,10 @@ output of the frozen bottom blocks when that is no bigger than the input); then 
 trains at every target size, and `scratch` trains the same architecture from random weights.
 Early stopping and the best snapshot use the target val accuracy; the test accuracy comes
 from the best snapshot.
+
+This module orchestrates: the parent run, the backbones and what each cell is given, the
+outputs. One cell's training is :mod:`trainlab.transfer.cell`'s, the frozen-feature cache
+:mod:`trainlab.transfer.features`'.
 """
 
 from __future__ import annotations
@@ -13,13 +17,10 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping
-from lightning.pytorch.loggers import MLFlowLogger
 from mlflow.tracking import MlflowClient
 from torch import nn
 
@@ -27,34 +28,28 @@ from trainlab.config import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.data.preprocessing import Normalize
 from trainlab.io import project_path
+from trainlab.models.device import resolve_device
 from trainlab.models.networks import build_network
-from trainlab.models.scoring import module_accuracy
 from trainlab.provenance import provenance_tags
 from trainlab.stagefile import write_model, write_rows
 from trainlab.tracking import (
     KIND_TAG,
-    TRANSFER_KIND,
     TRANSFER_STAGE_KIND,
     client_for,
     log_metrics,
     log_params,
     tracked_run,
 )
-from trainlab.training.recipe import MONITOR, fit, resolve_device
+from trainlab.training.recipe import TrainResult
 from trainlab.transfer.backbones import (
     Backbone,
     check_weights,
     imagenet_backbone,
     source_backbone,
 )
-from trainlab.transfer.module import (
-    FEATURE_BATCH,
-    Batches,
-    BestSnapshot,
-    CellData,
-    TransferModule,
-    frozen_features,
-)
+from trainlab.transfer.cell import CellSetup, run_cell, seed_cell, stage_params
+from trainlab.transfer.features import Inputs, frozen_inputs
+from trainlab.transfer.module import TransferModule
 from trainlab.transfer.results import CellResult, TransferSummary, summarise
 from trainlab.transfer.source import pretrain_source
 from trainlab.transfer.tasks import TargetTask, check_classes, plan_target
@@ -71,30 +66,38 @@ class TransferStudy:
     parent_run_id: str
 
 
-@dataclass
-class Inputs:
-    """What one kind of module eats, for the whole target task, on the device.
-
-    `splits` maps train/val/test to uint8 images or float features (N, ...); labels alike.
-    """
-
-    splits: dict[str, torch.Tensor]
-    labels: dict[str, torch.Tensor]
-
-
-@dataclass
+@dataclass(frozen=True)
 class Context:
-    cfg: Config
+    """What every backbone of one stage run shares."""
+
+    cells: CellSetup  # what the cell trainer needs (config, data, subsets, device, runs)
     task: TargetTask
     sizes: list[tuple[str, int]]  # (requested, actual)
-    subsets: dict[int, torch.Tensor]  # actual size -> target train indices
     images: Inputs  # raw target images
-    device: torch.device
-    client: MlflowClient
-    parent_run_id: str
-    data: PreparedData
     on_cell: Callable[[CellResult], None] | None = None
-    notes: dict[str, dict[str, Any]] = field(default_factory=dict)  # per backbone, for the summary
+
+
+@dataclass(frozen=True)
+class BackboneRun:
+    """One backbone's cells and what they shared, for the summary."""
+
+    cells: list[CellResult]
+    feature_seconds: float | None = None  # the frozen features, computed once for the cells
+    source: TrainResult | None = None  # the `source` backbone's pretraining
+
+    def notes(self) -> dict[str, Any]:
+        """The summary's fields of this backbone beyond its cells."""
+        notes: dict[str, Any] = {}
+        if self.source is not None:
+            notes |= {
+                "source_test_acc": round(self.source.metrics["test/acc"], 4),
+                "source_seconds": round(self.source.seconds, 2),
+                "source_checkpoint": project_path(self.source.checkpoint),
+                "source_run_id": self.source.run_id,
+            }
+        if self.feature_seconds is not None:
+            notes["feature_seconds"] = self.feature_seconds
+        return notes
 
 
 def run_transfer_study(
@@ -128,36 +131,42 @@ def run_transfer_study(
                                                 "data.dataset": data.dataset}
     with tracked_run(client, cfg.tracking.experiment, "transfer", tags) as parent_run_id:
         log_params(client, parent_run_id, stage_params(cfg))
-        ctx = Context(cfg, task, list(plan.sizes), plan.subsets, images, device, client,
-                      parent_run_id, data, on_cell)
-        cells: list[CellResult] = []
-        for name in t.backbones:
-            cells += run_backbone(ctx, name)
+        setup = CellSetup(cfg, data, plan.subsets, device, client, parent_run_id)
+        ctx = Context(setup, task, list(plan.sizes), images, on_cell)
+        runs = {name: run_backbone(ctx, name) for name in t.backbones}
+        cells = [cell for run in runs.values() for cell in run.cells]
         seconds = time.perf_counter() - started
-        summary = summarise(cells, ctx.notes, seconds, t.source_classes, t.target_classes)
+        notes = {name: run.notes() for name, run in runs.items()}
+        summary = summarise(cells, notes, seconds, t.source_classes, t.target_classes)
         log_metrics(client, parent_run_id, {"time/seconds": seconds, "cells": len(cells)})
         client.log_dict(parent_run_id, summary.model_dump(mode="json"), "transfer.json")
     return TransferStudy(cells, summary, parent_run_id)
 
 
-def stage_params(cfg: Config) -> dict[str, Any]:
-    """The params the stage reads (seed, model, transfer), under their dotted keys."""
-    return cfg.flat("seed", "model", "transfer")
-
-
 # --- one backbone ------------------------------------------------------------------------
-def run_backbone(ctx: Context, name: str) -> list[CellResult]:
+def run_backbone(ctx: Context, name: str) -> BackboneRun:
     """Every mode x size of one backbone: pretrained modes first, then scratch."""
-    t = ctx.cfg.transfer
+    t = ctx.cells.cfg.transfer
     cells: list[CellResult] = []
+
+    def cell(mode: str, requested: str, size: int, module: TransferModule, inputs: Inputs,
+             trainable_blocks: int) -> None:
+        result = run_cell(ctx.cells, name, mode, requested, size, module, inputs,
+                          {"trainable_blocks": trainable_blocks})
+        if ctx.on_cell is not None:
+            ctx.on_cell(result)
+        cells.append(result)
+
     pretrained_modes = [m for m in t.modes if m != "scratch"]
+    feature_seconds, source = None, None
     if pretrained_modes:
-        backbone = pretrained_backbone(ctx, name)
+        backbone, source = pretrained_backbone(ctx, name)
         frozen, top = backbone.split(t.finetune_blocks)
         started = time.perf_counter()
-        probe, tune = frozen_inputs(ctx, backbone, frozen, top, "finetune" in pretrained_modes)
+        probe, tune = frozen_inputs(ctx.images, ctx.cells.device, backbone, frozen, top,
+                                    "finetune" in pretrained_modes)
         # Computed once, shared by the cells (whose own seconds leave it out).
-        ctx.notes.setdefault(name, {})["feature_seconds"] = round(time.perf_counter() - started, 2)
+        feature_seconds = round(time.perf_counter() - started, 2)
         blocks = len(top)
         for mode in pretrained_modes:
             for requested, size in ctx.sizes:
@@ -173,147 +182,42 @@ def run_backbone(ctx: Context, name: str) -> list[CellResult]:
                         lr=t.lr, backbone_lr=t.lr * t.backbone_lr_factor,
                     )
                     inputs = tune
-                trainable = 0 if mode == "linear_probe" else blocks
-                cells.append(run_cell(ctx, name, mode, requested, size, module, inputs,
-                                      {"trainable_blocks": trainable}))
+                cell(mode, requested, size, module, inputs,
+                     0 if mode == "linear_probe" else blocks)
     if "scratch" in t.modes:
         for requested, size in ctx.sizes:
-            seed_cell(ctx)  # the random initialisation is part of the cell: seeded
+            seed_cell(ctx.cells.cfg)  # the random initialisation is part of the cell: seeded
             fresh = random_backbone(ctx, name)
             prep, body = fresh.split("all")
             module = TransferModule(nn.Linear(fresh.feature_dim, ctx.task.num_classes),
                                     top=body, frozen=prep, lr=t.lr, backbone_lr=t.lr)
-            cells.append(run_cell(ctx, name, "scratch", requested, size, module, ctx.images,
-                                  {"trainable_blocks": len(body)}))
-    return cells
+            cell("scratch", requested, size, module, ctx.images, len(body))
+    return BackboneRun(cells, feature_seconds, source)
 
 
-def pretrained_backbone(ctx: Context, name: str) -> Backbone:
-    t = ctx.cfg.transfer
+def pretrained_backbone(ctx: Context, name: str) -> tuple[Backbone, TrainResult | None]:
+    """The pretrained backbone on the device, and its pretraining if trainlab ran it."""
+    cfg, device = ctx.cells.cfg, ctx.cells.device
     if name == "source":
-        source = pretrain_source(ctx.cfg, ctx.data, parent_run_id=ctx.parent_run_id,
-                                 client=ctx.client)
-        ctx.notes.setdefault(name, {}).update({
-            "source_test_acc": round(source.result.metrics["test/acc"], 4),
-            "source_seconds": round(source.result.seconds, 2),
-            "source_checkpoint": project_path(source.result.checkpoint),
-            "source_run_id": source.result.run_id,
-        })
+        source = pretrain_source(cfg, ctx.cells.data, parent_run_id=ctx.cells.parent_run_id,
+                                 client=ctx.cells.client)
         module = source.module
-        return source_backbone(module.net, module.normalize, pretrained=True).to(ctx.device)
-    return imagenet_backbone(name, True, t.image_size, t.resnet18_weights).to(ctx.device)
+        backbone = source_backbone(module.net, module.normalize, pretrained=True)
+        return backbone.to(device), source.result
+    t = cfg.transfer
+    return imagenet_backbone(name, True, t.image_size, t.resnet18_weights).to(device), None
 
 
 def random_backbone(ctx: Context, name: str) -> Backbone:
     """The same architecture as the pretrained backbone, randomly initialised."""
-    t = ctx.cfg.transfer
+    cfg, data, device = ctx.cells.cfg, ctx.cells.data, ctx.cells.device
+    t = cfg.transfer
     if name == "source":
         # The prepared-data statistics: scratch never sees the source network.
-        net = build_network(ctx.cfg.model, ctx.data.image_shape, ctx.task.num_classes)
-        normalize = Normalize(ctx.data.preprocessing, ctx.data.stats)
-        return source_backbone(net, normalize, pretrained=False).to(ctx.device)
-    return imagenet_backbone(name, False, t.image_size, t.resnet18_weights).to(ctx.device)
-
-
-def frozen_inputs(
-    ctx: Context, backbone: Backbone, frozen: nn.Module, top: nn.Module, finetune: bool
-) -> tuple[Inputs, Inputs]:
-    """(linear-probe features, fine-tune inputs), each computed once for the whole task.
-
-    Fine-tuning trains on the cached output of the frozen bottom blocks when there are any
-    and that output is no bigger per image than the resized input (so caching never costs
-    more memory than the input itself); else on the raw images, through `frozen` per batch.
-    """
-    labels = ctx.images.labels
-    bottom = {}
-    if finetune and len(frozen) > 1 and _cache_fits(backbone, frozen, ctx):
-        bottom = {k: frozen_features(frozen, v, ctx.device) for k, v in ctx.images.splits.items()}
-    if bottom:
-        probe = {k: frozen_features(top, v, ctx.device) for k, v in bottom.items()}
-        return Inputs(probe, labels), Inputs(bottom, labels)
-    probe = {k: frozen_features(backbone, v, ctx.device) for k, v in ctx.images.splits.items()}
-    return Inputs(probe, labels), ctx.images
-
-
-def _cache_fits(backbone: Backbone, frozen: nn.Module, ctx: Context) -> bool:
-    sample = ctx.images.splits["train"][:1]
-    prep = frozen_features(backbone.prep, sample, ctx.device)
-    return frozen_features(frozen, sample, ctx.device).numel() <= prep.numel()
-
-
-# --- one cell ----------------------------------------------------------------------------
-def seed_cell(ctx: Context) -> None:
-    pl.seed_everything(ctx.cfg.seed, workers=False, verbose=False)
-
-
-def run_cell(
-    ctx: Context,
-    backbone: str,
-    mode: str,
-    requested: str,
-    size: int,
-    module: TransferModule,
-    inputs: Inputs,
-    extra_params: dict[str, Any],
-) -> CellResult:
-    """Train one cell, keep its best val snapshot, evaluate it, and track it as one run."""
-    t = ctx.cfg.transfer
-    started = time.perf_counter()
-    seed_cell(ctx)
-    module.head.reset_parameters()  # seeded: the same head initialisation in every cell
-    index = ctx.subsets[size].to(ctx.device)
-    train_x, train_y = inputs.splits["train"][index], inputs.labels["train"][index]
-    data = CellData(
-        Batches(train_x, train_y, t.batch_size, shuffle=True, seed=ctx.cfg.seed,
-                min_steps=t.min_steps),
-        Batches(inputs.splits["val"], inputs.labels["val"], FEATURE_BATCH),
-    )
-    tags = provenance_tags(ctx.data.fingerprint) | {
-        KIND_TAG: TRANSFER_KIND, "transfer.backbone": backbone, "transfer.mode": mode,
-        "transfer.size": str(size), "transfer.requested_size": requested,
-        "data.dataset": ctx.data.dataset,
-    }
-    run_name = f"transfer-{backbone}-{mode}-{size}"
-    with tracked_run(ctx.client, ctx.cfg.tracking.experiment, run_name, tags,
-                     ctx.parent_run_id) as run_id:
-        log_params(ctx.client, run_id, stage_params(ctx.cfg) | {
-            "cell.backbone": backbone, "cell.mode": mode, "cell.size": size,
-            "cell.head_lr": module.hparams.lr,
-            "cell.backbone_lr": module.hparams.backbone_lr if mode != "linear_probe" else 0.0,
-            **{f"cell.{k}": v for k, v in extra_params.items()},
-        })
-        best = BestSnapshot(MONITOR)
-        callbacks: list[Callback] = [best]
-        if t.patience is not None:
-            callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=t.patience))
-        trainer = pl.Trainer(
-            max_epochs=t.epochs, accelerator=ctx.device.type, devices=1,
-            logger=MLFlowLogger(experiment_name=ctx.cfg.tracking.experiment,
-                                tracking_uri=ctx.cfg.tracking.uri, run_id=run_id,
-                                log_model=False),
-            callbacks=callbacks, num_sanity_val_steps=0, enable_progress_bar=False,
-            enable_model_summary=False, enable_checkpointing=False, log_every_n_steps=1,
-            deterministic=True if ctx.device.type == "cpu" else "warn",
-        )
-        fit(trainer, module, data)
-        module.load_state_dict(best.state)
-        test_acc = module_accuracy(module, Batches(inputs.splits["test"], inputs.labels["test"],
-                                            FEATURE_BATCH))
-        train_acc = module_accuracy(module, Batches(train_x, train_y, FEATURE_BATCH))
-        seconds = time.perf_counter() - started
-        log_metrics(ctx.client, run_id, {
-            "test/acc": test_acc, "final/train_acc": train_acc, "gap/acc": train_acc - test_acc,
-            "val/acc_best": best.best_score, "epochs_run": trainer.current_epoch,
-            "best_epoch": best.best_epoch, "time/seconds": seconds,
-        }, step=trainer.global_step)
-    result = CellResult(
-        backbone=backbone, mode=mode, size=size, requested_size=requested, test_acc=test_acc,
-        final_train_acc=train_acc, gap_acc=train_acc - test_acc, val_acc=best.best_score,
-        epochs=trainer.current_epoch, best_epoch=best.best_epoch, seconds=seconds, run_id=run_id,
-    )
-    if ctx.on_cell is not None:
-        ctx.on_cell(result)
-    return result
+        net = build_network(cfg.model, data.image_shape, ctx.task.num_classes)
+        normalize = Normalize(data.preprocessing, data.stats)
+        return source_backbone(net, normalize, pretrained=False).to(device)
+    return imagenet_backbone(name, False, t.image_size, t.resnet18_weights).to(device)
 
 
 # --- outputs ---------------------------------------------------------------------------

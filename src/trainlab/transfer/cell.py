@@ -1,0 +1,119 @@
+"""One transfer cell: a backbone x mode x target size trained, scored, tracked as one run.
+
+The cell trains through the project's one Trainer factory
+(:func:`trainlab.training.trainer.build_trainer`), as a recipe does: the MLflow logger at
+the absolute tracking URI, early stopping and the best snapshot on the target val accuracy,
+kept as `transfer.models_dir`/cells/<run id>/best.ckpt. The test and train accuracies come
+from that snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import Callback
+from mlflow.tracking import MlflowClient
+
+from trainlab.config import Config
+from trainlab.data.prepared import PreparedData
+from trainlab.models.scoring import module_accuracy
+from trainlab.provenance import provenance_tags
+from trainlab.tracking import KIND_TAG, TRANSFER_KIND, log_params, tracked_run
+from trainlab.training.trainer import TrackedRun, build_trainer, final_metrics, fit, load_best
+from trainlab.transfer.features import Inputs
+from trainlab.transfer.module import FEATURE_BATCH, Batches, CellData, TransferModule
+from trainlab.transfer.results import CellResult
+
+
+@dataclass(frozen=True)
+class CellSetup:
+    """What every cell of one stage run shares."""
+
+    cfg: Config
+    data: PreparedData  # the prepared data the target task comes from (its tags)
+    subsets: dict[int, torch.Tensor]  # actual size -> target train indices
+    device: torch.device
+    client: MlflowClient
+    parent_run_id: str  # the stage's run
+
+
+def stage_params(cfg: Config) -> dict[str, Any]:
+    """The params the stage reads (seed, model, transfer), under their dotted keys."""
+    return cfg.flat("seed", "model", "transfer")
+
+
+def seed_cell(cfg: Config) -> None:
+    pl.seed_everything(cfg.seed, workers=False, verbose=False)
+
+
+def run_cell(
+    setup: CellSetup,
+    backbone: str,
+    mode: str,
+    requested: str,
+    size: int,
+    module: TransferModule,
+    inputs: Inputs,
+    extra_params: dict[str, Any],
+    callbacks: Sequence[Callback] = (),
+) -> CellResult:
+    """Train one cell, keep its best val snapshot, evaluate it, and track it as one run.
+
+    `callbacks` join the Trainer's own (as `train_recipe`'s do).
+    """
+    cfg, t = setup.cfg, setup.cfg.transfer
+    started = time.perf_counter()
+    seed_cell(cfg)
+    module.head.reset_parameters()  # seeded: the same head initialisation in every cell
+    index = setup.subsets[size].to(setup.device)
+    train_x, train_y = inputs.splits["train"][index], inputs.labels["train"][index]
+    data = CellData(
+        Batches(train_x, train_y, t.batch_size, shuffle=True, seed=cfg.seed,
+                min_steps=t.min_steps),
+        Batches(inputs.splits["val"], inputs.labels["val"], FEATURE_BATCH),
+    )
+    tags = provenance_tags(setup.data.fingerprint) | {
+        KIND_TAG: TRANSFER_KIND, "transfer.backbone": backbone, "transfer.mode": mode,
+        "transfer.size": str(size), "transfer.requested_size": requested,
+        "data.dataset": setup.data.dataset,
+    }
+    run_name = f"transfer-{backbone}-{mode}-{size}"
+    with tracked_run(setup.client, cfg.tracking.experiment, run_name, tags,
+                     setup.parent_run_id) as run_id:
+        log_params(setup.client, run_id, stage_params(cfg) | {
+            "cell.backbone": backbone, "cell.mode": mode, "cell.size": size,
+            "cell.head_lr": module.hparams.lr,
+            "cell.backbone_lr": module.hparams.backbone_lr if mode != "linear_probe" else 0.0,
+            **{f"cell.{k}": v for k, v in extra_params.items()},
+        })
+        trainer, checkpoint = build_trainer(
+            max_epochs=t.epochs, device=setup.device,
+            checkpoint_dir=Path(t.models_dir) / "cells" / run_id,
+            run=TrackedRun(setup.client, cfg.tracking.experiment, run_id), patience=t.patience,
+            callbacks=callbacks,
+        )
+        fit(trainer, module, data)
+        with final_metrics(trainer) as final:
+            best_epoch = load_best(module, checkpoint, setup.device)
+            test_acc = module_accuracy(module, Batches(inputs.splits["test"],
+                                                       inputs.labels["test"], FEATURE_BATCH))
+            train_acc = module_accuracy(module, Batches(train_x, train_y, FEATURE_BATCH))
+            val_acc = float(checkpoint.best_model_score)
+            seconds = time.perf_counter() - started
+            final.update({
+                "test/acc": test_acc, "final/train_acc": train_acc,
+                "gap/acc": train_acc - test_acc, "val/acc_best": val_acc,
+                "epochs_run": trainer.current_epoch, "best_epoch": best_epoch,
+                "time/seconds": seconds,
+            })
+    return CellResult(
+        backbone=backbone, mode=mode, size=size, requested_size=requested, test_acc=test_acc,
+        final_train_acc=train_acc, gap_acc=train_acc - test_acc, val_acc=val_acc,
+        epochs=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds, run_id=run_id,
+    )
