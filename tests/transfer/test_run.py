@@ -150,4 +150,6 @@ def test_runs_land_in_the_projects_database_after_a_change_of_directory(
     for cell in study.cells:
         assert by_id[cell.run_id].data.tags["mlflow.parentRunId"] == study.parent_run_id
         assert len(project.get_metric_history(cell.run_id, "val/acc")) == cell.epochs == 2
-        assert by_id[cell.run_id].data.metrics["test/acc"] == pytest.approx(cell.test_acc)
+        # transfer.csv keeps 4 decimals; MLflow the exact value
+        assert by_id[cell.run_id].data.metrics["test/acc"] == pytest.approx(cell.test_acc,
+                                                                             abs=5e-5)
