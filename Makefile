@@ -11,12 +11,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(VENV)/.installed fashion-mnist  ## venv + the locked dependencies + the default dataset
 
-# The exact versions of requirements.lock, then trainlab itself without resolving anything
-# again; `pip check` fails when pyproject.toml asks for something the lock lacks (`make lock`).
-# pip, not uv: torch and torchvision come from the local disk through pip's configuration.
+# The exact versions of requirements.lock, then trainlab itself: the lock holds every
+# dependency, so pip resolves nothing (--no-deps), and `pip check` fails when pyproject.toml
+# asks for something the lock lacks (run `make lock`). pip, not uv: torch and torchvision come
+# from the local disk through pip's configuration (/etc/xdg/pip), which uv does not read.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	@touch $@
