@@ -53,7 +53,8 @@ from trainlab.search.workers import (
     work,
     worker_index,
 )
-from trainlab.tracking import client_for, end_run, experiment_id, log_params
+from trainlab.tracking import client_for, end_run, experiment_id, log_params, run_tags
+from trainlab.tracking_inputs import log_dataset
 
 SEARCH_KIND = "search"
 PARAMS_ATTR = "trainlab.params_hash"  # study user attr: what workers must agree on
@@ -103,6 +104,7 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     ss = create_or_load(storage, cfg, pruner)
     parent = parent_run(client, cfg, ss)
+    log_dataset(client, parent, data, cfg.data.prepared_dir)  # again on resume: a no-op
     try:
         result = _coordinate(base, data, client, ss, parent, args, workers, started)
     except KeyboardInterrupt:
@@ -163,7 +165,7 @@ def parent_run(client: MlflowClient, cfg: Config, ss: SearchStudy) -> str:
             pass  # the tracking database was reset: start a new parent run
     tags = provenance_tags() | {"trainlab.study": ss.name, "trainlab.kind": SEARCH_KIND,
                                 "optuna.storage": redact(cfg.search.storage)}
-    run_id = client.create_run(exp, run_name=ss.name, tags=tags).info.run_id
+    run_id = client.create_run(exp, run_name=ss.name, tags=run_tags(tags)).info.run_id
     params = cfg.flat("search")
     params["search.storage"] = redact(cfg.search.storage)
     grid = cfg.grid
