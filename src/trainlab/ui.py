@@ -42,4 +42,13 @@ def run_ui(cfg: Config, args) -> int:
     experiment = experiment_id(client_for(cfg.tracking), cfg.tracking.experiment)
     print(f"MLflow UI (tracking {cfg.tracking.uri}), experiment {cfg.tracking.experiment!r}: "
           f"{runs_url(args.host, args.port, experiment)}  (Ctrl-C stops)", flush=True)
-    return subprocess.call(ui_command(cfg, args.host, args.port))
+    server = subprocess.Popen(ui_command(cfg, args.host, args.port))
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached the whole terminal group; SIGTERM (a scheduler, `kill`) only this
+        # process. `mlflow ui` stops its uvicorn workers and job runners on SIGTERM, where
+        # subprocess.call's SIGKILL would leave them running, holding the port.
+        server.terminate()
+        server.wait()
+        raise
