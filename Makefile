@@ -17,7 +17,7 @@ setup: $(VENV)/.installed fashion-mnist  ## venv + the locked dependencies + the
 # from the local disk through pip's configuration (/etc/xdg/pip), which uv does not read.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
-	@# The locked pip first: the venv's own (23.2 with Python 3.11.7) installs the lock ~1 min slower.
+	@# The locked pip first: the venv's own (23.2 with Python 3.11.7) installs the lock ~45 s slower.
 	$(PY) -m pip install --quiet "$$(grep '^pip==' requirements.lock)"
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
