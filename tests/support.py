@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 import struct
 import subprocess
 from pathlib import Path
@@ -71,3 +72,10 @@ def png_size(data: bytes) -> tuple[int, int]:
     """(width, height) of a PNG, from its IHDR chunk."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     return struct.unpack(">II", data[16:24])
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1 now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

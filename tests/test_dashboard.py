@@ -14,18 +14,13 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from support import free_port  # tests/support.py
 
 from trainlab.cli import build_parser, main
 from trainlab.config import load_config
 from trainlab.search.study import OBJECTIVE, create_or_load, open_storage
 
 STUDY = "tiny-study"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get(url: str) -> dict:
@@ -54,7 +49,7 @@ def test_dashboard_binds_loopback_by_default():
 
 @pytest.mark.slow
 def test_dashboard_serves_the_study_over_http_and_stops_on_sigterm(study_project):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "trainlab.cli", "dashboard", "--port", str(port)],
         cwd=study_project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

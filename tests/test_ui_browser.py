@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
-from support import BROWSER_MARKS, chromium, png_size  # tests/support.py
+from support import BROWSER_MARKS, chromium, free_port, png_size  # tests/support.py
 
 from trainlab.data.prepared import load_prepared
 from trainlab.tracking import absolute_uri
@@ -57,12 +56,6 @@ class RunCells(HTMLParser):
             self.cells[key] = " ".join([self.cells.get(key, ""), data.strip()]).strip()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def searched(prepared: Path) -> Path:
     """A one-cell search (one epoch) run as a user runs it, in its own process."""
@@ -84,7 +77,7 @@ def searched(prepared: Path) -> Path:
 @pytest.fixture
 def ui(searched: Path):
     """`trainlab ui` on a free loopback port: (the URL it printed, its process)."""
-    port = _free_port()
+    port = free_port()
     # One uvicorn worker and no job runners: the runs page needs neither (MLflow's defaults
     # start 4 workers and ~7 job-consumer processes).
     env = os.environ | {"MLFLOW_WORKERS": "1", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
