@@ -7,15 +7,31 @@ FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 APT := $(shell command -v apt-get 2>/dev/null)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-fast lint bench services postgres chromium fashion-mnist ui clean
+.PHONY: setup lock run test test-fast lint bench services postgres chromium fashion-mnist ui dashboard clean
 
-setup: $(VENV)/.installed fashion-mnist  ## venv + pinned dependencies + the default dataset
+setup: $(VENV)/.installed fashion-mnist  ## venv + the locked dependencies + the default dataset
 
-$(VENV)/.installed: pyproject.toml
+# The exact versions of requirements.lock, then trainlab itself: the lock holds every
+# dependency, so pip resolves nothing (--no-deps), and `pip check` fails when pyproject.toml
+# asks for something the lock lacks (run `make lock`). pip, not uv: torch and torchvision come
+# from the local disk through pip's configuration (/etc/xdg/pip), which uv does not read.
+$(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@# The locked pip first: the venv's own (23.2 with Python 3.11.7) installs the lock ~45 s slower.
+	$(PY) -m pip install --quiet "$$(grep '^pip==' requirements.lock)"
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@touch $@
+
+# Keeps the pins already in requirements.lock (pip-tools reuses them); to move them all to the
+# newest allowed versions: make lock PIP_COMPILE_ARGS=--upgrade (or --upgrade-package NAME).
+lock:  ## requirements.lock from pyproject.toml (the main and dev dependencies)
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	@[ -x $(VENV)/bin/pip-compile ] || $(PY) -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --extra dev --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS) \
+		-o requirements.lock pyproject.toml
 
 fashion-mnist:  ## Debian's dataset-fashion-mnist, when missing and apt-get is available
 	@if [ ! -f $(FMNIST) ] && [ -n "$(APT)" ]; then \
@@ -49,6 +65,9 @@ bench: setup  ## the benchmarks under bench/, results in bench/results/
 
 ui: setup  ## the MLflow UI on 127.0.0.1:5000
 	$(VENV)/bin/trainlab ui
+
+dashboard: setup  ## optuna-dashboard on the search's study, 127.0.0.1:8080
+	$(VENV)/bin/trainlab dashboard
 
 # Every out and metric of dvc.yaml, the MLflow and Optuna databases with MLflow's artifact folder
 # (mlruns/ beside mlflow.db), and Lightning's default log folder; tests/test_makefile.py checks

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import socket
+import struct
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +40,42 @@ def runs(params: dict) -> dict[str, Any]:
     client = MlflowClient(absolute_uri(params["tracking"]["uri"]))
     experiment = client.get_experiment_by_name(params["tracking"]["experiment"])
     return {r.info.run_id: r for r in client.search_runs([experiment.experiment_id])}
+
+
+# Debian's headless Chromium (`make chromium`), for the pages the tests render or serve.
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make chromium)"),
+]
+# Headless and offline: without the background-networking flags Chromium tries to connect
+# out at start-up, which a closed network refuses.
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """Chromium with a fresh profile under tmp_path (no state carried between calls)."""
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    return subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+def console_lines(stderr: str) -> list[str]:
+    """Messages the page wrote to the console (errors, CSP violations): Chromium logs them
+    as `...:CONSOLE:12] "message"` (or `CONSOLE(12)`) with --enable-logging."""
+    return [line for line in stderr.splitlines() if re.search(r":CONSOLE[:(]", line)]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG, from its IHDR chunk."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1 now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,4 +1,4 @@
-"""`trainlab <command>`: one subcommand per pipeline stage, plus `ui`.
+"""`trainlab <command>`: one subcommand per pipeline stage, plus `ui` and `dashboard`.
 
 Every subcommand reads params.yaml (or `--params FILE`) with `--set key.path=value`
 overrides, validated before any work. A config error exits 2, a data or runtime error 1,
@@ -31,7 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "transfer": ("trainlab.transfer.stage", "run_transfer", "linear probe / fine-tune vs scratch"),
     "claims": ("trainlab.claims.stage", "run_claims", "test the lecture's claims on this data"),
     "ui": ("trainlab.ui", "run_ui", "start the MLflow UI on the project's tracking database"),
+    "dashboard": ("trainlab.dashboard", "run_dashboard", "optuna-dashboard on the search's study"),
 }
+# No usage data leaves the machine unless the user asks (MLFLOW_DISABLE_TELEMETRY=false):
+# MLflow reads it on its first import, so before any command's module is imported.
+TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true"}
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -81,6 +85,8 @@ def _quiet_libraries() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    for name, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(name, value)
     chosen = next((word for word in argv if word in COMMANDS), None)
     args = build_parser(chosen).parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)

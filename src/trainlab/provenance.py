@@ -50,12 +50,13 @@ def provenance_tags(fingerprint: str | None = None) -> dict[str, str]:
     tags = {
         "trainlab.version": trainlab.__version__,
         "trainlab.git_commit": git_commit(),
-        "mlflow.source.git.commit": git_commit().removesuffix("+dirty"),
         "hardware.cpu": cpu_model(),
         "hardware.cpu_count": str(torch.get_num_threads()),
         "hardware.gpu": gpu_name() or "none",
         "torch.version": torch.__version__,
     }
+    if git_commit() != "unknown":  # else MLflow's own context finds one, or the UI shows none
+        tags["mlflow.source.git.commit"] = git_commit().removesuffix("+dirty")
     if fingerprint:
         tags["data.fingerprint"] = fingerprint
     return tags

@@ -24,6 +24,7 @@ from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.time import get_current_time_millis
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -35,6 +36,10 @@ PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI groups nested runs by
 OUTCOME_TAG = "trainlab.outcome"  # finished | pruned | failed | killed
 FAILURE_TAG = "trainlab.failure"  # the reason of a failed run, one line
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on one param value
+# What the MLflow UI (3.x) reads an experiment's kind from (the UI's own tag, no Python constant):
+# model training opens on the runs table, not the GenAI overview of traces.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 
 # What a run is, in the tag KIND_TAG: the report and the tests find each stage's runs by it.
 KIND_TAG = "trainlab.kind"
@@ -139,10 +144,14 @@ def _get_or_create_experiment(client: MlflowClient, name: str) -> str:
                 f"tracking.experiment = {name!r} is a deleted MLflow experiment; restore it "
                 "(mlflow experiments restore) or choose another name"
             )
+        # An experiment made before trainlab set the kind gets it; a kind a user chose in
+        # the UI is theirs to keep.
+        if EXPERIMENT_KIND_TAG not in found.tags:
+            client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return found.experiment_id
     try:
         return client.create_experiment(name, artifact_location=artifact_root(
-            client.tracking_uri, name))
+            client.tracking_uri, name), tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     except MlflowException:
         found = client.get_experiment_by_name(name)  # another worker won the race
         if found is None:
@@ -159,7 +168,7 @@ def tracked_run(
     parent_run_id: str | None = None,
 ) -> Iterator[str]:
     """Create a run, yield its id, and end it with a status that tells what happened."""
-    all_tags = dict(tags or {})
+    all_tags = run_tags(tags)
     if parent_run_id:
         all_tags[PARENT_TAG] = parent_run_id
     # A Ctrl-C between the run's INSERT and create_run returning would leave a RUNNING run
@@ -197,6 +206,18 @@ def ending(client: MlflowClient, run_id: str) -> Iterator[str]:
     else:
         end_run(client, run_id, "FINISHED", "finished")
 
+
+def run_tags(tags: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`tags` over the context tags `mlflow.start_run` sets (MLflow's own registry of run
+    context providers): mlflow.user, mlflow.source.name and .type, the git commit, branch and
+    repository of the entry script. The UI's User, Source and Version columns show them.
+
+    A given tag wins: provenance's commit (of the working directory) stands, also where
+    MLflow finds none (`trainlab` in an ignored `.venv/bin` is outside the repository for it).
+    The first call costs ~0.5 s (GitPython's import and git lookups, then cached by the
+    registry for the process), later ones ~2 ms.
+    """
+    return resolve_tags(dict(tags or {}))
 
 
 class HeldSignals:

@@ -5,35 +5,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import struct
 import subprocess
 from pathlib import Path
 
-import pytest
+from support import BROWSER_MARKS, chromium, console_lines, png_size  # tests/support.py
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/report_screenshot.png")  # for a person to look at
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make chromium)"),
-]
-# Headless and offline: without the background-networking flags Chromium tries to connect
-# out at start-up, which a closed network refuses.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
-
-
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    return subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120, check=True)
-
-
-def console_lines(stderr: str) -> list[str]:
-    """Messages the page wrote to the console (errors, CSP violations): Chromium logs them
-    as `...:CONSOLE:12] "message"` (or `CONSOLE(12)`) with --enable-logging."""
-    return [line for line in stderr.splitlines() if re.search(r":CONSOLE[:(]", line)]
+pytestmark = BROWSER_MARKS
 
 
 def dump_dom(tmp_path: Path, page: Path) -> subprocess.CompletedProcess:
@@ -81,7 +59,6 @@ def test_screenshot(rendered, tmp_path):
     chromium(tmp_path, "--window-size=1280,4000", f"--screenshot={shot}",
              (rendered / "index.html").as_uri())
     data = shot.read_bytes()
-    width, height = struct.unpack(">II", data[16:24])  # the PNG's IHDR chunk
-    assert (width, height) == (1280, 4000)
+    assert png_size(data) == (1280, 4000)
     assert len(data) > 100_000  # a rendered page with figures, not a blank one
     shutil.copyfile(shot, SCREENSHOT)

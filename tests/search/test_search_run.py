@@ -104,6 +104,14 @@ def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys)
         (t.number, t.user_attrs["mlflow_run_id"]) for t in trials]
     assert len(project.runs()) == 5
     assert project.client().get_run(parent.info.run_id).info.status == "FINISHED"
+    # The parent and every trial name the prepared data as their input, the parent once
+    # after the resume; the study names its value for optuna-dashboard.
+    fingerprint = load_prepared(project.root / "data" / "prepared").fingerprint
+    for run in project.runs().values():
+        [used] = run.inputs.dataset_inputs
+        assert (used.dataset.name, used.dataset.digest) == ("digits", fingerprint)
+        assert run.data.tags["mlflow.source.type"] == "LOCAL"
+    assert project.study().metric_names == ["val/acc_best"]
 
     # New params for every trial (2 epochs -> 3): every cell is trained again.
     assert project.run("--set", "train.epochs=3") == 0

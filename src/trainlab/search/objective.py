@@ -34,7 +34,7 @@ from trainlab.errors import ConfigError, TrainingError
 from trainlab.io import project_path
 from trainlab.search.grid import Cell, recipe_hash, trial_config, trial_data
 from trainlab.search.runs import tag_pruned, tag_state, trial_tags
-from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
+from trainlab.search.study import OBJECTIVE, OUTCOME_ATTR, RUN_ATTR
 from trainlab.training.recipe import TrainResult, train_recipe
 from trainlab.training.trainer import MONITOR
 
@@ -184,10 +184,10 @@ def _recipe(
 
 
 def _complete(ctx: TrialContext, trial: optuna.Trial, result: TrainResult) -> TrialState:
-    value = result.metrics.get("val/acc_best")
+    value = result.metrics.get(OBJECTIVE)
     if value is None or not math.isfinite(value):
         err = TrainingError(
-            f"trial {trial.number}: the training returned no finite 'val/acc_best' "
+            f"trial {trial.number}: the training returned no finite {OBJECTIVE!r} "
             f"(metrics: {sorted(result.metrics)}); the objective needs it"
         )
         _finish(ctx, trial, result.run_id, [], TrialState.FAIL, "error", None, err)

@@ -38,6 +38,7 @@ from trainlab.tracking import (
     experiment_id,
     log_metrics,
     log_params,
+    run_tags,
 )
 
 STATE_TAG = "optuna.state"  # a trial run's Optuna state: COMPLETE, PRUNED, FAIL
@@ -74,7 +75,7 @@ def parent_run(client: MlflowClient, cfg: Config, search_study: SearchStudy) -> 
             pass  # the tracking database was reset: start a new parent run
     tags = provenance_tags() | {"trainlab.study": search_study.name, KIND_TAG: SEARCH_KIND,
                                 "optuna.storage": redact(cfg.search.storage)}
-    run_id = client.create_run(exp, run_name=search_study.name, tags=tags).info.run_id
+    run_id = client.create_run(exp, run_name=search_study.name, tags=run_tags(tags)).info.run_id
     params = cfg.flat("search")
     params["search.storage"] = redact(cfg.search.storage)
     grid = cfg.grid

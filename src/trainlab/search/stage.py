@@ -52,6 +52,7 @@ from trainlab.search.workers import (
     work,
     worker_index,
 )
+from trainlab.tracking_inputs import log_dataset
 
 PARAMS_ATTR = "trainlab.params_hash"  # study user attr: what workers must agree on
 
@@ -95,6 +96,7 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     search_study = create_or_load(storage, cfg, pruner)
     with runs.parent(client, cfg, search_study) as parent:
+        log_dataset(client, parent, data, base.data.prepared_dir)  # on resume: a no-op
         result = _coordinate(base, data, client, search_study, parent, args, workers, started)
     best, tally = result.best, result.trials
     print(f"search: {tally.complete} complete, {tally.pruned} pruned, {tally.fail} "

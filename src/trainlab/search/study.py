@@ -31,6 +31,9 @@ RUN_ATTR = "mlflow_run_id"  # trial user attr, set when training starts
 OUTCOME_ATTR = "outcome"  # trial user attr: complete | pruned | diverged | error | interrupted
 DONE_OUTCOMES = ("diverged",)  # FAIL outcomes that are final: retraining gives the same NaN
 AXIS_ATTRS = ("activation", "regularization", "augmentation", "preprocessing")
+# A trial's value, the name optuna-dashboard and Optuna's plots show: the best epoch's
+# validation accuracy of the recipe's training.
+OBJECTIVE = "val/acc_best"
 SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before "database is locked"
 
 
@@ -155,6 +158,10 @@ def create_or_load(
         storage=storage, study_name=cfg.search.study_name, direction="maximize",
         sampler=make_sampler(cfg), pruner=pruner, load_if_exists=True,
     )
+    if study.metric_names != [OBJECTIVE]:  # also names an older study's value
+        with warnings.catch_warnings():  # "experimental" since Optuna 3.2, still the API in 5.0
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([OBJECTIVE])
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise ConfigError(
             f"search.study_name = {cfg.search.study_name!r} is an existing study that minimises; "

@@ -34,6 +34,7 @@ from trainlab.models.device import resolve_device
 from trainlab.models.module import RecipeModule
 from trainlab.provenance import provenance_tags
 from trainlab.tracking import client_for, log_artifacts, log_params, tracked_run
+from trainlab.tracking_inputs import log_dataset
 from trainlab.training.trainer import TrackedRun, build_trainer, final_metrics, fit, load_best
 
 # Augmentation lives in the LightningModule's on_after_batch_transfer (it is part of the recipe
@@ -141,7 +142,7 @@ def train_recipe(
         "recipe.activation": cfg.model.activation,
         "recipe.arch": cfg.model.arch,
     } | dict(tags or {})
-    with _run(cfg, client, run_name, all_tags, parent_run_id) as run_id:
+    with _run(cfg, client, run_name, all_tags, parent_run_id, data) as run_id:
         trainer, checkpoint = build_trainer(
             max_epochs=cfg.train.epochs, device=device,
             checkpoint_dir=checkpoint_dir / (run_id or f"untracked-{uuid.uuid4().hex}"),
@@ -202,6 +203,7 @@ def _run(
     run_name: str | None,
     tags: Mapping[str, str],
     parent_run_id: str | None,
+    data: PreparedData,
 ) -> Iterator[str | None]:
     """The MLflow run of one training, with its params and config; None when tracking is off."""
     if not cfg.tracking.enabled:
@@ -210,6 +212,7 @@ def _run(
     with tracked_run(client, cfg.tracking.experiment, run_name, tags, parent_run_id) as run_id:
         # What shapes this training; config.yaml (an artifact) holds the whole config.
         log_params(client, run_id, cfg.flat(*TRAINING_SECTIONS))
+        log_dataset(client, run_id, data, cfg.data.prepared_dir)
         yield run_id
 
 
