@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pytest
 import scipy.stats
 
-from trainlab.stats import Interval, accuracy, accuracy_interval, mean_interval, percent
+from trainlab.stats.intervals import Interval, accuracy, accuracy_interval, mean_interval, percent
 
 
 def test_t_interval_of_1_2_3_4_by_hand():
@@ -117,3 +119,14 @@ def test_interval_sides_are_strict():
 def test_percent_prints_adjusted_levels():
     assert percent(0.95) == "95%"
     assert percent(1 - 0.05 / 3) == "98.33%"
+
+
+def test_the_package_imports_only_numpy_and_scipy():
+    code = (
+        "import sys, trainlab.stats; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'torch', 'lightning', 'mlflow', 'pandas', 'optuna', 'sklearn'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from trainlab.stats import accuracy, accuracy_interval, mcnemar_exact, paired_difference
-from trainlab.stats.paired import _two_level_bootstrap
+from trainlab.stats.intervals import accuracy, accuracy_interval
+from trainlab.stats.paired import _two_level_bootstrap, mcnemar_exact, paired_difference
 
 
 def _table(both: int, only_a: int, only_b: int, neither: int) -> tuple[np.ndarray, np.ndarray]:

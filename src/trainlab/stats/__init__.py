@@ -18,48 +18,8 @@ Map:
                rule -> `OverallVerdict`
     racing     `race`: which cells get another round of seeds (validation only) -> `RaceDecision`
 
+Import from the modules (`from trainlab.stats.paired import paired_difference`): like every
+package here, this one imports nothing on its own.
+
 Calibration (ECE) and NLL live in `trainlab.ensemble.metrics` (torch), not here.
 """
-
-from trainlab.stats.best import (
-    MULTIPLICITY,
-    BestSet,
-    RecipeVsBest,
-    adjust,
-    holm,
-    not_distinguishable_from_best,
-)
-from trainlab.stats.intervals import (
-    DEFAULT_CONFIDENCE,
-    Interval,
-    accuracy,
-    accuracy_interval,
-    check_confidence,
-    mean_interval,
-    percent,
-)
-from trainlab.stats.paired import PairedDifference, as_correctness, mcnemar_exact, paired_difference
-from trainlab.stats.racing import RaceCell, RaceDecision, race, welch_interval
-from trainlab.stats.verdict import (
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_HOLDS,
-    RULES,
-    VERDICTS,
-    EffectVerdict,
-    OverallVerdict,
-    combine,
-    condition_confidence,
-    judge,
-    judge_conditions,
-    judge_effect,
-)
-
-__all__ = [
-    "DEFAULT_CONFIDENCE", "HOLDS", "INCONCLUSIVE", "MULTIPLICITY", "NOT_HOLDS", "RULES",
-    "VERDICTS", "BestSet", "EffectVerdict", "Interval", "OverallVerdict", "PairedDifference",
-    "RaceCell", "RaceDecision", "RecipeVsBest", "accuracy", "accuracy_interval", "adjust",
-    "as_correctness", "check_confidence", "combine", "condition_confidence", "holm", "judge",
-    "judge_conditions", "judge_effect", "mcnemar_exact", "mean_interval",
-    "not_distinguishable_from_best", "paired_difference", "percent", "race", "welch_interval",
-]
