@@ -1,0 +1,101 @@
+"""The set of recipes not distinguishable from the best: selection, flags, multiplicity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trainlab.stats.best import adjust, holm, not_distinguishable_from_best
+
+
+def _grid(rng: np.random.Generator, n_images: int = 2000) -> dict[str, np.ndarray]:
+    best = rng.random(n_images) < 0.88
+    return {
+        "best": best,
+        "copy": best.copy(),  # identical correctness: never distinguishable
+        "far": rng.random(n_images) < 0.60,  # 28 pp below: always distinguishable
+        "seeds": rng.random((3, n_images)) < 0.60,  # far below with several seeds
+    }
+
+
+def test_far_recipe_is_flagged_and_an_identical_copy_is_not():
+    test = _grid(np.random.default_rng(0))
+    val = {"best": 0.90, "copy": 0.89, "far": 0.62, "seeds": [0.61, 0.60, 0.63]}
+    result = not_distinguishable_from_best(val, test, n_resamples=500)
+    assert result.best == "best"
+    assert [row.name for row in result.rows] == ["best", "copy", "far", "seeds"]
+    assert result.not_distinguishable == ("best", "copy")
+    copy, far = result.row("copy"), result.row("far")
+    assert (copy.difference.estimate, copy.difference.p_value) == (0.0, 1.0)
+    assert not copy.distinguishable
+    assert far.distinguishable and far.difference.high < 0 and far.p_adjusted < 1e-6
+    assert result.row("seeds").distinguishable
+    assert result.row("seeds").difference.n_seeds_a == 3
+    assert result.row("seeds").validation == pytest.approx(1.84 / 3)  # mean over seeds
+    assert result.row("best").difference is None
+    assert "Holm" in result.method and "(best)" in result.method and "95%" in result.method
+    assert "2000 test images" in result.method and "several seeds" in result.method
+
+
+def test_best_is_chosen_on_validation_never_on_test():
+    rng = np.random.default_rng(1)
+    test = {"val_winner": rng.random(1000) < 0.80, "test_winner": rng.random(1000) < 0.95}
+    result = not_distinguishable_from_best(
+        {"val_winner": 0.91, "test_winner": 0.90}, test, n_resamples=300
+    )
+    assert result.best == "val_winner"
+    # The test winner is above the best: its interval is above 0, so it stays in the set.
+    row = result.row("test_winner")
+    assert row.difference.low > 0 and not row.distinguishable
+
+
+def test_validation_ties_go_to_the_first_name():
+    flags = np.ones(50, bool)
+    result = not_distinguishable_from_best({"b": 0.5, "a": 0.5}, {"b": flags, "a": flags},
+                                           n_resamples=100)
+    assert result.best == "a"
+
+
+def test_holm_by_hand():
+    # sorted: 0.005 * 4 = 0.02, 0.01 * 3 = 0.03, 0.03 * 2 = 0.06, max(0.04 * 1, 0.06) = 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert adjust([0.01, 0.04, 0.03, 0.005], "none") == pytest.approx([0.01, 0.04, 0.03, 0.005])
+    # Benjamini-Hochberg (scipy): sorted p * m / rank, running min from the top.
+    assert adjust([0.01, 0.04, 0.03, 0.005], "bh") == pytest.approx([0.02, 0.04, 0.04, 0.02])
+
+
+def _marginal_grid() -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """A best, a recipe 20 vs 7 discordant images below it (McNemar p = 0.019), ten copies."""
+    best = np.r_[np.ones(320, bool), np.ones(20, bool), np.zeros(7, bool), np.zeros(53, bool)]
+    marginal = np.r_[np.ones(320, bool), np.zeros(20, bool), np.ones(7, bool),
+                     np.zeros(53, bool)]
+    test = {"best": best, "marginal": marginal} | {f"copy{i}": best.copy() for i in range(10)}
+    val = {"best": 0.9, "marginal": 0.8} | {f"copy{i}": 0.7 for i in range(10)}
+    return val, test
+
+
+def test_holm_keeps_a_marginal_recipe_that_one_comparison_alone_would_exclude():
+    val, test = _marginal_grid()
+    alone = not_distinguishable_from_best(val, test, multiplicity="none", n_resamples=2000)
+    row = alone.row("marginal")
+    assert row.difference.p_value == pytest.approx(0.0191572904586792)
+    assert row.difference.high < 0 and row.distinguishable
+    family = not_distinguishable_from_best(val, test, n_resamples=2000)
+    row = family.row("marginal")
+    assert row.p_adjusted == pytest.approx(11 * 0.0191572904586792)
+    assert not row.distinguishable
+    assert "marginal" in family.not_distinguishable
+    assert "unadjusted" in alone.method
+
+
+def test_bad_inputs_are_named():
+    flags = np.ones(10, bool)
+    with pytest.raises(ValueError, match=r"only in validation \['b'\]"):
+        not_distinguishable_from_best({"a": 0.5, "b": 0.4}, {"a": flags})
+    with pytest.raises(ValueError, match="a has 9 images, b has 10"):
+        not_distinguishable_from_best({"a": 0.5, "b": 0.4}, {"a": flags, "b": flags[:9]})
+    with pytest.raises(ValueError, match="multiplicity must be one of"):
+        not_distinguishable_from_best({"a": 0.5}, {"a": flags}, multiplicity="bonferroni")
+    with pytest.raises(ValueError, match="validation of 'a' must be finite"):
+        not_distinguishable_from_best({"a": float("nan")}, {"a": flags})
