@@ -36,6 +36,7 @@ class Config(Section):
     ensemble: schema.EnsembleConfig = schema.EnsembleConfig()
     transfer: schema.TransferConfig = schema.TransferConfig()
     report: schema.ReportConfig = schema.ReportConfig()
+    stats: schema.StatsConfig = schema.StatsConfig()
     claims: ClaimsConfig = ClaimsConfig()
 
     def replace(self, **overrides: Any) -> Config:

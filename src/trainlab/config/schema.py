@@ -310,6 +310,15 @@ class TransferConfig(Section):
         return self
 
 
+class StatsConfig(Section):
+    """How every comparison states its uncertainty (trainlab.stats; scipy underneath)."""
+
+    # Confidence level of every interval, ranking and verdict in the reports.
+    confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
+    # Bootstrap resamples per interval: the endpoints move by ~0.06 sd between seeds at 2000.
+    resamples: Annotated[int, Field(ge=200, le=100_000)] = 2000
+
+
 class ReportConfig(Section):
     out: str = "reports"
     curves: Annotated[int, Field(ge=0)] = 4  # learning curves drawn besides the best and worst
