@@ -10,9 +10,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy
 from mlflow.tracking import MlflowClient
+from PIL import Image
 
 from trainlab.tracking import absolute_uri
 
@@ -79,3 +81,30 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def write_digits_folder(
+    root: Path,
+    classes: int = 3,
+    per_class: int = 20,
+    sizes: tuple[int, ...] = (32,),
+    mode: str = "RGB",
+) -> Path:
+    """root/<digit>/<i>.png from scikit-learn's digits, upscaled; returns root.
+
+    Image i of a class is sizes[i % len(sizes)] pixels square. "RGB" images are coloured
+    (R = ink, G = ink / 2, B = 255 - ink), so no channel repeats another; "L" ones are gray.
+    """
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    ink = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # (1797, 8, 8)
+    for digit in range(classes):
+        folder = root / str(digit)
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, pixels in enumerate(ink[bunch.target == digit][:per_class]):
+            array = np.stack([pixels, pixels // 2, 255 - pixels], -1) if mode == "RGB" else pixels
+            side = sizes[i % len(sizes)]
+            image = Image.fromarray(array).resize((side, side), Image.Resampling.NEAREST)
+            image.save(folder / f"{i}.png")
+    return root

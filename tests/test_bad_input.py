@@ -92,8 +92,9 @@ CASES = [
          r"train\.lr = -0\.01 is not allowed: must be greater than 0"),
     Case("dropout 1.5", ["train", "--set", "model.dropout=1.5"], 2,
          r"model\.dropout = 1\.5 is not allowed: must be less than 1"),
-    Case("top-k larger than the trials", ["search", "--set", "search.top_k=1000"], 2,
-         r"search\.top_k = 1000 is larger than the \d+ trials the search runs; use at most"),
+    Case("unknown preset name", ["search", "--set", "grid.regularization=[none,l3]"], 2,
+         r"grid\.regularization = \['none', 'l3'\] names \['l3'\], not defined under "
+         r"presets\.regularization; defined: none \(define it under presets"),
     Case("empty grid", ["search", "--set", "grid.activation=[]"], 2,
          r"grid\.activation is empty"),
     Case("unknown activation", ["train", "--set", "model.activation=swish"], 2,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import pytest
+import yaml
 
 from trainlab.cli import COMMANDS, build_parser, main
 from trainlab.config import load_config
@@ -58,3 +61,19 @@ def test_ui_binds_loopback_by_default_and_passes_an_argument_list(project):
     command = ui_command(cfg, args.host, args.port)
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert command[command.index("--backend-store-uri") + 1] == "sqlite:///mlflow.db"
+
+
+def test_config_prints_the_resolved_configuration(project, capsys):
+    assert main(["config", "--set", "train.lr=0.05", "--set", "grid.activation=[tanh]"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["train"]["lr"] == 0.05
+    assert printed["grid"]["activation"] == ["tanh"]
+    assert printed["train"]["epochs"] == load_config("params.yaml").train.epochs
+    assert "profiles" not in printed
+
+
+def test_version_prints_the_package_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"trainlab {importlib.metadata.version('trainlab')}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -121,3 +123,61 @@ def test_repository_params_yaml_is_valid():
 
     cfg = load_config(Path(__file__).parents[1] / "params.yaml")
     assert cfg.data.dataset == "fashion_mnist"
+
+
+# --- the grid's presets, picked by name ---------------------------------------------------
+PRESETS = {"regularization": {"none": {}, "l2": {"kind": "l2", "strength": 1e-3},
+                              "dropout": {"dropout": 0.3}},
+           "augmentation": {"none": {}, "flip": {"hflip": 0.5}}}
+
+
+def test_a_grid_axis_picks_presets_by_name_in_its_order():
+    cfg = validate({"presets": PRESETS,
+                    "grid": {"regularization": ["dropout", "none"], "augmentation": ["flip"]}})
+    assert list(cfg.grid.regularization) == ["dropout", "none"]
+    assert cfg.grid.regularization["dropout"].dropout == 0.3
+    assert cfg.grid.augmentation["flip"].hflip == 0.5
+
+
+def test_a_mapping_still_defines_presets_inline():
+    cfg = validate({"presets": PRESETS, "grid": {"regularization": {"mine": {"kind": "l1",
+                                                                             "strength": 0.1}}}})
+    assert list(cfg.grid.regularization) == ["mine"]
+    assert cfg.grid.regularization["mine"].kind == "l1"
+
+
+@pytest.mark.parametrize(("names", "message"), [
+    (["none", "l3"], r"grid\.regularization = \['none', 'l3'\] names \['l3'\], not defined under "
+                     r"presets\.regularization; defined: none, l2, dropout"),
+    (["l2", "l2"], r"grid\.regularization = \['l2', 'l2'\] lists a preset twice"),
+])
+def test_an_unknown_or_repeated_name_lists_the_defined_presets(names, message):
+    with pytest.raises(ConfigError, match=message):
+        validate({"presets": PRESETS, "grid": {"regularization": names}})
+
+
+def test_the_repository_grid_resolves_to_the_presets_it_names():
+    cfg = load_config("params.yaml")
+    raw = yaml.safe_load(Path("params.yaml").read_text())
+    assert list(cfg.grid.regularization) == raw["grid"]["regularization"]
+    for name, preset in cfg.grid.augmentation.items():
+        assert preset == cfg.presets.augmentation[name]
+
+
+def test_a_list_written_over_an_axis_keeps_the_definitions(tmp_path):
+    # What `dvc exp run -S 'grid.augmentation=[none]'` does: the list replaces the axis in
+    # params.yaml; the definitions stay under presets.
+    raw = yaml.safe_load(Path("params.yaml").read_text())
+    raw["grid"]["augmentation"] = ["none"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    cfg = load_config(tmp_path / "params.yaml", ["grid.regularization=[l2]"])
+    assert list(cfg.grid.augmentation) == ["none"]
+    assert cfg.grid.regularization["l2"].strength == 0.0005
+
+
+def test_search_sizes_never_stop_another_stage():
+    # search.top_k and ensemble.top_k take at most what the search has, at run time: a value
+    # above the grid's trials must not stop `prepare` (issue 17).
+    cfg = load_config("params.yaml", ["search.top_k=1000", "ensemble.top_k=500",
+                                      "grid.activation=[relu]", "grid.augmentation=[none]"])
+    assert cfg.search.top_k == 1000

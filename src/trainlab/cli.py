@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import logging
 import os
 import signal
@@ -30,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("trainlab.report.stage", "run_report", "HTML/Markdown report, DVC metrics, plots"),
     "transfer": ("trainlab.transfer.stage", "run_transfer", "linear probe / fine-tune vs scratch"),
     "claims": ("trainlab.claims.stage", "run_claims", "test the lecture's claims on this data"),
+    "config": ("trainlab.config.stage", "run_config",
+               "print the resolved configuration (profile and --set applied)"),
     "ui": ("trainlab.ui", "run_ui", "start the MLflow UI on the project's tracking database"),
     "dashboard": ("trainlab.dashboard", "run_dashboard", "optuna-dashboard on the search's study"),
 }
@@ -58,6 +61,8 @@ def _add_command_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     """The parser; only the chosen command's module is imported (torch, mlflow cost seconds)."""
     parser = argparse.ArgumentParser(prog="trainlab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {importlib.metadata.version('trainlab')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, _, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)

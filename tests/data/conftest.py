@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from support import write_digits_folder
 
 from trainlab.config import Config
 from trainlab.data.sources import RawDataset
@@ -112,34 +112,7 @@ def mnist_writer() -> object:
     return write_mnist_like
 
 
-def write_digits_folder(
-    root: Path,
-    classes: int = 3,
-    per_class: int = 20,
-    sizes: tuple[int, ...] = (32,),
-    mode: str = "RGB",
-) -> Path:
-    """root/<digit>/<i>.png from scikit-learn's digits, upscaled; returns root.
-
-    Image i of a class is sizes[i % len(sizes)] pixels square. "RGB" images are coloured
-    (R = ink, G = ink / 2, B = 255 - ink), so no channel repeats another; "L" ones are gray.
-    """
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    ink = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # (1797, 8, 8)
-    for digit in range(classes):
-        folder = root / str(digit)
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, pixels in enumerate(ink[bunch.target == digit][:per_class]):
-            array = np.stack([pixels, pixels // 2, 255 - pixels], -1) if mode == "RGB" else pixels
-            side = sizes[i % len(sizes)]
-            image = Image.fromarray(array).resize((side, side), Image.Resampling.NEAREST)
-            image.save(folder / f"{i}.png")
-    return root
-
-
 @pytest.fixture
 def digits_folder() -> object:
-    """Factory: write_digits_folder(root, classes=3, per_class=20, sizes=(32,), mode="RGB")."""
+    """Factory: support.write_digits_folder(root, classes, per_class, sizes, mode)."""
     return write_digits_folder

@@ -92,7 +92,8 @@ def test_transfer_stage_on_digits_writes_rows_metrics_and_runs(prepared: Path):
 
 
 def test_overlapping_classes_stop_the_stage_with_a_config_error(project: Path, capsys):
-    code = main(["transfer", "--set", "transfer.source_classes=[0, 1, 5]"])
+    code = main(["transfer", "--set", "transfer.source_classes=[0, 1, 5]",
+                 "--set", "transfer.target_classes=[5, 6, 7, 8, 9]"])
     assert code == 2
     assert "overlap in [5]" in capsys.readouterr().err
 

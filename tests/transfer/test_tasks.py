@@ -14,6 +14,7 @@ from trainlab.transfer.tasks import (
     check_classes,
     class_task,
     plan_target,
+    resolve_classes,
     resolve_size,
     source_data,
     stratified_subset,
@@ -130,3 +131,47 @@ def test_classes_the_dataset_lacks_are_a_config_error_naming_key_value_and_range
 def test_config_rejects_bad_transfer_sections(override, message):
     with pytest.raises(ConfigError, match=message):
         Config().replace(**override)
+
+
+def classes_data(n: int) -> PreparedData:
+    labels = [k % n for k in range(6 * n)]
+    split = tagged_split(labels)
+    return PreparedData(
+        train=split, val=split, test=split, classes=tuple(f"c{k}" for k in range(n)),
+        dataset="synthetic", preprocessing="none", stats=fit_stats(split.images),
+        fingerprint="0" * 16,
+    )
+
+
+def test_unset_classes_are_the_halves_of_the_dataset():
+    cfg, note = resolve_classes(Config(), ten_class_data())
+    assert cfg.transfer.source_classes == (0, 1, 2, 3, 4)  # Fashion-MNIST's t-shirt .. coat
+    assert cfg.transfer.target_classes == (5, 6, 7, 8, 9)
+    assert note is None
+    seven, _ = resolve_classes(Config(), classes_data(7))
+    assert seven.transfer.source_classes == (0, 1, 2)
+    assert seven.transfer.target_classes == (3, 4, 5, 6)
+
+
+def test_too_few_classes_leave_the_source_backbone_out_and_say_so():
+    cfg, note = resolve_classes(Config(), classes_data(3))
+    assert cfg.transfer.backbones == ("efficientnet_lite0",)
+    assert cfg.transfer.target_classes == (0, 1, 2)
+    assert "3 classes, too few to pretrain the `source` backbone" in note
+    only_source = Config().replace(**{"transfer.backbones": ["source"]})
+    with pytest.raises(ConfigError, match=r"transfer\.backbones = \['source'\] needs 4 classes"):
+        resolve_classes(only_source, classes_data(3))
+
+
+def test_classes_set_by_hand_are_kept():
+    cfg = Config().replace(**{"transfer.source_classes": [8, 9],
+                              "transfer.target_classes": [0, 1, 2]})
+    assert resolve_classes(cfg, ten_class_data())[0] is cfg
+
+
+def test_sizes_above_the_target_task_make_one_cell_not_copies():
+    data = ten_class_data()
+    cfg = Config().replace(**{"transfer.sizes": [20, 1000, "all"],
+                              "transfer.target_classes": [5, 6, 7, 8, 9]})
+    plan = plan_target(data, cfg.transfer, seed=0)
+    assert plan.sizes == (("20", 20), ("1000", 125))

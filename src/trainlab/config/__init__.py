@@ -4,7 +4,8 @@
   choices the sections share, and the pipeline's sections (data, model, train ... report)
 - `claims`: the `claims` section (the lecture's claims: experiments and verdict rules)
 - `params`: the whole params.yaml (:class:`Config`), :data:`RECIPE_KEYS` (what decides a
-  training's result), and loading: YAML, `--set` overrides, profiles, cross-section rules
+  training's result), and loading: YAML, `--set` overrides, profiles, the grid's presets
+- `stage`: `trainlab config`, the resolved configuration printed as YAML
 
 The one package that re-exports its modules' names (`from trainlab.config import Config`):
 every command needs the whole config, and it imports only pydantic and yaml.
@@ -34,7 +35,6 @@ from trainlab.config.params import (
     Config,
     load_config,
     parse_override,
-    search_trial_count,
     set_dotted,
     validate,
 )
@@ -46,6 +46,7 @@ from trainlab.config.schema import (
     EnsembleConfig,
     GridConfig,
     ModelConfig,
+    PresetsConfig,
     Range,
     RegularizationConfig,
     RegularizationPreset,
@@ -78,6 +79,7 @@ __all__ = [
     "EnsembleRule",
     "GradientClaim",
     "GridConfig",
+    "PresetsConfig",
     "ModelConfig",
     "PreprocessingClaim",
     "PreprocessingRule",
@@ -97,7 +99,6 @@ __all__ = [
     "ZeroCentredRule",
     "load_config",
     "parse_override",
-    "search_trial_count",
     "set_dotted",
     "validate",
 ]

@@ -31,6 +31,7 @@ class Config(Section):
     regularization: schema.RegularizationConfig = schema.RegularizationConfig()
     augmentation: schema.AugmentationConfig = schema.AugmentationConfig()
     tracking: schema.TrackingConfig = schema.TrackingConfig()
+    presets: schema.PresetsConfig = schema.PresetsConfig()
     grid: schema.GridConfig = schema.GridConfig()
     search: schema.SearchConfig = schema.SearchConfig()
     ensemble: schema.EnsembleConfig = schema.EnsembleConfig()
@@ -47,9 +48,9 @@ class Config(Section):
         return validate(raw, source="override")
 
     def flat(self, *sections: str) -> dict[str, Any]:
-        """Every resolved value under its dotted key, for tracking (grid/profiles left out);
-        with `sections`, only the keys under those top-level names (`seed`, `model`, ...)."""
-        flat = flatten(self.model_dump(mode="json", exclude={"profiles", "grid"}))
+        """Every resolved value under its dotted key, for tracking (grid, presets and profiles
+        left out); with `sections`, only the keys under those top-level names (`seed`, ...)."""
+        flat = flatten(self.model_dump(mode="json", exclude={"profiles", "grid", "presets"}))
         if not sections:
             return flat
         return {key: value for key, value in flat.items() if key.split(".")[0] in sections}
@@ -144,40 +145,47 @@ def validate(raw: Any, source: str = "params") -> Config:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of sections, got {raw!r}")
-    raw = _apply_profile(raw, source)
+    raw = _resolve_presets(_apply_profile(raw, source), source)
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as err:
         problems = [_describe(e) for e in err.errors()]
         more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:])})" if problems[1:] else ""
         raise ConfigError(f"{source}: {problems[0]}{more}") from None
-    _check_across_sections(cfg, source)
     return cfg
 
 
-def search_trial_count(cfg: Config) -> int:
-    """Trials the search runs: every grid cell once per seed, or tpe's n_trials."""
-    if cfg.search.sampler == "tpe":
-        return cfg.search.n_trials
-    grid = cfg.grid
-    cells = len(grid.activation) * len(grid.regularization) * len(grid.augmentation)
-    return cells * len(grid.preprocessing or (None,)) * cfg.search.repeats
+PRESET_AXES = ("regularization", "augmentation")
 
 
-def _check_across_sections(cfg: Config, source: str) -> None:
-    """Rules that tie two sections together (a single field cannot see them)."""
-    trials = search_trial_count(cfg)
-    if cfg.search.top_k > trials:
-        raise ConfigError(
-            f"{source}: search.top_k = {cfg.search.top_k} is larger than the {trials} trials "
-            f"the search runs; use at most {trials}"
-        )
-    if cfg.ensemble.top_k > cfg.search.top_k:
-        raise ConfigError(
-            f"{source}: ensemble.top_k = {cfg.ensemble.top_k} is larger than search.top_k = "
-            f"{cfg.search.top_k}, the checkpoints the search keeps; use at most "
-            f"{cfg.search.top_k} or raise search.top_k"
-        )
+def _resolve_presets(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """Grid axes given as lists of names, replaced by the definitions in `presets`.
+
+    A mapping on an axis defines its presets inline, as before.
+    """
+    grid = raw.get("grid")
+    if not isinstance(grid, dict) or not any(isinstance(grid.get(a), list) for a in PRESET_AXES):
+        return raw
+    presets = raw.get("presets") if isinstance(raw.get("presets"), dict) else {}
+    resolved = copy.deepcopy(raw)
+    for axis in PRESET_AXES:
+        names = grid.get(axis)
+        if not isinstance(names, list):
+            continue
+        defined = presets.get(axis)
+        if not isinstance(defined, dict):
+            defined = {"none": {}}  # the default presets: no regularization, no augmentation
+        unknown = [name for name in names if not isinstance(name, str) or name not in defined]
+        if unknown:
+            raise ConfigError(
+                f"{source}: grid.{axis} = {names!r} names {unknown!r}, not defined under "
+                f"presets.{axis}; defined: {', '.join(map(str, defined)) or 'none'} (define it "
+                f"under presets.{axis}, or give grid.{axis} as a mapping of inline presets)"
+            )
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{source}: grid.{axis} = {names!r} lists a preset twice")
+        resolved["grid"][axis] = {name: defined[name] or {} for name in names}
+    return resolved
 
 
 def _apply_profile(raw: dict[str, Any], source: str) -> dict[str, Any]:

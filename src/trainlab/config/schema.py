@@ -150,7 +150,21 @@ class RegularizationPreset(Section):
     dropout: Fraction = 0.0
 
 
+class PresetsConfig(Section):
+    """Named settings the grid's axes pick by name (`grid.regularization: [none, dropout]`):
+    defined once here, so a list written over an axis (`dvc exp run -S`) keeps them."""
+
+    regularization: dict[str, RegularizationPreset] = Field(
+        default_factory=lambda: {"none": RegularizationPreset()}
+    )
+    augmentation: dict[str, AugmentationConfig] = Field(
+        default_factory=lambda: {"none": AugmentationConfig()}
+    )
+
+
 class GridConfig(Section):
+    """The axes of the search; `validate` has resolved preset names to their definitions."""
+
     activation: tuple[Literal[ACTIVATIONS], ...] = ACTIVATIONS[:6]  # type: ignore[valid-type]
     regularization: dict[str, RegularizationPreset] = Field(
         default_factory=lambda: {"none": RegularizationPreset()}
@@ -259,8 +273,10 @@ class TransferConfig(Section):
     backbones: tuple[Literal[BACKBONES], ...] = ("source", "efficientnet_lite0")  # type: ignore[valid-type]
     modes: tuple[Literal[TRANSFER_MODES], ...] = TRANSFER_MODES  # type: ignore[valid-type]
     sizes: tuple[PositiveInt | Literal["all"], ...] = (100, 1000)  # target train images per cell
-    source_classes: tuple[Annotated[int, Field(ge=0)], ...] = (0, 1, 2, 3, 4)
-    target_classes: tuple[Annotated[int, Field(ge=0)], ...] = (5, 6, 7, 8, 9)
+    # None: the first half of the dataset's classes (source) and the rest (target), resolved
+    # by the stage once it knows the classes; (0..4) and (5..9) on Fashion-MNIST.
+    source_classes: tuple[Annotated[int, Field(ge=0)], ...] | None = None
+    target_classes: tuple[Annotated[int, Field(ge=0)], ...] | None = None
     image_size: PositiveInt = 64  # side the pretrained backbones see (grayscale -> 3 channels)
     epochs: PositiveInt = 5
     min_steps: PositiveInt = 20  # optimizer steps per epoch at least (small sizes cycle)
@@ -284,22 +300,26 @@ class TransferConfig(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> TransferConfig:
-        for key in ("backbones", "modes", "sizes", "target_classes"):
+        for key in ("backbones", "modes", "sizes"):
             if not getattr(self, key):
                 raise ValueError(f"transfer.{key} is empty: list at least one value")
         for key in ("backbones", "modes", "sizes", "source_classes", "target_classes"):
-            values = list(getattr(self, key))
+            values = list(getattr(self, key) or ())
             if len(set(values)) != len(values):
                 raise ValueError(f"transfer.{key} = {values} repeats a value; list each once")
-        if len(self.target_classes) < 2:
+        # None (halves of the dataset's classes) is resolved and checked by the stage.
+        if self.target_classes is not None and len(self.target_classes) < 2:
             raise ValueError(
                 f"transfer.target_classes = {list(self.target_classes)} needs at least 2 classes"
             )
-        if "source" in self.backbones and len(self.source_classes) < 2:
+        if ("source" in self.backbones and self.source_classes is not None
+                and len(self.source_classes) < 2):
             raise ValueError(
                 f"transfer.source_classes = {list(self.source_classes)} needs at least 2 classes "
                 "to pretrain the `source` backbone (or drop `source` from transfer.backbones)"
             )
+        if self.source_classes is None or self.target_classes is None:
+            return self
         shared = sorted(set(self.source_classes) & set(self.target_classes))
         if shared:
             raise ValueError(

@@ -52,7 +52,7 @@ from trainlab.transfer.features import Inputs, frozen_inputs
 from trainlab.transfer.module import TransferModule
 from trainlab.transfer.results import CellResult, TransferSummary, summarise
 from trainlab.transfer.source import pretrain_source
-from trainlab.transfer.tasks import TargetTask, check_classes, plan_target
+from trainlab.transfer.tasks import TargetTask, check_classes, plan_target, resolve_classes
 
 SPLITS = ("train", "val", "test")
 
@@ -113,6 +113,9 @@ def run_transfer_study(
         ConfigError: a source/target class the dataset lacks, or a size below the class count.
         DataError: pretrained weights missing or unreadable.
     """
+    cfg, note = resolve_classes(cfg, data)
+    if note:
+        print(note, flush=True)
     t = cfg.transfer
     check_classes(t, data)
     check_weights(t)
@@ -121,6 +124,10 @@ def run_transfer_study(
         torch.set_num_threads(t.threads)
     device = resolve_device(t.device)
     plan = plan_target(data, t, cfg.seed)
+    if len(plan.sizes) < len(t.sizes):
+        print(f"transfer: transfer.sizes = {list(t.sizes)} on {len(plan.task.train)} target "
+              f"train images: {[n for _, n in plan.sizes]} (sizes above it take them all, once)",
+              flush=True)
     task = plan.task
     images = Inputs(
         {name: getattr(task, name).images.to(device) for name in SPLITS},

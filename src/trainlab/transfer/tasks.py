@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from trainlab.config import TransferConfig
+from trainlab.config import Config, TransferConfig
 from trainlab.data.prepared import PreparedData, fingerprint
 from trainlab.data.preprocessing import fit_stats
 from trainlab.data.split import Split
@@ -30,6 +30,37 @@ class TargetTask:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+
+def resolve_classes(cfg: Config, data: PreparedData) -> tuple[Config, str | None]:
+    """`cfg` with `transfer.source_classes`/`target_classes` left null set to the first half
+    of the dataset's classes and the rest, and a line to print when the stage adapted.
+
+    With fewer than 4 classes there is no pair of 2-class tasks: the `source` backbone (which
+    needs one) is left out, and every class is the target task.
+    """
+    t, n = cfg.transfer, data.num_classes
+    if t.source_classes is not None and t.target_classes is not None:
+        return cfg, None
+    changes: dict[str, object] = {}
+    note = None
+    if n < 4 and "source" in t.backbones and t.source_classes is None:
+        kept = [b for b in t.backbones if b != "source"]
+        if not kept:
+            raise ConfigError(
+                f"transfer.backbones = ['source'] needs 4 classes or more ({data.dataset} has "
+                f"{n}): the source backbone pretrains on half of them; add efficientnet_lite0"
+            )
+        changes["transfer.backbones"] = kept
+        note = (f"transfer: {data.dataset} has {n} classes, too few to pretrain the `source` "
+                "backbone on half of them: left out; the target task is every class")
+    half = n // 2 if "transfer.backbones" not in changes else 0
+    if t.source_classes is None:
+        changes["transfer.source_classes"] = list(range(half))
+    if t.target_classes is None:
+        taken = set(changes.get("transfer.source_classes", t.source_classes or ()))
+        changes["transfer.target_classes"] = [c for c in range(half, n) if c not in taken]
+    return cfg.replace(**changes), note
 
 
 def check_classes(cfg: TransferConfig, data: PreparedData) -> None:
@@ -85,6 +116,11 @@ def plan_target(data: PreparedData, cfg: TransferConfig, seed: int) -> TargetPla
     """The target task, its capped val/test and the train subset of every size."""
     task = target_task(data, cfg)
     sizes = tuple((str(size), resolve_size(size, len(task.train))) for size in cfg.sizes)
+    # Sizes above what the target task holds all take every image: one cell each, not copies.
+    distinct: dict[int, tuple[str, int]] = {}
+    for requested, n in sizes:
+        distinct.setdefault(n, (requested, n))
+    sizes = tuple(distinct.values())
     subsets = {n: stratified_subset(task.train.labels, n, seed) for _, n in sizes}
     used = torch.unique(torch.cat(list(subsets.values())))  # sorted
     task = TargetTask(
