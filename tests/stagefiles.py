@@ -39,7 +39,8 @@ def search_summary(best: TrialRow | None, counts: Mapping[str, int], **fields: A
               "best_test_acc": best.test_acc if best else None,
               "trials": TrialCounts(**tally), "study": "grid-study", "sampler": "grid",
               "n_cells": 12, "n_trials_expected": tally["total"], "wall_seconds": 60.0,
-              "train_seconds": 50.0, "parent_run_id": "parent"}
+              "train_seconds": 50.0, "parent_run_id": "parent", "config_id": "0123456789ab",
+              "confidence": 0.95, "best_set": None, "race": None}
     return SearchSummary(**values | fields)
 
 
@@ -74,17 +75,24 @@ def ensemble_summary(members: Sequence[Mapping[str, Any]], gain_points: float, *
                       nll=s.nll, ece=ece_)
 
     acc = by_val.test_acc + gain_points / 100
+
+    def around(points: float, half: float = 0.6) -> ens.GainInterval:
+        return ens.GainInterval(low_points=points - half, high_points=points + half,
+                                confidence=0.95, p_value=0.04, method="paired bootstrap")
+
     return ens.EnsembleSummary(
         members=scores, top_k=ens.Used(requested=5, used=len(scores)),
         greedy_pool=ens.Used(requested=5, used=len(scores)), notes=tuple(notes),
         ensemble=ens.MeanEnsemble(acc=acc, val_acc=by_val.val_acc + 0.005, nll=0.25, ece=ece,
-                              gain_points=gain_points,
+                              gain_points=gain_points, gain_interval=around(gain_points),
                               gain_points_vs_best_test=100 * (acc - by_test.test_acc),
                               members=tuple(s.run_id for s in scores)),
         best_single=ens.BestSingle(by_val=single(by_val, 0.043), by_test=single(by_test, 0.05)),
-        vote=ens.Vote(acc=by_val.test_acc + vote_gain / 100, gain_points=vote_gain),
+        vote=ens.Vote(acc=by_val.test_acc + vote_gain / 100, gain_points=vote_gain,
+                      gain_interval=around(vote_gain)),
         greedy=ens.Greedy(acc=by_val.test_acc + greedy_gain / 100, val_acc=0.95, val_nll=0.2,
-                      nll=0.26, gain_points=greedy_gain, criterion="val accuracy",
+                      nll=0.26, gain_points=greedy_gain, gain_interval=around(greedy_gain),
+                      criterion="val accuracy",
                       stopped="no_improvement", steps=2,
                       selection=(ens.Pick(rank=1, run_id=scores[0].run_id, count=2),)),
         diversity=ens.Diversity(disagreement=disagreement, members=len(scores)),

@@ -23,7 +23,8 @@ GRID = ["--set", "grid.activation=[relu,tanh]", "--set", "grid.regularization=[n
         "--set", "grid.augmentation=[none]"]
 # One epoch of a small MLP per trial, one worker: seconds, not the default's minutes.
 SCALE = ["--set", "search.overrides={train.epochs: 1, model.arch: mlp, model.hidden: [32], "
-                  "train.gap_sample: 200}", "--set", "search.workers=1"]
+                  "train.gap_sample: 200}", "--set", "search.workers=1",
+         "--set", "search.race.enabled=false"]
 
 
 def trainlab(cwd: Path, *args: str) -> subprocess.CompletedProcess:

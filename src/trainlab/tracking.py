@@ -33,6 +33,8 @@ from trainlab.config import TrackingConfig
 from trainlab.errors import ConfigError
 
 PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI groups nested runs by
+CONFIG_TAG = "trainlab.config_id"  # a search parent run's configuration (search_hash)
+RECIPE_TAG = "trainlab.recipe_hash"  # a trial run's recipe, data and budget (recipe_hash)
 OUTCOME_TAG = "trainlab.outcome"  # finished | pruned | failed | killed
 FAILURE_TAG = "trainlab.failure"  # the reason of a failed run, one line
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on one param value

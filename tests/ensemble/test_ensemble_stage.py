@@ -217,3 +217,33 @@ def test_top_k_smaller_than_the_greedy_pool():
     ]
     assert report["greedy"]["steps"] == 4 and report["greedy"]["stopped"] == "no_improvement"
     assert report["greedy"]["acc"] == 1.0 and report["greedy"]["gain_points"] == 50.0
+
+
+def test_every_gain_carries_its_paired_interval_over_the_test_images():
+    # The interval is the sampling error of the gain itself: the ensemble's and the best
+    # single member's per-image results, paired (trainlab.stats), not the members' spread.
+    from trainlab.config import StatsConfig
+    from trainlab.stats.paired import paired_difference
+
+    generator = torch.Generator().manual_seed(1)
+    y_val, y_test = torch.randint(0, 4, (80,)), torch.randint(0, 4, (400,))
+    noise = [torch.randn(400, 4, generator=generator) for _ in range(3)]
+    signal = torch.nn.functional.one_hot(y_test, 4).float() * 1.2
+    test = torch.stack([torch.softmax(signal + n, dim=1) for n in noise])
+    val = torch.softmax(torch.randn(3, 80, 4, generator=generator), dim=2)
+    members = tuple(member(r, f"r{r}", "c", 0.5) for r in (1, 2, 3))
+    preds = Predictions(members, val, test, y_val, y_test)
+    stats = StatsConfig(confidence=0.9, resamples=500)
+    report = summarize(preds, EnsembleConfig(top_k=3, greedy_pool=3), manifest(members),
+                       "digits", "fp", stats=stats)
+    best = report.best_single.by_val.rank - 1
+    expected = paired_difference(
+        (test.mean(0).argmax(1) == y_test).numpy(), (test[best].argmax(1) == y_test).numpy(),
+        0.9, n_resamples=500)
+    interval = report.ensemble.gain_interval
+    assert interval.confidence == 0.9
+    assert (interval.low_points, interval.high_points) == pytest.approx(
+        (100 * expected.low, 100 * expected.high))
+    assert report.ensemble.gain_points == pytest.approx(100 * expected.estimate)
+    assert interval.low_points <= report.ensemble.gain_points <= interval.high_points
+    assert report.vote.gain_interval.method.startswith("paired bootstrap over 400 test images")

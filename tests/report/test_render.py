@@ -100,8 +100,8 @@ def test_html_recipe_row_shows_the_seed_means(rendered, fake_project):
     gap = statistics.mean(r.train_acc - r.test_acc for r in seeds)
     row = _row(html, "relu|l2|flip_crop")
     assert row[2] == f"{100 * statistics.mean(test):.2f}% ± {100 * statistics.stdev(test):.2f}"
-    assert row[4] == f"{100 * gap:+.2f} pp"
-    assert row[6:] == ["2", "0", "0"]  # finished (the seeds averaged), pruned, failed
+    assert row[5] == f"{100 * gap:+.2f} pp"
+    assert row[7:10] == ["2", "0", "0"]  # finished (the seeds averaged), pruned, failed
     assert "89.45% ± 0.35" in html  # the best recipe in the summary, by hand: (.897+.892)/2
 
 

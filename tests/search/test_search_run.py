@@ -32,9 +32,8 @@ NAN_AND_PRUNE_GRID = {
 
 def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys):
     project = search_project.configure(top_k=4)
-    assert project.run("--set", "search.top_k=5") == 2  # more than the 4 trials: refused
-    assert "search.top_k = 5 is larger than the 4 trials" in capsys.readouterr().err
-    assert project.run() == 0
+    assert project.run("--set", "search.top_k=5") == 0  # more than the 4 trials: keeps 4
+    assert "search.top_k = 5 but only 4 trial(s) completed; keeping 4" in capsys.readouterr().err
 
     trials = project.trials()
     cells = sorted(t.user_attrs["cell"] for t in trials)
@@ -46,7 +45,10 @@ def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys)
     parents = [r for r in runs.values() if r.data.tags.get("trainlab.kind") == "search"]
     assert len(parents) == 1 and len(runs) == 5
     parent = parents[0]
-    assert parent.info.status == "FINISHED" and parent.info.run_name == "digits-grid"
+    config_id = project.summary()["config_id"]
+    assert parent.info.status == "FINISHED"
+    assert parent.info.run_name == f"digits-grid@{config_id}"
+    assert parent.data.tags["trainlab.config_id"] == config_id
     assert parent.data.tags["trainlab.study"] == "digits-grid"
     children = {r.info.run_id: r for r in runs.values() if r is not parent}
     for trial in trials:

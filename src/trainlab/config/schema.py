@@ -206,10 +206,22 @@ class Range(Section):
         return self
 
 
+class RaceConfig(Section):
+    """Racing (grid sampler): after every cell trained once, extra seeds only for the cells
+    that cannot yet be told apart from the leader on validation, round by round. Off unless
+    params.yaml turns it on (the repository's does)."""
+
+    enabled: bool = False
+    seeds_per_round: PositiveInt = 2  # extra seeds each selected cell trains per round
+    max_cells: Annotated[int, Field(ge=2)] = 4  # most cells per round, the leader included
+    max_rounds: Annotated[int, Field(ge=0)] = 2  # 0: no racing
+
+
 class SearchConfig(Section):
     sampler: Literal["grid", "tpe"] = "grid"
     n_trials: PositiveInt = 20  # tpe only; grid trains every cell x repeats
     repeats: PositiveInt = 1  # seeds per grid cell
+    race: RaceConfig = RaceConfig()  # extra seeds where the leaders are close (grid only)
     pruner: Literal["median", "hyperband", "none"] = "median"
     pruner_warmup_epochs: Annotated[int, Field(ge=0)] = 0  # 0: prunable after one epoch
     order: Literal["shuffled", "grid"] = "shuffled"  # the order grid trials are handed out

@@ -118,7 +118,8 @@ def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
     preds = predict_members(loaded, data, ecfg.batch_size, resolve_device(ecfg.device))
     client = client_for(cfg.tracking)
     unchecked = check_fingerprints(client, loaded, data.fingerprint)
-    report = summarize(preds, ecfg, manifest, data.dataset, data.fingerprint, unchecked)
+    report = summarize(preds, ecfg, manifest, data.dataset, data.fingerprint, unchecked,
+                       cfg.stats)
     for note in report.notes:
         log.warning("ensemble: %s", note)
     run_id = track(client, cfg, manifest, report, data.fingerprint, Path(args.out))
@@ -131,7 +132,9 @@ def _print_summary(report: EnsembleSummary, run_id: str) -> None:
     picks = ", ".join(f"rank{s.rank}x{s.count}" for s in greedy.selection)
     print(
         f"ensemble: top-{report.top_k.used} mean-prob test/acc {ens.acc:.4f} "
-        f"({ens.gain_points:+.2f} points over the best single by val, rank {best.rank}, "
+        f"({ens.gain_points:+.2f} points [{ens.gain_interval.low_points:+.2f}, "
+        f"{ens.gain_interval.high_points:+.2f}] at {ens.gain_interval.confidence:.0%} over "
+        f"the best single by val, rank {best.rank}, "
         f"{best.acc:.4f}); vote {report.vote.acc:.4f}; greedy {greedy.acc:.4f} "
         f"({picks}); ECE {ens.ece:.4f} vs {best.ece:.4f}; disagreement "
         f"{report.diversity.disagreement:.4f} (MLflow run {run_id})"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
-from trainlab.config import EnsembleConfig
+from trainlab.config import EnsembleConfig, StatsConfig
 from trainlab.ensemble.combine import greedy_select, majority_vote, mean_probs
 from trainlab.ensemble.metrics import disagreement, expected_calibration_error, nll
 from trainlab.ensemble.predict import Predictions
@@ -15,6 +16,7 @@ from trainlab.ensemble.summary_file import (
     DataInfo,
     Diversity,
     EnsembleSummary,
+    GainInterval,
     Greedy,
     MeanEnsemble,
     MemberScore,
@@ -25,6 +27,7 @@ from trainlab.ensemble.summary_file import (
 )
 from trainlab.models.scoring import accuracy
 from trainlab.search.results import Manifest, Member
+from trainlab.stats.paired import paired_difference
 
 CRITERIA = {  # how greedy selection scored a mixture, in words for the report
     "accuracy": "val accuracy of the averaged probabilities, ties by val NLL",
@@ -39,13 +42,17 @@ def summarize(
     dataset: str,
     fingerprint: str,
     notes: Sequence[str] = (),
+    stats: StatsConfig | None = None,
 ) -> EnsembleSummary:
     """The stage's report from cached predictions (no I/O): members, combinations, gains.
 
     Single-model baselines are the best of the top-k members by val accuracy (what one
     would deploy without an ensemble) and, for reference, by test accuracy. `notes` go after
-    the report's own.
+    the report's own. Every gain carries its interval at `stats.confidence`: paired on the
+    same test images (trainlab.stats.paired: bootstrap over images, McNemar's exact test),
+    the sampling error of the gain itself, not the spread of the members' accuracies.
     """
+    stats = stats or StatsConfig()
     manifest_size = len(manifest.members)
     top_k = min(cfg.top_k, manifest_size)
     pool = min(cfg.greedy_pool, manifest_size)
@@ -64,6 +71,11 @@ def summarize(
     greedy = greedy_select(val[:pool], y_val, cfg.greedy_steps, cfg.greedy_metric)
     greedy_probs = mean_probs(test[:pool], torch.tensor(greedy.counts))
     greedy_acc = accuracy(greedy_probs, y_test)
+    best_correct = _correct(test[best_val], y_test)
+
+    def gain(combined: torch.Tensor) -> GainInterval:
+        return _gain_interval(_correct(combined, y_test), best_correct, stats)
+
     capped = [
         f"ensemble.{key} = {asked} but the manifest lists {manifest_size} member(s); used all"
         for key, asked in (("top_k", cfg.top_k), ("greedy_pool", cfg.greedy_pool))
@@ -80,18 +92,21 @@ def summarize(
             nll=nll(ensemble, y_test),
             ece=expected_calibration_error(ensemble, y_test, cfg.ece_bins),
             gain_points=_points(ens_acc, best_acc),
+            gain_interval=gain(ensemble),
             gain_points_vs_best_test=_points(ens_acc, members[best_test].test_acc),
             members=tuple(m.run_id for m in preds.members[:top_k]),
         ),
         best_single=BestSingle(by_val=_single(members[best_val]),
                                by_test=_single(members[best_test])),
-        vote=Vote(acc=vote_acc, gain_points=_points(vote_acc, best_acc)),
+        vote=Vote(acc=vote_acc, gain_points=_points(vote_acc, best_acc),
+                  gain_interval=gain(majority_vote(test[:top_k]))),
         greedy=Greedy(
             acc=greedy_acc,
             val_acc=greedy.val_acc,
             val_nll=greedy.val_nll,
             nll=nll(greedy_probs, y_test),
             gain_points=_points(greedy_acc, best_acc),
+            gain_interval=gain(greedy_probs),
             criterion=CRITERIA[cfg.greedy_metric],
             stopped=greedy.stopped,
             steps=len(greedy.picks),
@@ -108,6 +123,18 @@ def summarize(
                       test_size=len(y_test)),
         mlflow_run_id=None,
     )
+
+
+def _correct(predicted: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    """Per-image correctness of probabilities (N, C) or predicted classes (N,)."""
+    classes = predicted.argmax(dim=1) if predicted.ndim == 2 else predicted
+    return (classes == labels).cpu().numpy()
+
+
+def _gain_interval(combined: np.ndarray, best: np.ndarray, stats: StatsConfig) -> GainInterval:
+    diff = paired_difference(combined, best, stats.confidence, n_resamples=stats.resamples)
+    return GainInterval(low_points=100 * diff.low, high_points=100 * diff.high,
+                        confidence=diff.confidence, p_value=diff.p_value, method=diff.method)
 
 
 def _member_row(

@@ -36,6 +36,16 @@ class Used(StageFile):
     used: int
 
 
+class GainInterval(StageFile):
+    """A gain's interval: paired over the same test images (trainlab.stats.paired)."""
+
+    low_points: float
+    high_points: float
+    confidence: float
+    p_value: float  # McNemar's exact test of "no difference"
+    method: str
+
+
 class MeanEnsemble(StageFile):
     """The lecture's ensemble: the mean of the top-k members' probabilities."""
 
@@ -44,6 +54,7 @@ class MeanEnsemble(StageFile):
     nll: float
     ece: float
     gain_points: float  # over the best single member by val accuracy
+    gain_interval: GainInterval  # of gain_points
     gain_points_vs_best_test: float  # over the best single member by test accuracy
     members: tuple[str, ...]  # their MLflow run ids
 
@@ -67,6 +78,7 @@ class BestSingle(StageFile):
 class Vote(StageFile):
     acc: float
     gain_points: float
+    gain_interval: GainInterval
 
 
 class Pick(StageFile):
@@ -83,6 +95,7 @@ class Greedy(StageFile):
     val_nll: float
     nll: float
     gain_points: float
+    gain_interval: GainInterval
     criterion: str  # what scored a mixture, in words
     stopped: str  # "no_improvement" or "max_steps"
     steps: int

@@ -129,6 +129,18 @@ def spread(mean: object, std: object) -> str:
     return pct(mean) + ("" if missing(std) else f" ± {100 * float(std):.2f}")  # type: ignore[arg-type]
 
 
+def interval(mean: object, low: object, high: object, scale: float = 100.0,
+             unit: str = "%") -> str:
+    """'86.97% [86.31, 87.62]': the estimate and its interval (fractions shown x `scale`);
+    the bracket only when the interval exists."""
+    if missing(mean):
+        return DASH
+    text = f"{scale * float(mean):.2f}{unit}"  # type: ignore[arg-type]
+    if missing(low) or missing(high):
+        return text
+    return f"{text} [{scale * float(low):.2f}, {scale * float(high):.2f}]"  # type: ignore[arg-type]
+
+
 def points(value: object, digits: int = 2) -> str:
     """A difference already in percentage points, signed."""
     return DASH if missing(value) else f"{float(value):+.{digits}f} pp"  # type: ignore[arg-type]

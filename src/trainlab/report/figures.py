@@ -71,6 +71,8 @@ class HeatGrids:
     test: pd.DataFrame
     gap: pd.DataFrame
     epochs: pd.DataFrame | None = None
+    half: pd.DataFrame | None = None  # half-width of the test accuracy's interval
+    marked: pd.DataFrame | None = None  # 1: not distinguishable from the best
 
 
 def heatmap(aug: str, finished: HeatGrids, pruned: HeatGrids, name: str, dpi: int) -> Figure:
@@ -80,22 +82,29 @@ def heatmap(aug: str, finished: HeatGrids, pruned: HeatGrids, name: str, dpi: in
         fig = new_figure(10.5, max(2.8, 0.5 * len(finished.test.index) + 1.8))
         axes = fig.subplots(1, 2)
         _heat(axes[0], 100 * finished.test, "viridis", "mean test accuracy (%)",
-              100 * pruned.test, pruned.epochs)
+              100 * pruned.test, pruned.epochs,
+              None if finished.half is None else 100 * finished.half, finished.marked)
         _heat(axes[1], 100 * finished.gap, "magma_r", "train − test gap (points)",
               100 * pruned.gap, pruned.epochs)
         fig.suptitle(plain(f"Augmentation preset: {aug}"), fontweight="bold")
         png = png_bytes(fig, dpi)
     return Figure(name, f"Heatmaps, augmentation {aug}",
                   f"Mean over seeds of test accuracy (left) and train − test gap (right) for "
-                  f"augmentation preset '{aug}'. Grey numbers marked 'pruned @k' are recipes "
+                  f"augmentation preset '{aug}'; ± the half-width of the test accuracy's "
+                  f"interval (see the recipes table), ★ not distinguishable from the best "
+                  f"recipe. Grey numbers marked 'pruned @k' are recipes "
                   f"the pruner stopped after k epochs, scored at that point (not comparable "
                   f"with the coloured cells, which trained their full budget); n/a: no run "
                   f"scored.", png)
 
 
 def _heat(ax, grid: pd.DataFrame, cmap: str, label: str, pruned: pd.DataFrame,
-          pruned_epochs: pd.DataFrame | None) -> None:
+          pruned_epochs: pd.DataFrame | None, half: pd.DataFrame | None = None,
+          marked: pd.DataFrame | None = None) -> None:
     values = grid.to_numpy(dtype=float)
+    nan = np.full_like(values, np.nan)
+    halves = half.reindex_like(grid).to_numpy(dtype=float) if half is not None else nan
+    stars = marked.reindex_like(grid).to_numpy(dtype=float) if marked is not None else nan
     early = pruned.reindex_like(grid).to_numpy(dtype=float)
     epochs = (pruned_epochs.reindex_like(grid).to_numpy(dtype=float)
               if pruned_epochs is not None else np.full_like(values, np.nan))
@@ -118,7 +127,9 @@ def _heat(ax, grid: pd.DataFrame, cmap: str, label: str, pruned: pd.DataFrame,
             ax.text(j, i, "n/a", ha="center", va="center", color="#888888")
         else:
             dark = value < middle if dark_low else value > middle
-            ax.text(j, i, f"{value:.1f}", ha="center", va="center",
+            text = f"{value:.1f}" + ("" if math.isnan(halves[i, j]) else f"\n±{halves[i, j]:.1f}")
+            star = "★ " if stars[i, j] == 1.0 else ""
+            ax.text(j, i, star + text, ha="center", va="center", fontsize=8,
                     color="white" if dark else "black")
     fig = ax.get_figure()
     fig.colorbar(image, ax=ax, label=label, shrink=0.9)
@@ -267,16 +278,24 @@ def _transfer_panel(ax, transfer: pd.DataFrame, backbone: str) -> None:
     ax.legend()
 
 
-def importance_bars(importances: dict[str, float], dpi: int) -> Figure:
-    items = sorted(importances.items(), key=lambda kv: kv[1])
+def importance_bars(importances: dict[str, float], dpi: int,
+                    gap: dict[str, float] | None = None) -> Figure:
+    """fANOVA importances for the objective (validation accuracy) and, beside them, for the
+    train-test gap: what decides accuracy need not be what decides overfitting."""
+    panels = [("validation accuracy", importances)] + ([("train-test gap", gap)] if gap else [])
+    rows = max(len(values) for _, values in panels)
     with matplotlib.rc_context(STYLE):
-        fig = new_figure(7.5, 0.45 * len(items) + 1.3)
-        ax = fig.subplots()
-        ax.barh([plain(k) for k, _ in items], [100 * v for _, v in items], color=TRAIN)
-        ax.set(xlabel="importance (% of explained variance)", title="Parameter importances")
+        fig = new_figure(7.5 if len(panels) == 1 else 11.0, 0.45 * rows + 1.3)
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        for ax, (what, values) in zip(axes, panels, strict=True):
+            items = sorted(values.items(), key=lambda kv: kv[1])
+            ax.barh([plain(k) for k, _ in items], [100 * v for _, v in items], color=TRAIN)
+            ax.set(xlabel="importance (% of explained variance)", title=f"for {what}")
         png = png_bytes(fig, dpi)
     return Figure("optuna_importances", "Parameter importances",
-                  "fANOVA importances of the search parameters for the objective (Optuna).", png)
+                  "fANOVA importances of the search parameters (Optuna), for the objective "
+                  "(validation accuracy) and for the train-test gap, over the current "
+                  "configuration's complete trials.", png)
 
 
 def optimisation_history(trials: pd.DataFrame, maximize: bool, dpi: int) -> Figure:

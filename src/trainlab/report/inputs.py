@@ -11,7 +11,7 @@ from trainlab.claims.results import ClaimsFile
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
 from trainlab.report import baselines, sources, tables, trials
 from trainlab.report.study import StudyView, load_study
-from trainlab.search.results import SearchSummary, TrialRow
+from trainlab.search.results import CellStanding, SearchSummary, TrialRow
 from trainlab.stagefile import read_model, read_rows
 from trainlab.tracking import ENSEMBLE_KIND, SEARCH_KIND
 from trainlab.training.results import TrainSummary
@@ -49,6 +49,7 @@ class ReportInputs:
     health: pd.DataFrame = field(default_factory=pd.DataFrame)
     curves: list[tuple[tables.CurvePick, pd.DataFrame]] = field(default_factory=list)
     claims: ClaimsFile | None = None
+    cells: list[CellStanding] = field(default_factory=list)  # search_cells.csv: intervals
 
     @property
     def search_parent(self) -> pd.Series | None:
@@ -80,14 +81,17 @@ def gather(
     summary, _ = _read(inputs, "search", SearchSummary)
     trial_rows, search = _trials(runs, inputs, summary.parent_run_id if summary else None)
     train, _ = _read(inputs, "train", TrainSummary)
-    table = tables.recipe_table(trial_rows)
+    cells, _ = _read_rows(inputs, "search_cells", CellStanding)
+    table = tables.with_standings(tables.recipe_table(trial_rows), cells or [])
     found = ReportInputs(runs, trial_rows, table, {"search": search}, search=summary,
-                         train=train)
+                         train=train, cells=cells or [])
     found.ensemble, found.stages["ensemble"] = _ensemble(runs, inputs)
     found.transfer, found.stages["transfer"] = _transfer(runs, inputs)
     found.claims, found.stages["claims"] = _claims(inputs)
     if storage and study_name:
-        found.study = load_study(storage, study_name)
+        numbers = set(found.trials["trial"].dropna().astype(int)) if not trial_rows.empty \
+            else None
+        found.study = load_study(storage, study_name, numbers)
         found.stages["study"] = Stage("search", f"Optuna study {study_name!r} in {storage}",
                                       found.study.problem or "")
     if not runs.runs.empty:
@@ -115,11 +119,14 @@ def _read_rows(inputs: Path | None, key: str, row):
 
 def _trials(runs: sources.ExperimentRuns, inputs: Path | None,
             parent: str | None) -> tuple[pd.DataFrame, Stage]:
-    child_runs = trials.search_runs(runs, parent)
+    """The trials of the configuration the search last ran: the runs its search_trials.csv
+    lists (never another configuration's, even under the same study), else its parent's."""
+    rows, csv_problem = _read_rows(inputs, "search_trials", TrialRow)
+    run_ids = {row.run_id for row in rows if row.run_id} if rows else None
+    child_runs = trials.search_runs(runs, parent, run_ids)
     if not child_runs.empty:
         source = f"MLflow experiment {runs.name!r} ({len(child_runs)} trial runs)"
         return trials.trials_from_runs(child_runs), Stage("search", source)
-    rows, csv_problem = _read_rows(inputs, "search_trials", TrialRow)
     if rows is not None:
         return trials.trials_from_csv(rows), Stage("search", str(inputs / "search_trials.csv"))
     why = runs.problem or f"the MLflow experiment {runs.name!r} has no search trial runs"

@@ -21,6 +21,7 @@ from trainlab.report.document import (
     Section,
     Table,
     duration,
+    interval,
     num_cell,
     pct,
     pct_cell,
@@ -61,17 +62,37 @@ def _missing(section: Section, stage: Stage) -> Section:
 def recipe_rows(table: pd.DataFrame) -> list[list[Cell]]:
     rows = []
     for _, r in table.iterrows():
+        marked = r.get("in_best_set") is True or r.get("best") is True
         rows.append([
-            text_cell(r["label"]),
-            Cell(spread(r.get("val_acc_mean"), r.get("val_acc_std")), _sort(r.get("val_acc_mean"))),
-            Cell(spread(r.get("test_acc_mean"), r.get("test_acc_std")),
-                 _sort(r.get("test_acc_mean"))),
+            Cell(f"{r['label']} ★" if marked else r["label"], None, "good" if marked else ""),
+            _interval_cell(r, "val_acc_mean", "val_low", "val_high", "val_acc_std"),
+            _interval_cell(r, "test_acc_mean", "test_low", "test_high", "test_acc_std"),
+            _versus_best(r),
             pct_cell(r.get("final_train_acc_mean")),
             points_cell(100 * r.get("gap_acc_mean", float("nan")), higher_is_better=False),
             num_cell(r.get("epochs_run_mean")),
             *(num_cell(r[state], 0) for state in ("finished", "pruned", "failed")),
+            num_cell(r.get("raced_seeds"), 0),
         ])
     return rows
+
+
+def _interval_cell(r: pd.Series, mean: str, low: str, high: str, std: str) -> Cell:
+    """The mean with its interval from the search's standings; without them (an older
+    search), the mean ± standard deviation over seeds."""
+    if pd.notna(r.get(low)):
+        return Cell(interval(r.get(mean), r.get(low), r.get(high)), _sort(r.get(mean)))
+    return Cell(spread(r.get(mean), r.get(std)), _sort(r.get(mean)))
+
+
+def _versus_best(r: pd.Series) -> Cell:
+    if r.get("best") is True:
+        return Cell("best", None, "good")
+    if pd.isna(r.get("vs_best")):
+        return Cell(DASH)
+    text = interval(r["vs_best"], r.get("vs_best_low"), r.get("vs_best_high"), unit=" pp")
+    tone = "good" if r.get("in_best_set") is True else ""
+    return Cell(text, float(r["vs_best"]), tone)
 
 
 def _sort(value: object) -> float | None:
@@ -79,14 +100,19 @@ def _sort(value: object) -> float | None:
 
 
 RECIPE_COLUMNS = [
-    Column("recipe", hint="activation|regularization|augmentation"),
-    Column("val acc", True, "mean ± standard deviation over seeds, in % and points"),
-    Column("test acc", True, "mean ± standard deviation over seeds, in % and points"),
+    Column("recipe", hint="activation|regularization|augmentation; ★ not distinguishable "
+                          "from the best"),
+    Column("val acc", True, "mean over seeds [its interval, t over seeds]"),
+    Column("test acc", True, "mean over seeds [interval: t over seeds; with one seed, "
+                             "binomial over the test images]"),
+    Column("vs best", True, "test accuracy minus the best recipe's, paired on the same test "
+                            "images, in points [interval]"),
     Column("train acc", True, "final train accuracy (eval mode, no augmentation), mean"),
     Column("gap", True, "train − test accuracy, percentage points, mean over seeds"),
     Column("epochs", True, "epochs run (early stopping), mean over seeds"),
     Column("finished", True, "finished runs (seeds): the ones averaged"),
     Column("pruned", True), Column("failed", True, "failed or killed"),
+    Column("raced", True, "seeds racing added (the cell was close to the leader)"),
 ]
 
 
@@ -94,20 +120,44 @@ def recipes_section(found: ReportInputs) -> Section:
     section = Section("recipes", "Recipes")
     if found.table.empty:
         return _missing(section, found.stages["search"])
+    search = found.search
+    level = f"{search.confidence:.0%}" if search else "95%"
     section.add(Paragraph(
-        "Every grid cell of the search: accuracies are means over the finished runs (seeds) "
-        "with their standard deviation; sorted by validation accuracy, the metric that "
-        "chooses. Click a column header to sort."))
+        f"Every grid cell of the search, sorted by validation accuracy, the metric that "
+        f"chooses. Brackets are {level} intervals (trainlab.stats, scipy). Click a column "
+        "header to sort."))
+    if search is not None and search.best_set is not None:
+        best_set = search.best_set
+        section.add(Notice(
+            f"★ {len(best_set.cells)} of {best_set.compared} recipes cannot be told apart from "
+            f"the best ({best_set.best}) at {level}: {', '.join(best_set.cells)}. How: "
+            f"{best_set.method}."))
+    if search is not None and search.race is not None:
+        section.add(Paragraph(_race_text(search.race)))
     section.add(Table(RECIPE_COLUMNS, recipe_rows(found.table),
                       caption=f"{len(found.table)} recipes, {len(found.trials)} trials."))
     return section
 
 
+def _race_text(race) -> str:
+    if not race.rounds:
+        return f"Racing spent no extra seeds: {race.stopped}."
+    rounds = "; ".join(f"round {r.round}: {', '.join(r.cells)} (leader {r.leader}) trained "
+                       f"seed(s) {', '.join(map(str, r.seeds))}" for r in race.rounds)
+    return (f"Racing spent {race.extra_trials} extra trials on the cells that could not yet "
+            f"be told apart from the leader on validation ({rounds}); it stopped because "
+            f"{race.stopped}. Rule: {race.method}.")
+
+
 def heatmaps_section(found: ReportInputs, dpi: int) -> Section:
     section = Section("heatmaps", "Activation × regularization")
-    grids = {name: tables.heatmap_grids(found.table, name) for name in (
+    table = found.table
+    if not table.empty and "test_high" in table:
+        table = table.assign(test_half=(table["test_high"] - table["test_low"]) / 2,
+                             best_mark=table["in_best_set"].map({True: 1.0, False: 0.0}))
+    grids = {name: tables.heatmap_grids(table, name) for name in (
         "test_acc_mean", "gap_acc_mean", "test_acc_pruned", "gap_acc_pruned",
-        "epochs_run_pruned")}
+        "epochs_run_pruned", "test_half", "best_mark")}
     shown = [aug for aug in grids["test_acc_mean"]
              if grids["test_acc_mean"][aug].notna().any().any()
              or grids["test_acc_pruned"][aug].notna().any().any()]
@@ -116,7 +166,9 @@ def heatmaps_section(found: ReportInputs, dpi: int) -> Section:
             return _missing(section, found.stages["search"])
         return section.add(Paragraph("No heatmaps: no trial has been scored yet."))
     for i, aug in enumerate(shown):
-        finished = figures.HeatGrids(grids["test_acc_mean"][aug], grids["gap_acc_mean"][aug])
+        finished = figures.HeatGrids(grids["test_acc_mean"][aug], grids["gap_acc_mean"][aug],
+                                     half=grids["test_half"][aug],
+                                     marked=grids["best_mark"][aug])
         pruned = figures.HeatGrids(grids["test_acc_pruned"][aug], grids["gap_acc_pruned"][aug],
                                    grids["epochs_run_pruned"][aug])
         section.add(FigureBlock(figures.heatmap(aug, finished, pruned, f"heatmap_{i + 1}",
@@ -185,7 +237,11 @@ def ensemble_section(found: ReportInputs, dpi: int) -> Section:
     section.add(FigureBlock(figures.ensemble_bars(members, scores, dpi)))
     section.add(KeyValues([
         *((label, pct(acc)) for label, acc in scores.items()),
-        ("gain over the best single model", f"{summary.ensemble.gain_points:+.2f} pp"),
+        *((f"{name} gain over the best single model", _gain_text(gain, interval_))
+          for name, gain, interval_ in (
+              ("mean-probability", summary.ensemble.gain_points, summary.ensemble.gain_interval),
+              ("majority-vote", summary.vote.gain_points, summary.vote.gain_interval),
+              ("greedy", summary.greedy.gain_points, summary.greedy.gain_interval))),
         ("ECE of the best single model", f"{summary.best_single.by_val.ece:.4f}"),
         ("ECE of the ensemble", f"{summary.ensemble.ece:.4f}"),
         ("member disagreement", f"{summary.diversity.disagreement:.4f}"),
@@ -201,6 +257,13 @@ def ensemble_section(found: ReportInputs, dpi: int) -> Section:
                       caption=f"Every value in {found.stages['ensemble'].source}, as written.",
                       sortable=False))
     return section
+
+
+def _gain_text(gain: float, found) -> str:
+    """'+0.79 pp [+0.21, +1.37] (95%, paired over the test images; McNemar p = 0.008)'."""
+    return (f"{gain:+.2f} pp [{found.low_points:+.2f}, {found.high_points:+.2f}] "
+            f"({found.confidence:.0%}, paired over the test images; McNemar p = "
+            f"{found.p_value:.2g})")
 
 
 def transfer_section(found: ReportInputs, dpi: int) -> Section:
@@ -235,7 +298,8 @@ def search_section(found: ReportInputs, dpi: int) -> Section:
         _missing(section, stage)
     else:
         if study.importances:
-            section.add(FigureBlock(figures.importance_bars(study.importances, dpi)))
+            section.add(FigureBlock(figures.importance_bars(study.importances, dpi,
+                                                            study.gap_importances)))
         else:
             section.add(Paragraph(f"No parameter importances: {study.importance_problem}."))
         if (study.trials["state"] == "COMPLETE").any():

@@ -25,6 +25,7 @@ from trainlab.tracking import KIND_TAG, absolute_uri, sqlite_file
 STAGE_FILES = {
     "search": "search.json",
     "search_trials": "search_trials.csv",
+    "search_cells": "search_cells.csv",
     "ensemble": "ensemble.json",
     "transfer": "transfer.csv",
     "train": "train.json",

@@ -8,13 +8,16 @@ compare/index.html and compare/report.md instead, leaving the pipeline's outputs
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainlab.config import Config
 from trainlab.io import write_atomic, write_bytes
-from trainlab.report import tables
+from trainlab.report import sources, tables
 from trainlab.report.compare import build_comparison
 from trainlab.report.document import Document
 from trainlab.report.html import render_html
@@ -22,6 +25,7 @@ from trainlab.report.inputs import ReportInputs, gather
 from trainlab.report.markdown import render_markdown
 from trainlab.report.metrics_file import write_metrics
 from trainlab.report.summary import metrics_payload
+from trainlab.tracking import CONFIG_TAG, SEARCH_KIND
 
 INPUTS = "reports"  # where the upstream stages write their json/csv files
 
@@ -43,7 +47,9 @@ def add_arguments_report(parser) -> None:
                         help=f"folder holding search.json, ensemble.json, transfer.csv ... "
                              f"({INPUTS})")
     parser.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
-                        help="compare two MLflow experiments side by side (writes OUT/compare/)")
+                        help="compare two configurations of the search (parent run ids or "
+                             "configuration ids, as `trainlab search` prints them) or two MLflow "
+                             "experiments side by side (writes OUT/compare/)")
 
 
 def build_report(cfg: Config, experiment: str | None = None,
@@ -69,9 +75,36 @@ def write_report(doc: Document, found: ReportInputs, out: str | Path) -> ReportF
 
 
 def build_comparison_report(cfg: Config, a: str, b: str) -> Document:
-    """Two experiments of the same tracking server, from MLflow only."""
-    found = [gather(cfg.tracking.uri, name, None, curves=None) for name in (a, b)]
+    """Two configurations of the search (a parent run id or configuration id, as the search
+    prints them) or two MLflow experiments, side by side, from MLflow only."""
+    with tempfile.TemporaryDirectory() as tmp:
+        found = [_gather_side(cfg, ref, Path(tmp) / side) for side, ref in (("a", a), ("b", b))]
     return build_comparison(found[0], found[1], cfg.report.title, cfg.report.dpi)
+
+
+def _gather_side(cfg: Config, ref: str, folder: Path) -> ReportInputs:
+    """One side of a comparison: a configuration of the search in `tracking.experiment` when
+    `ref` names its parent run (run id or configuration id), else the experiment `ref`.
+
+    A configuration's trials are those its parent run's search_trials.csv lists (the search
+    logs its files to it), so another configuration's runs never mix in.
+    """
+    runs = sources.load_experiment(cfg.tracking.uri, cfg.tracking.experiment)
+    parents = sources.runs_of_kind(runs.runs, SEARCH_KIND)
+    match = parents[(parents["run_id"] == ref)
+                    | (sources.column(parents, f"tags.{CONFIG_TAG}") == ref)]
+    if match.empty or runs.client is None:
+        return gather(cfg.tracking.uri, ref, None, curves=None)
+    parent = match.sort_values("start_time").iloc[-1]
+    folder.mkdir(parents=True)
+    for name in ("search.json", "search_trials.csv", "search_cells.csv"):
+        with contextlib.suppress(Exception):  # an older search logged fewer files
+            runs.client.download_artifacts(parent["run_id"], name, str(folder))
+    found = gather(cfg.tracking.uri, cfg.tracking.experiment, folder, curves=None)
+    config_id = parent.get(f"tags.{CONFIG_TAG}") or parent["run_id"][:12]
+    found.experiment = dataclasses.replace(
+        found.experiment, name=f"{cfg.tracking.experiment} @ {config_id}")
+    return found
 
 
 def write_comparison(doc: Document, out: str | Path) -> ReportFiles:

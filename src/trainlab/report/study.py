@@ -20,13 +20,19 @@ class StudyView:
     storage: str
     trials: pd.DataFrame  # number, state, value, last_intermediate, params_<name>...
     maximize: bool = True
-    importances: dict[str, float] | None = None
+    importances: dict[str, float] | None = None  # for validation accuracy (the objective)
     importance_problem: str | None = None
+    gap_importances: dict[str, float] | None = None  # for the train-test gap
     problem: str | None = None
 
 
-def load_study(storage: str, name: str) -> StudyView:
-    """Read a study without creating anything; importances when at least 2 trials completed."""
+def load_study(storage: str, name: str, numbers: set[int] | None = None) -> StudyView:
+    """Read a study without creating anything; importances when at least 2 trials completed.
+
+    `numbers`: the trials of the current configuration (search_trials.csv); a study keeps
+    every configuration's trials, and the others must not weigh in the history or the
+    importances. None reads every trial.
+    """
     empty = pd.DataFrame(columns=["number", "state", "value", "last_intermediate"])
     problem = missing_sqlite(storage)
     if problem:
@@ -41,10 +47,20 @@ def load_study(storage: str, name: str) -> StudyView:
         return StudyView(name, storage, empty, problem=f"cannot open {storage}: {err}")
     if len(study.directions) != 1:
         return StudyView(name, storage, empty, problem=f"study {name!r} has several objectives")
+    if numbers is not None:
+        study = _only(study, numbers)
     view = StudyView(name, storage, trials_frame(study),
                      maximize=study.direction == optuna.study.StudyDirection.MAXIMIZE)
     view.importances, view.importance_problem = importances(study)
+    view.gap_importances, _ = importances(study, target="gap_acc")
     return view
+
+
+def _only(study: optuna.Study, numbers: set[int]) -> optuna.Study:
+    """An in-memory copy of `study` holding only the trials numbered `numbers`."""
+    copy = optuna.create_study(direction=study.direction)
+    copy.add_trials([t for t in study.get_trials(deepcopy=False) if t.number in numbers])
+    return copy
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
@@ -63,9 +79,14 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     return frame.sort_values("number").reset_index(drop=True) if rows else frame
 
 
-def importances(study: optuna.Study) -> tuple[dict[str, float] | None, str | None]:
-    """fANOVA importances of the parameters, or (None, why not)."""
+def importances(study: optuna.Study, target: str | None = None
+                ) -> tuple[dict[str, float] | None, str | None]:
+    """fANOVA importances of the parameters for the objective (validation accuracy), or for
+    the trials' user attribute `target` (e.g. `gap_acc`, the train-test gap); (None, why not).
+    """
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if target is not None:
+        complete = [t for t in complete if isinstance(t.user_attrs.get(target), int | float)]
     if len(complete) < 2:
         return None, (f"parameter importances need at least 2 complete trials; the study has "
                       f"{len(complete)}")
@@ -74,7 +95,9 @@ def importances(study: optuna.Study) -> tuple[dict[str, float] | None, str | Non
         return None, "parameter importances need parameters that vary between complete trials"
     try:
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)
-        found = optuna.importance.get_param_importances(study, evaluator=evaluator)
+        found = optuna.importance.get_param_importances(
+            study, evaluator=evaluator,
+            target=None if target is None else (lambda t: float(t.user_attrs[target])))
     except Exception as err:  # optuna raises for degenerate studies (e.g. one distinct value)
         return None, f"optuna could not compute parameter importances: {err}"
     return {k: float(v) for k, v in found.items()}, None

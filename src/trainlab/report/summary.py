@@ -20,6 +20,7 @@ from trainlab.report.document import (
     Section,
     Table,
     duration,
+    interval,
     pct,
     points,
     spread,
@@ -72,11 +73,13 @@ def summary_section(found: ReportInputs) -> Section:
     best, worst = tables.best_and_worst(found.table)
     counts = state_counts(found.trials)
     seconds, seconds_source = wall_time(found)
+    level = f"{found.search.confidence:.0%}" if found.search else None
     cards = [
-        Card("Best recipe (chosen on validation)", spread(best["test_acc_mean"],
-             best["test_acc_std"]) if best is not None else DASH,
+        Card("Best recipe (chosen on validation)", _best_text(best),
              f"test accuracy of {best['label']} over {best['seeds']} seed(s)"
+             + (f" [{level} interval]" if level and pd.notna(best.get("test_low")) else "")
              if best is not None else "no finished trial yet"),
+        _best_set_card(found),
         Card("Train − test gap of the best recipe",
              points(100 * best["gap_acc_mean"]) if best is not None else DASH,
              f"final train accuracy {pct(best['final_train_acc_mean'])}"
@@ -98,12 +101,36 @@ def summary_section(found: ReportInputs) -> Section:
     return section
 
 
+def _best_text(best: pd.Series | None) -> str:
+    if best is None:
+        return DASH
+    if pd.notna(best.get("test_low")):
+        return interval(best["test_acc_mean"], best["test_low"], best["test_high"])
+    return spread(best["test_acc_mean"], best["test_acc_std"])
+
+
+def _best_set_card(found: ReportInputs) -> Card:
+    search = found.search
+    if search is None or search.best_set is None:
+        return Card("Not distinguishable from the best", DASH,
+                    "the search wrote no per-image comparison")
+    best_set = search.best_set
+    return Card(f"Not distinguishable from the best ({search.confidence:.0%})",
+                f"{len(best_set.cells)} of {best_set.compared}",
+                "recipes the test images cannot tell apart from the best: paired, "
+                "Holm-adjusted (see Recipes)")
+
+
 def _ensemble_card(found: ReportInputs) -> Card:
     summary = found.ensemble
     if summary is None:
         return Card("Ensemble gain", DASH, "ensemble stage not run")
+    gain = summary.ensemble.gain_interval
+    real = gain.low_points > 0 or gain.high_points < 0
     detail = (f"mean-probability ensemble {pct(summary.ensemble.acc)} vs best single model "
-              f"{pct(summary.best_single.by_val.acc)}")
+              f"{pct(summary.best_single.by_val.acc)}; {gain.confidence:.0%} interval "
+              f"[{gain.low_points:+.2f}, {gain.high_points:+.2f}] pp, paired over the test "
+              f"images ({'' if real else 'not '}distinguishable from no gain)")
     return Card("Ensemble gain over the best single model",
                 points(summary.ensemble.gain_points), detail)
 

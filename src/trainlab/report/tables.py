@@ -8,6 +8,7 @@ sample standard deviation (ddof=1; missing with one seed). Accuracies stay fract
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 
 from trainlab.config import ACTIVATIONS
 from trainlab.report.trials import RECIPE_AXES
+from trainlab.search.results import CellStanding
 
 KEYS = ["cell", *RECIPE_AXES]
 METRICS = ["val_acc", "test_acc", "final_train_acc", "gap_acc", "epochs_run", "seconds"]
@@ -53,6 +55,21 @@ def recipe_table(trials: pd.DataFrame) -> pd.DataFrame:
     table = table.sort_values(["val_acc_mean", "test_acc_mean", "label"],
                               ascending=[False, False, True], na_position="last")
     return table.reset_index(drop=True)
+
+
+STANDING_COLUMNS = ["val_low", "val_high", "test_low", "test_high", "test_interval", "vs_best",
+                    "vs_best_low", "vs_best_high", "p_adjusted", "best", "in_best_set",
+                    "raced_seeds"]
+
+
+def with_standings(table: pd.DataFrame, cells: Sequence[CellStanding]) -> pd.DataFrame:
+    """The recipe table with each cell's intervals and standing against the best (the search
+    computed them: search_cells.csv); NaN where the search wrote none."""
+    frame = pd.DataFrame([c.model_dump() for c in cells],
+                         columns=["cell", *STANDING_COLUMNS])
+    if table.empty:
+        return table
+    return table.merge(frame, on="cell", how="left")
 
 
 def best_and_worst(table: pd.DataFrame) -> tuple[pd.Series | None, pd.Series | None]:

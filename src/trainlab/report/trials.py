@@ -59,29 +59,28 @@ def _first_present(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
     return out
 
 
-def search_runs(experiment: ExperimentRuns, parent_run_id: str | None = None) -> pd.DataFrame:
-    """The trial runs of one search: children of its parent run(s) of the same study.
+def search_runs(experiment: ExperimentRuns, parent_run_id: str | None = None,
+                run_ids: set[str] | None = None) -> pd.DataFrame:
+    """The trial runs of ONE configuration of the search.
 
-    The search is the one whose parent run is `parent_run_id` (search.json names it), else
-    the latest. A resumed study may have several parent runs; trial numbers are unique in a
-    study, so a trial logged twice keeps its latest run. Without a search parent, every run
-    tagged `recipe.cell` counts as a trial.
+    `run_ids` (the runs search_trials.csv lists: the trials of the current params, some maybe
+    trained under an earlier configuration's parent run) picks them exactly. Without it, the
+    children of the parent run `parent_run_id` (search.json names it), else of the latest
+    search parent: never the runs of other configurations, which have parents of their own.
+    Without any search parent, every run tagged `recipe.cell` counts as a trial.
     """
     runs = experiment.runs
     if runs.empty:
         return runs
     parents = runs_of_kind(runs, SEARCH_KIND)
-    if parents.empty:
+    if run_ids is not None:
+        children = runs[runs["run_id"].isin(run_ids)]
+    elif parents.empty:
         children = runs[column(runs, "tags.recipe.cell").notna()]
     else:
         named = parents[parents["run_id"] == parent_run_id]
         latest = (named if len(named) else parents.sort_values("start_time")).iloc[-1]
-        study = latest.get("tags.trainlab.study")
-        if isinstance(study, str):
-            parents = parents[column(parents, "tags.trainlab.study") == study]
-        else:
-            parents = parents[parents["run_id"] == latest["run_id"]]
-        children = runs[column(runs, f"tags.{PARENT_TAG}").isin(set(parents["run_id"]))]
+        children = runs[column(runs, f"tags.{PARENT_TAG}") == latest["run_id"]]
     children = children.sort_values("start_time")
     number = column(children, "tags.optuna.trial_number")
     numbered = children[number.notna()].drop_duplicates("tags.optuna.trial_number", keep="last")

@@ -106,8 +106,10 @@ def suggest(ctx: TrialContext, trial: optuna.Trial) -> tuple[Cell, int, dict[str
     if grid.preprocessing:
         axes["preprocessing"] = trial.suggest_categorical("preprocessing", list(grid.preprocessing))
     if search.sampler == "grid":
-        first = ctx.base.seed
-        seed = trial.suggest_int("seed", first, first + search.repeats - 1)
+        first, race = ctx.base.seed, search.race
+        # Racing's rounds add seeds after the repeats (search.racing.round_seeds).
+        raced = race.max_rounds * race.seeds_per_round if race.enabled else 0
+        seed = trial.suggest_int("seed", first, first + search.repeats + raced - 1)
     else:
         seed = ctx.base.seed
     extra: dict[str, Any] = {}
@@ -178,7 +180,8 @@ def _recipe(
     }
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
-    tags = trial_tags(cell, preprocessing, seed, trial.number, ctx.study_name)
+    tags = trial_tags(cell, preprocessing, seed, trial.number, ctx.study_name,
+                      attrs["recipe_hash"])
     suffix = f"s{seed}" if ctx.base.search.sampler == "grid" else f"t{trial.number}"
     return cfg, data, f"{cell.id}#{suffix}", tags
 
@@ -193,6 +196,7 @@ def _complete(ctx: TrialContext, trial: optuna.Trial, result: TrainResult) -> Tr
         _finish(ctx, trial, result.run_id, [], TrialState.FAIL, "error", None, err)
         raise err
     _set_attrs(trial, _scores(result) | {"checkpoint": project_path(result.checkpoint),
+                                         "test_correct": project_path(result.test_correct),
                                          OUTCOME_ATTR: "complete"})
     _tell(ctx, trial, TrialState.COMPLETE, result.run_id, value)
     return TrialState.COMPLETE

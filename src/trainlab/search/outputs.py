@@ -13,12 +13,23 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
+from trainlab.correctness import ARTIFACT as CORRECT_ARTIFACT
+from trainlab.correctness import load_correct
+from trainlab.errors import DataError
 from trainlab.io import write_with
-from trainlab.search.results import Manifest, Member, SearchSummary, TrialCounts, TrialRow
+from trainlab.search.results import (
+    CellStanding,
+    Manifest,
+    Member,
+    SearchSummary,
+    TrialCounts,
+    TrialRow,
+)
 from trainlab.search.study import OUTCOME_ATTR, RUN_ATTR
 from trainlab.stagefile import write_model, write_rows
 
@@ -124,6 +135,37 @@ def _copy_checkpoint(row: TrialRow, target: Path, client: MlflowClient) -> bool:
         with open(source, "rb") as stream:  # a reader never sees half a checkpoint
             write_with(target, lambda out: shutil.copyfileobj(stream, out))
     return True
+
+
+def test_correctness(rows: list[TrialRow], client: MlflowClient,
+                     n_images: int) -> dict[int, np.ndarray]:
+    """trial -> its per-image test correctness, for every COMPLETE row that has one: from
+    its file, else (trained on another machine) from its run's MLflow artifacts. Rows without
+    one (an older trainlab trained them) are left out, and the search says how many."""
+    found: dict[int, np.ndarray] = {}
+    missing = []
+    for row in rows:
+        if row.state != "COMPLETE":
+            continue
+        path = Path(row.test_correct or "")
+        try:
+            if path.is_file():
+                found[row.trial] = load_correct(path, n_images)
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                fetched = client.download_artifacts(row.run_id, CORRECT_ARTIFACT, tmp)
+                found[row.trial] = load_correct(fetched, n_images)
+        except (MlflowException, OSError, DataError):
+            missing.append(row.trial)
+    if missing:
+        print(f"search: {len(missing)} trial(s) have no per-image test results (trained by an "
+              f"older trainlab: {missing[:5]}...); their cells are not compared with the best",
+              file=sys.stderr, flush=True)
+    return found
+
+
+def write_cells(path: str | Path, standings: list[CellStanding]) -> Path:
+    return write_rows(path, standings, CellStanding)
 
 
 def write_manifest(models_dir: str, study: str, parent_run_id: str, top_k: int,

@@ -5,7 +5,9 @@
   `gap_acc` is final train accuracy minus test accuracy, `gap_loss` test loss minus final
   train loss.
 - `reports/search.json` (DVC metrics): a :class:`SearchSummary`: the best recipe, trials by
-  state, wall time.
+  state, wall time, the cells not distinguishable from the best, what racing spent.
+- `reports/search_cells.csv`: one :class:`CellStanding` per grid cell: its seeds' scores with
+  intervals, and its test difference from the best cell on the same images.
 - `models/search/manifest.json`: a :class:`Manifest`, the top-k COMPLETE trials by val
   accuracy for the ensemble stage (checkpoint paths relative to the project root).
 
@@ -62,6 +64,7 @@ class TrialRow(StageFile):
     run_id: str | None
     fail_reason: str | None
     checkpoint: str | None  # the trial's best snapshot (COMPLETE trials), project-relative
+    test_correct: str | None  # its correctness per test image (trainlab.correctness), beside it
 
     def recipe(self) -> Recipe:
         return Recipe.model_validate(self.model_dump(include=set(Recipe.model_fields)))
@@ -79,6 +82,63 @@ class TrialCounts(StageFile):
     total: int
 
 
+class CellStanding(StageFile):
+    """One line of reports/search_cells.csv: a grid cell over its seeds, with intervals at the
+    summary's confidence (trainlab.stats), and where it stands against the best cell."""
+
+    cell: str
+    activation: str | None
+    regularization: str | None
+    augmentation: str | None
+    preprocessing: str | None
+    rank: int  # by mean validation accuracy, 1 = the best
+    seeds: int  # COMPLETE trials (seeds) of the cell
+    raced_seeds: int  # of which racing added
+    val_mean: float
+    val_low: float | None  # t-interval over seeds; None with one seed
+    val_high: float | None
+    test_mean: float
+    test_low: float | None  # over seeds (t), or with one seed over the test images (binomial)
+    test_high: float | None
+    test_interval: str  # which of the two, in words
+    gap_mean: float | None  # final train accuracy - test accuracy
+    gap_low: float | None
+    gap_high: float | None
+    vs_best: float | None  # test accuracy (cell - best) on the same images; None: the best
+    vs_best_low: float | None
+    vs_best_high: float | None
+    p_adjusted: float | None  # the comparison's p-value after the multiplicity adjustment
+    best: bool
+    in_best_set: bool | None  # not distinguishable from the best; None: not compared
+
+
+class BestSet(StageFile):
+    """The cells not distinguishable from the best (trainlab.stats.best)."""
+
+    best: str  # chosen on validation
+    cells: tuple[str, ...]  # the best first, then the others not told apart from it
+    compared: int  # cells compared with the best (those with per-image test results)
+    method: str  # one line: how the best was chosen and the set decided
+
+
+class RaceRound(StageFile):
+    """One racing round: the cells not yet told apart from the leader that got seeds."""
+
+    round: int  # from 1
+    leader: str
+    cells: tuple[str, ...]
+    seeds: tuple[int, ...]  # the seeds each of them added
+
+
+class RaceSummary(StageFile):
+    """What racing spent and why it stopped."""
+
+    rounds: tuple[RaceRound, ...]
+    extra_trials: int
+    stopped: str  # why the race ended, in words
+    method: str
+
+
 class SearchSummary(StageFile):
     """reports/search.json."""
 
@@ -93,6 +153,10 @@ class SearchSummary(StageFile):
     wall_seconds: float
     train_seconds: float  # the trials' own seconds, summed
     parent_run_id: str
+    config_id: str  # what decides this search's results (search_hash): one MLflow parent each
+    confidence: float  # of every interval in search_cells.csv and the best set
+    best_set: BestSet | None  # None: no cell with per-image test results
+    race: RaceSummary | None  # None: racing off (or the tpe sampler)
 
 
 class Member(Recipe):

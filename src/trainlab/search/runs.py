@@ -25,11 +25,13 @@ from trainlab.errors import ConfigError
 from trainlab.provenance import provenance_tags
 from trainlab.search.grid import Cell, grid_cells
 from trainlab.search.results import SearchSummary
-from trainlab.search.study import PARENT_ATTR, RUN_ATTR, SearchStudy, redact
+from trainlab.search.study import PARENT_ATTR, PARENTS_ATTR, RUN_ATTR, SearchStudy, redact
 from trainlab.tracking import (
+    CONFIG_TAG,
     KIND_TAG,
     OUTCOME_TAG,
     PARENT_TAG,
+    RECIPE_TAG,
     SEARCH_KIND,
     SEARCH_TRIAL_KIND,
     client_for,
@@ -61,21 +63,28 @@ def open_client(cfg: Config) -> MlflowClient:
 
 
 # --- the parent run -----------------------------------------------------------------------
-def parent_run(client: MlflowClient, cfg: Config, search_study: SearchStudy) -> str:
-    """The study's MLflow parent run, set RUNNING again on resume; created on first use."""
+def parent_run(client: MlflowClient, cfg: Config, search_study: SearchStudy,
+               config_id: str) -> str:
+    """The MLflow parent run of this configuration of the study (`config_id`: what decides
+    its results), set RUNNING again on resume; created on first use. A changed configuration
+    gets a parent run of its own, so the MLflow UI groups each configuration's trials."""
     exp = experiment_id(client, cfg.tracking.experiment)
-    run_id = search_study.study.user_attrs.get(PARENT_ATTR)
+    parents = dict(search_study.study.user_attrs.get(PARENTS_ATTR) or {})
+    run_id = parents.get(config_id)
     if run_id:
         try:
             run = client.get_run(run_id)
             if run.info.lifecycle_stage == "active" and run.info.experiment_id == exp:
                 client.update_run(run_id, status="RUNNING")
+                search_study.study.set_user_attr(PARENT_ATTR, run_id)
                 return run_id
         except MlflowException:
             pass  # the tracking database was reset: start a new parent run
     tags = provenance_tags() | {"trainlab.study": search_study.name, KIND_TAG: SEARCH_KIND,
+                                CONFIG_TAG: config_id,
                                 "optuna.storage": redact(cfg.search.storage)}
-    run_id = client.create_run(exp, run_name=search_study.name, tags=run_tags(tags)).info.run_id
+    run_id = client.create_run(exp, run_name=f"{search_study.name}@{config_id}",
+                               tags=run_tags(tags)).info.run_id
     params = cfg.flat("search")
     params["search.storage"] = redact(cfg.search.storage)
     grid = cfg.grid
@@ -85,15 +94,17 @@ def parent_run(client: MlflowClient, cfg: Config, search_study: SearchStudy) -> 
                "grid.preprocessing": list(grid.preprocessing or []),
                "grid.n_cells": len(grid_cells(grid))}
     log_params(client, run_id, params)
+    search_study.study.set_user_attr(PARENTS_ATTR, parents | {config_id: run_id})
     search_study.study.set_user_attr(PARENT_ATTR, run_id)
     return run_id
 
 
 @contextlib.contextmanager
-def parent(client: MlflowClient, cfg: Config, search_study: SearchStudy) -> Iterator[str]:
+def parent(client: MlflowClient, cfg: Config, search_study: SearchStudy,
+           config_id: str) -> Iterator[str]:
     """The parent run (:func:`parent_run`) for the block; it ends FINISHED, FAILED with the
     reason, or KILLED (Ctrl-C, SIGTERM) with the block."""
-    run_id = parent_run(client, cfg, search_study)
+    run_id = parent_run(client, cfg, search_study, config_id)
     with ending(client, run_id):
         yield run_id
 
@@ -109,6 +120,14 @@ def log_parent(client: MlflowClient, run_id: str, result: SearchSummary,
             metrics["best/test_acc"] = result.best.test_acc
         for key in ("cell", "run_id", "trial"):
             client.set_tag(run_id, f"best.{key}", str(getattr(result.best, key)))
+    if result.best_set is not None:  # the cells not told apart from the best, and how
+        metrics |= {"best_set/size": len(result.best_set.cells),
+                    "best_set/compared": result.best_set.compared,
+                    "stats/confidence": result.confidence}
+        client.set_tag(run_id, "best_set.cells", ", ".join(result.best_set.cells)[:5000])
+        client.set_tag(run_id, "best_set.method", result.best_set.method[:5000])
+    if result.race is not None:
+        metrics["race/extra_trials"] = result.race.extra_trials
     log_metrics(client, run_id, metrics)
     for path in files:
         client.log_artifact(run_id, str(path))
@@ -116,9 +135,11 @@ def log_parent(client: MlflowClient, run_id: str, result: SearchSummary,
 
 # --- a trial's child run ------------------------------------------------------------------
 def trial_tags(cell: Cell, preprocessing: str, seed: int, number: int,
-               study: str) -> dict[str, str]:
-    """The tags of a trial's run: its recipe, its trial, its kind."""
+               study: str, recipe_hash: str) -> dict[str, str]:
+    """The tags of a trial's run: its recipe (and the hash of all that decides its result),
+    its trial, its kind."""
     return {
+        RECIPE_TAG: recipe_hash,
         "recipe.cell": cell.id, "recipe.activation": cell.activation,
         "recipe.regularization": cell.regularization, "recipe.augmentation": cell.augmentation,
         "recipe.preprocessing": preprocessing, "recipe.seed": str(seed),

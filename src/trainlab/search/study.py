@@ -26,7 +26,10 @@ from trainlab.config import Config, SearchConfig
 from trainlab.errors import ConfigError, DataError
 
 READY_ATTR = "trainlab.enqueued"  # study user attr: the coordinator finished enqueueing
-PARENT_ATTR = "mlflow_parent_run_id"  # study user attr: the search's MLflow parent run
+PARENT_ATTR = "mlflow_parent_run_id"  # study user attr: the current search's MLflow parent run
+PARENTS_ATTR = "trainlab.parent_runs"  # study user attr: configuration id -> its parent run
+OPEN_ATTR = "trainlab.open"  # study user attr: a coordinator may still queue trials (racing)
+RACE_ATTR = "trainlab.race/"  # + configuration id: the racing rounds decided so far
 RUN_ATTR = "mlflow_run_id"  # trial user attr, set when training starts
 OUTCOME_ATTR = "outcome"  # trial user attr: complete | pruned | diverged | error | interrupted
 DONE_OUTCOMES = ("diverged",)  # FAIL outcomes that are final: retraining gives the same NaN

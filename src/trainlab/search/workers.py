@@ -30,6 +30,7 @@ from optuna.trial import FrozenTrial, TrialState
 from trainlab.search.objective import TrialContext, run_trial
 from trainlab.search.runs import kill_children, kill_runs
 from trainlab.search.study import (
+    OPEN_ATTR,
     OUTCOME_ATTR,
     SearchStudy,
     claim_next,
@@ -53,17 +54,29 @@ def usable_cores() -> int:
 
 
 # --- the worker loop ----------------------------------------------------------------------
-def work(ctx: TrialContext, search_study: SearchStudy, label: str = "search") -> int:
-    """Train trials until none is left for this study; returns how many this worker ran."""
+def work(ctx: TrialContext, search_study: SearchStudy, label: str = "search",
+         wait_for_more: float = 0.0) -> int:
+    """Train trials until none is left for this study; returns how many this worker ran.
+
+    `wait_for_more` seconds: with the queue empty, keep polling that long while the
+    coordinator has the study open (it may queue another racing round).
+    """
     ran = 0
     poll = min(POLL_S, float(ctx.base.search.heartbeat_interval))
+    idle_since = None
     while True:
         fail_stale(search_study)  # a dead worker's trial is queued again before we look
         trial = next_trial(ctx, search_study)
         if trial is None:
             if wait_while_running(search_study, poll):  # others still hold trials: they may die
                 continue
+            idle_since = idle_since or time.monotonic()
+            if (search_study.study.user_attrs.get(OPEN_ATTR)
+                    and time.monotonic() - idle_since < wait_for_more):
+                time.sleep(poll)
+                continue
             return ran
+        idle_since = None
         with heartbeat(search_study, trial.number):
             state = run_trial(ctx, trial)
         ran += 1

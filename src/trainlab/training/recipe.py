@@ -27,6 +27,9 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from mlflow.tracking import MlflowClient
 
 from trainlab.config import TRAINING_SECTIONS, Config
+from trainlab.correctness import ARTIFACT as CORRECT_ARTIFACT
+from trainlab.correctness import FILE as CORRECT_FILE
+from trainlab.correctness import save_correct
 from trainlab.data.datamodule import RecipeDataModule
 from trainlab.data.prepared import PreparedData
 from trainlab.models.checkpoint import loss_and_accuracy, predict_proba
@@ -65,6 +68,7 @@ class TrainResult:
     best_epoch: int
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
+    test_correct: Path | None = None  # the best snapshot's correctness per test image
 
 
 def eval_batch_size(batch_size: int, image_shape: Sequence[int]) -> int:
@@ -157,10 +161,13 @@ def train_recipe(
             seconds = time.perf_counter() - started
             metrics["time/seconds"] = seconds
             final.update(metrics)
+        correct = save_correct(Path(checkpoint.best_model_path).parent / CORRECT_FILE,
+                               (test_probs.argmax(dim=1) == test_labels).cpu().numpy())
         if run_id:
             # One upload for every artifact: each MLflow request costs 10-20 ms of CPU.
             files = {"checkpoints/best.ckpt": checkpoint.best_model_path} \
                 if cfg.tracking.log_checkpoint else {}
+            files[CORRECT_ARTIFACT] = correct
             log_artifacts(client, run_id, {
                 "config.yaml": yaml.dump(cfg.model_dump(mode="json"), Dumper=YAML_DUMPER),
                 "curves.csv": curves_csv(module.history, best_epoch),
@@ -171,7 +178,7 @@ def train_recipe(
     return TrainResult(
         run_id=run_id, checkpoint=Path(checkpoint.best_model_path), metrics=metrics,
         epochs_run=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds,
-        history=list(module.history),
+        history=list(module.history), test_correct=correct,
     )
 
 
