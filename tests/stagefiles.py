@@ -12,7 +12,7 @@ from typing import Any
 
 from trainlab.claims.results import ClaimsFile
 from trainlab.claims.statements import CLAIMS, Claim
-from trainlab.claims.verdict import HOLDS, STATUSES
+from trainlab.claims.verdict import HOLDS, INCONCLUSIVE, PENDING, STATUSES
 from trainlab.ensemble import summary_file as ens
 from trainlab.search.results import Manifest, Member, Recipe, SearchSummary, TrialCounts, TrialRow
 from trainlab.training.results import TrainSummary
@@ -107,7 +107,7 @@ def cell(backbone: str, mode: str, size: int, test_acc: float, **fields: Any) ->
     values = {"backbone": backbone, "mode": mode, "size": size, "test_acc": test_acc,
               "final_train_acc": 0.99, "gap_acc": 0.99 - test_acc, "val_acc": test_acc,
               "epochs": 5, "best_epoch": 4, "seconds": 3.0, "run_id": "x",
-              "requested_size": str(size)}
+              "requested_size": str(size), "test_correct": None}
     return CellResult(**values | fields)
 
 
@@ -141,9 +141,16 @@ DETAILS: dict[str, Any] = {
     "early_stopping": {"val_acc": [[0.7, 0.8, 0.78]], "test_acc": [[0.69, 0.79, 0.76]]},
     "ensemble": {"member_test_acc": [0.9, 0.89, 0.88]},
     "regularization": {"presets": {"l2": {"axis": "regularization", "pairs": 2,
-                                          "shrink": [3.0, 3.1], "test_change": [0.1, 0.0]}}},
+                                          "shrink": [3.0, 3.1], "test_change": [0.1, 0.0],
+                                          "baseline_gap": [6.0, 6.2]}}},
     "transfer": {"gain_points": {"source/linear_probe": {"100": 9.0, "1000": 2.0}}},
 }
+
+
+# One condition of a claim: its effect with an interval, and a cost beside it.
+CONDITION = {"effect": 1.5, "low": 0.6, "high": 2.4, "n": 3, "method": "t-interval over 3 values",
+             "status": HOLDS, "reason": "the condition's reason", "cost": -0.4, "cost_low": -1.0,
+             "cost_high": 0.2}
 
 
 def claims_file(statuses: Mapping[str, str] | None = None,
@@ -156,6 +163,8 @@ def claims_file(statuses: Mapping[str, str] | None = None,
         entries[claim.key] = {
             "number": claim.number, "claim": claim.statement, "experiment": "the experiment",
             "status": status, "reason": "the reason", "rule": "the rule",
+            "confidence": 0.95, "conditions": {"the condition": CONDITION | {
+                "status": status if status != PENDING else INCONCLUSIVE}},
             "numbers": {"gain pp": 1.0}, "context": {}, "details": DETAILS[claim.key],
         } | dict(entry(claim) if entry else {})
     tally = [entry["status"] for entry in entries.values()]
@@ -166,7 +175,7 @@ def claims_file(statuses: Mapping[str, str] | None = None,
                     "dead_units": 15.0, "early_stopping": 20.0},
         "seeds": [0, 1, 2],
         "data": {"dataset": "digits", "fingerprint": "fp", "preprocessing": "none"},
-        "experiments": {"seeds": 3}, "rules": {"spread_k": 1.0},
+        "experiments": {"seeds": 3}, "rules": {},
         "evidence": {"search_trials": "reports/search_trials.csv",
                      "ensemble": "reports/ensemble.json", "transfer": "reports/transfer.csv"},
         "mlflow_run_id": "claims-run",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import stagefiles  # tests/stagefiles.py
 
 from trainlab.config import Config, load_config
+from trainlab.correctness import save_correct
 from trainlab.search.results import TrialRow
 from trainlab.stagefile import write_model, write_rows
 from trainlab.transfer.results import CellResult
@@ -67,13 +69,19 @@ def ensemble_json(path: Path, gain_points: float, members: list[float]) -> Path:
          for i, acc in enumerate(members)], gain_points))
 
 
-def transfer_csv(path: Path, gains: dict[int, float]) -> Path:
+def transfer_csv(path: Path, gains: dict[int, float], images: int = 2000) -> Path:
     """transfer.csv: scratch at 0.6 and a source linear probe and fine-tune `gains[size]`
-    points above it at each size."""
-    cells = [stagefiles.cell("source", mode, size, acc)
-             for size, gain in gains.items()
-             for mode, acc in (("scratch", 0.6), ("linear_probe", 0.6 + gain / 100),
-                               ("finetune", 0.6 + gain / 100 + 0.01))]
+    points above it at each size, each cell with its per-image results (right on the first
+    accuracy x `images` target test images: the hard images are hard for every cell)."""
+    cells = []
+    for size, gain in gains.items():
+        for mode, acc in (("scratch", 0.6), ("linear_probe", 0.6 + gain / 100),
+                          ("finetune", 0.6 + gain / 100 + 0.01)):
+            right = np.zeros(images, dtype=bool)
+            right[: round(acc * images)] = True
+            correct = save_correct(path.parent / f"correct_{mode}_{size}.npy", right)
+            cells.append(stagefiles.cell("source", mode, size, right.mean(),
+                                         test_correct=str(correct)))
     return write_rows(path, cells, CellResult)
 
 

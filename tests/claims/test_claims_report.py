@@ -47,8 +47,16 @@ def test_report_renders_the_claims_table_and_figures(project):
     write_model(project / "reports" / "claims.json", claims_file())
     assert main(["report", "--out", "out", "--inputs", "reports"]) == 0
     page = (project / "out" / "index.html").read_text()
-    rows = _cells(page)
+    cells = _cells(page)
+    rows = [row for row in cells if row[0][1].isdigit()]  # the claims table
     assert [row[0][1] for row in rows] == [str(n) for n in range(1, 10)]  # by claim number
+    # Under the claims, a table per claim of its conditions: effect, interval, cost, verdict.
+    conditions = [row for row in cells if row[0][1] == "the condition"]
+    assert len(conditions) == 9
+    assert [text for _, text in conditions[0]][:5] == ["the condition", "1.5", "[0.6, 2.4]", "3",
+                                                        "-0.4 [-1, 0.2]"]
+    assert "Claim 1 per condition (95% overall): holds." in page
+    assert "every verdict at 95% confidence" in page
     verdicts = {row[0][1]: row[5] for row in rows}
     assert verdicts["1"] == ("good", "holds")
     assert verdicts["2"] == ("bad", "does not hold")
@@ -67,7 +75,8 @@ def test_report_renders_the_claims_table_and_figures(project):
                for f in figures)
     md = (project / "out" / "report.md").read_text()
     claims_md = md.split("## Claims", 1)[1]
-    table = [line for line in claims_md.splitlines() if line.startswith("| ")]
+    first_table = claims_md.split("| condition |", 1)[0]
+    table = [line for line in first_table.splitlines() if line.startswith("| ")]
     assert len(table) == 2 + 9 and table[2].startswith("| 1 | claim 1 statement |")
     assert all(len(re.split(r"(?<!\\)\|", line)) == 9 for line in table)  # 7 columns each
     assert "&lt;script&gt;" in claims_md and "![Claim 4: dead units" in claims_md

@@ -56,38 +56,44 @@ def test_preset_pairs_pair_each_preset_with_none_on_the_same_recipe_and_seed(tmp
         "search share of trials peaking before the last epoch"] == 0.5
 
 
+C = 0.95  # stats.confidence
+
+
 def test_claims_7_to_9_judge_contradicting_evidence_from_the_stage_files(tmp_path, fake):
     rules = ClaimRules()
     # The search: l2 widens the gap (5 -> 8 points), dropout narrows it: claim 8 fails on l2.
     trials = _trials(fake.search_trials(tmp_path / "t.csv",
                                         {"none": 0.05, "l2": 0.08, "dropout": 0.02}))
-    verdict, details = assess_regularization(*trials, Config().grid, rules)
-    assert verdict.status == NOT_HOLDS
-    assert "regularization l2: gap shrink = -3.00 pp" in verdict.reason
+    verdict, details = assess_regularization(*trials, Config().grid, rules, C)
+    assert verdict.status == NOT_HOLDS and verdict.confidence == C
+    assert verdict.conditions["l2"].status == NOT_HOLDS
+    assert verdict.conditions["l2"].effect == pytest.approx(-3.0)
     assert "untested: l1, elastic" in verdict.reason
     assert verdict.numbers["gap shrink dropout pp"] == pytest.approx(3.0)
     assert details["presets"]["l2"]["pairs"] == 4
     # The ensemble hurts: -0.4 points.
     ensemble = _ensemble(fake.ensemble_json(tmp_path / "e.json", -0.4, [0.86, 0.865, 0.855]))
-    verdict, details = assess_ensemble(*ensemble, rules)
+    verdict, details = assess_ensemble(*ensemble, rules, C)
     assert verdict.status == NOT_HOLDS and verdict.numbers["gain pp"] == -0.4
     assert verdict.numbers["members"] == 3.0
     assert details == {"member_test_acc": [0.86, 0.865, 0.855]}
     # Transfer helps more with more data (2 points at 100 images, 9 at 1000).
     verdict, details = assess_transfer(*_cells(fake.transfer_csv(tmp_path / "c.csv",
-                                                                 {1000: 9.0, 100: 2.0})), rules)
-    assert verdict.status == NOT_HOLDS
+                                                                 {1000: 9.0, 100: 2.0})), rules,
+                                      C)
+    assert verdict.status == NOT_HOLDS  # per-image intervals over the target test images
+    assert verdict.conditions["source/linear_probe"].effect == pytest.approx(-7.0)
     assert details["gain_points"] == {"source/finetune": {"100": 3.0, "1000": 10.0},
                                       "source/linear_probe": {"100": 2.0, "1000": 9.0}}
 
 
 def test_missing_stage_outputs_leave_their_claims_pending_with_the_command(tmp_path):
     rules = ClaimRules()
-    verdict, details = assess_ensemble(*_ensemble(tmp_path / "ensemble.json"), rules)
+    verdict, details = assess_ensemble(*_ensemble(tmp_path / "ensemble.json"), rules, C)
     assert verdict.status == PENDING and details is None
     assert verdict.reason == f"{tmp_path / 'ensemble.json'} is missing: rerun `dvc repro ensemble`"
     assert "lecture: about 2 pp" in verdict.rule  # the rule is stated even while pending
-    verdict, _ = assess_transfer(*_cells(tmp_path / "transfer.csv"), rules)
+    verdict, _ = assess_transfer(*_cells(tmp_path / "transfer.csv"), rules, C)
     assert verdict.status == PENDING and "rerun `dvc repro transfer`" in verdict.reason
 
 
@@ -98,14 +104,14 @@ def test_a_stage_file_of_another_shape_leaves_its_claim_pending_naming_the_field
     payload = json.loads(path.read_text())
     del payload["best_single"]["by_val"]["acc"]  # written by an older trainlab
     path.write_text(json.dumps(payload))
-    verdict, _ = assess_ensemble(*_ensemble(path), rules)
+    verdict, _ = assess_ensemble(*_ensemble(path), rules, C)
     assert verdict.status == PENDING
     assert verdict.reason == (
         f"{path}: field `best_single.by_val.acc` is missing (it was written by another "
         "version of trainlab or edited by hand): rerun `dvc repro ensemble`")
     path = fake.search_trials(tmp_path / "t.csv", {"none": 0.05, "l2": 0.02})
     path.write_text(path.read_text().replace(",COMPLETE,", ",done,", 1))  # trial 0, line 2
-    verdict, _ = assess_regularization(*_trials(path), Config().grid, rules)
+    verdict, _ = assess_regularization(*_trials(path), Config().grid, rules, C)
     assert verdict.status == PENDING
     assert re.fullmatch(
         rf"{re.escape(str(path))} line 2: field `state` = 'done': Input should be 'RUNNING', "
@@ -119,11 +125,11 @@ def test_claims_config_is_validated_and_kept_out_of_the_recipe_hash():
         Config().replace(**{"claims.convergence.activations": ["tanh"]})
     with pytest.raises(ConfigError, match=r"unknown key 'claims\.rules\.ensemble\.gain'"):
         Config().replace(**{"claims.rules.ensemble.gain": 1})
-    with pytest.raises(ConfigError, match=r"claims\.rules\.spread_k = -1"):
-        Config().replace(**{"claims.rules.spread_k": -1})
+    with pytest.raises(ConfigError, match=r"claims\.rules\.transfer\.overall = 'some'"):
+        Config().replace(**{"claims.rules.transfer.overall": "some"})
     # The search's recipe hash decides which trials belong to the params: resizing the
     # claims must not make it retrain.
-    resized = Config().replace(**{"claims.seeds": 5, "claims.rules.spread_k": 2.0})
+    resized = Config().replace(**{"claims.seeds": 5, "claims.rules.transfer.overall": "all"})
     assert recipe_hash(resized, "fp") == recipe_hash(Config(), "fp")
     assert load_config(ROOT / "params.yaml").claims == Config().claims  # params = defaults
 

@@ -20,6 +20,7 @@ from trainlab.claims.verdict import Verdict, pending
 from trainlab.config import ClaimRules, ClaimsConfig, GridConfig
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.search.results import TrialRow
+from trainlab.stats.intervals import Interval
 from trainlab.transfer.results import CellResult, transfer_gains
 
 Details = dict[str, Any]
@@ -47,7 +48,7 @@ def _layerwise(profiles: Sequence[Sequence[float]], geometric: bool = False) -> 
     return {"mean": mean, "sd": sd}
 
 
-def assess_gradient(rows: Sequence[dict[str, Any]], r: ClaimRules) -> tuple[
+def assess_gradient(rows: Sequence[dict[str, Any]], r: ClaimRules, confidence: float) -> tuple[
         Verdict, Details, Verdict, Details]:
     """Claims 1 and 2 from the deep-MLP probe rows (the `trained` state is judged)."""
     by_act = _by(rows, "activation")
@@ -64,21 +65,21 @@ def assess_gradient(rows: Sequence[dict[str, Any]], r: ClaimRules) -> tuple[
                         for state in ("init", "trained")}
     # a ratio of inf (the last layer got no gradient at all) says nothing about vanishing
     ratios = {act: [v if math.isfinite(v) else math.nan for v in vs] for act, vs in ratios.items()}
-    saturation = rules.saturation(ratios, saturated, slope, r.saturation, r.spread_k)
-    centred = rules.zero_centred(means, r.zero_centred, r.spread_k)
+    saturation = rules.saturation(ratios, saturated, slope, r.saturation, confidence)
+    centred = rules.zero_centred(means, r.zero_centred, confidence)
     layer_means = {act: _layerwise(m) for act, m in means.items()}
     return (saturation, {"grad_norm": profile, "seeds": len(next(iter(by_act.values()), []))},
             centred, {"layer_mean": layer_means})
 
 
 def assess_convergence(rows: Sequence[dict[str, Any]], epochs: int, r: ClaimRules,
-                       search_curves: dict[str, list[float]] | None = None,
+                       confidence: float, search_curves: dict[str, list[float]] | None = None,
                        ) -> tuple[Verdict, Details]:
     """Claim 3 from the convergence rows; the search's mean train accuracy per epoch is
     context (its first epoch at or above the threshold, per activation)."""
     curves = {act: [[tuple(p) for p in row["points"]] for row in seeds]
               for act, seeds in _by(rows, "activation").items()}
-    verdict = rules.convergence(curves, epochs, r.convergence, r.spread_k)
+    verdict = rules.convergence(curves, epochs, r.convergence, confidence)
     details: Details = {"threshold": r.convergence.train_acc, "mean_curve": {
         act: _layerwise([[p[2] for p in c] for c in cs])["mean"] for act, cs in curves.items()},
         "epochs": [p[0] for p in next(iter(curves.values()))[0]] if curves else []}
@@ -92,7 +93,8 @@ def assess_convergence(rows: Sequence[dict[str, Any]], epochs: int, r: ClaimRule
     return verdict, details
 
 
-def assess_dead_units(rows: Sequence[dict[str, Any]], r: ClaimRules) -> tuple[Verdict, Details]:
+def assess_dead_units(rows: Sequence[dict[str, Any]], r: ClaimRules,
+                      confidence: float) -> tuple[Verdict, Details]:
     """Claim 4 from the dead-unit rows (dead None: the run diverged)."""
     dead: dict[str, dict[float, list]] = defaultdict(dict)
     table = []
@@ -105,7 +107,7 @@ def assess_dead_units(rows: Sequence[dict[str, Any]], r: ClaimRules) -> tuple[Ve
                       "dead_mean": statistics.fmean(values) if values else None,
                       "dead_sd": statistics.stdev(values) if len(values) > 1 else 0.0,
                       "inactive_mean": statistics.fmean(inactive) if inactive else None})
-    return rules.dead_units(dead, r.dead_units, r.spread_k), {"by_lr": table}
+    return rules.dead_units(dead, r.dead_units, confidence), {"by_lr": table}
 
 
 def best_val_test(row: dict[str, Any]) -> float | None:
@@ -116,29 +118,29 @@ def best_val_test(row: dict[str, Any]) -> float | None:
     return test[max(range(len(val)), key=lambda e: (val[e], -e))]
 
 
-def assess_preprocessing(rows: Sequence[dict[str, Any]], r: ClaimRules) -> tuple[Verdict,
-                                                                                 Details]:
+def assess_preprocessing(rows: Sequence[dict[str, Any]], r: ClaimRules,
+                         confidence: float) -> tuple[Verdict, Details]:
     """Claim 5 from one MLP run per mode and seed (test accuracy at the best val epoch)."""
     by_mode = {mode: [best_val_test(row) for row in sorted(seeds, key=lambda x: x["seed"])]
                for mode, seeds in _by(rows, "preprocessing").items()}
-    return rules.preprocessing(by_mode, r.preprocessing, r.spread_k), {"test_acc": by_mode}
+    return rules.preprocessing(by_mode, r.preprocessing, confidence), {"test_acc": by_mode}
 
 
-def assess_early_stopping(rows: Sequence[dict[str, Any]], r: ClaimRules,
+def assess_early_stopping(rows: Sequence[dict[str, Any]], r: ClaimRules, confidence: float,
                           search: dict[str, float] | None = None) -> tuple[Verdict, Details]:
     """Claim 6 from the long small-data runs; the search's best epochs are context."""
     runs = [(row["val_acc"], row["test_acc"]) for row in rows if row["val_acc"]]
-    verdict = rules.early_stopping(runs, r.early_stopping, r.spread_k)
+    verdict = rules.early_stopping(runs, r.early_stopping, confidence)
     return verdict, {"val_acc": [v for v, _ in runs], "test_acc": [t for _, t in runs],
                      "context": dict(search or {})}
 
 
 def assess_ensemble(summary: EnsembleSummary | None, problem: str | None,
-                    r: ClaimRules) -> tuple[Verdict, Details | None]:
-    """Claim 7 from the ensemble stage: its gain over the best single model (by val), the
-    spread of the averaged members' test accuracies as the baseline's uncertainty."""
+                    r: ClaimRules, confidence: float) -> tuple[Verdict, Details | None]:
+    """Claim 7 from the ensemble stage: its gain over the best single model (by val) with
+    the interval the stage computed, paired over the same test images."""
     if summary is None:
-        return pending(problem or "", rules.ensemble_rule(r.ensemble, r.spread_k)), None
+        return pending(problem or "", rules.ensemble_rule(r.ensemble, confidence)), None
     accs = [member.test_acc for member in summary.averaged]
     numbers = {
         "ensemble test acc": summary.ensemble.acc,
@@ -147,32 +149,38 @@ def assess_ensemble(summary: EnsembleSummary | None, problem: str | None,
         "vote gain pp": summary.vote.gain_points,
         "greedy gain pp": summary.greedy.gain_points,
     }
-    verdict = rules.ensemble(summary.ensemble.gain_points, accs, r.ensemble, r.spread_k,
-                             numbers)
+    gain = summary.ensemble.gain_interval
+    band = Interval(summary.ensemble.gain_points, gain.low_points, gain.high_points,
+                    gain.confidence, summary.data.test_size, gain.method)
+    verdict = rules.ensemble(band, r.ensemble, gain.confidence, numbers)
     return verdict, {"member_test_acc": accs}
 
 
 def assess_regularization(trials: list[TrialRow] | None, problem: str | None,
-                          grid: GridConfig, r: ClaimRules) -> tuple[Verdict, Details | None]:
+                          grid: GridConfig, r: ClaimRules,
+                          confidence: float) -> tuple[Verdict, Details | None]:
     """Claim 8 from the search's trials: each preset paired with `none`."""
     if trials is None:
         return pending(problem or "", rules.regularization_rule(r.regularization,
-                                                                r.spread_k)), None
+                                                                confidence)), None
     presets = evidence.preset_pairs(trials)
     verdict = rules.regularization(presets, evidence.untested_penalties(trials, grid),
-                                   r.regularization, r.spread_k)
+                                   r.regularization, confidence)
     return verdict, {"presets": presets}
 
 
 def assess_transfer(cells: list[CellResult] | None, problem: str | None,
-                    r: ClaimRules) -> tuple[Verdict, Details | None]:
-    """Claim 9 from the transfer cells: the gain over scratch per `backbone/mode`, by size."""
+                    r: ClaimRules, confidence: float) -> tuple[Verdict, Details | None]:
+    """Claim 9 from the transfer cells, per `backbone/mode`: per target test image, the gain
+    over scratch at the smallest size minus at the largest (the cells score the same
+    images); one value, so no interval, where a cell has no per-image results."""
     if cells is None:
-        return pending(problem or "", rules.transfer_rule(r.transfer, r.spread_k)), None
+        return pending(problem or "", rules.transfer_rule(r.transfer, confidence)), None
     gains: dict[str, dict[str, float]] = {}
     for gain in transfer_gains(cells):  # sizes smallest first, as the rule reads them
         gains.setdefault(f"{gain.backbone}/{gain.mode}", {})[str(gain.size)] = gain.gain_points
-    return rules.transfer(gains, r.transfer, r.spread_k), {"gain_points": gains}
+    return (rules.transfer(evidence.transfer_differences(cells, gains), gains, r.transfer,
+                           confidence), {"gain_points": gains})
 
 
 def experiment_sizes(cfg: ClaimsConfig) -> dict[str, Any]:

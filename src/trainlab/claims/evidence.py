@@ -6,13 +6,16 @@ trial runs. Claims 7 and 9 read their stage's model directly (see `assess`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from trainlab.config import GridConfig
+from trainlab.correctness import load_correct
+from trainlab.errors import DataError
 from trainlab.search.results import TrialRow
+from trainlab.transfer.results import CellResult
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -55,6 +58,7 @@ def preset_pairs(trials: Sequence[TrialRow]) -> dict[str, dict[str, Any]]:
                                   - part.loc[shared, "gap_acc"])).round(4).tolist(),
                 "test_change": (100 * (part.loc[shared, "test_acc"]
                                        - base.loc[shared, "test_acc"])).round(4).tolist(),
+                "baseline_gap": (100 * base.loc[shared, "gap_acc"]).round(4).tolist(),
             }
     return out
 
@@ -110,3 +114,28 @@ def _mean_curve(runs: list[list[float]]) -> list[float]:
     longest = max(len(r) for r in runs)
     return [round(sum(r[e] for r in runs if len(r) > e) / sum(len(r) > e for r in runs), 4)
             for e in range(longest)]
+
+
+def transfer_differences(cells: Sequence[CellResult],
+                         gains: Mapping[str, Mapping[str, float]]) -> dict[str, list[float]]:
+    """Claim 9, per `backbone/mode` with two sizes or more: per target test image, (pretrained
+    minus scratch at the smallest size) minus (the same at the largest), in points; its mean
+    is the difference of the two gains. Where a cell has no per-image results (an older
+    transfer.csv), the one value of that difference instead."""
+    by_key = {(c.backbone, c.mode, c.size): c for c in cells}
+    out: dict[str, list[float]] = {}
+    for name, by_size in gains.items():
+        sizes = [int(size) for size in by_size]
+        if len(sizes) < 2:
+            continue
+        backbone, mode = name.split("/", 1)
+        small, large = sizes[0], sizes[-1]
+        keys = [(backbone, mode, small), (backbone, "scratch", small),
+                (backbone, mode, large), (backbone, "scratch", large)]
+        try:
+            p_s, s_s, p_l, s_l = (load_correct(by_key[key].test_correct).astype(float)
+                                  for key in keys)
+            out[name] = (100.0 * ((p_s - s_s) - (p_l - s_l))).tolist()
+        except (KeyError, TypeError, ValueError, DataError):  # no per-image results
+            out[name] = [by_size[str(small)] - by_size[str(large)]]
+    return out

@@ -89,6 +89,7 @@ class PresetPairs(StageFile):
     pairs: int
     shrink: list[float]  # gap of none minus the preset's, pp
     test_change: list[float]  # test accuracy of the preset minus none's, pp
+    baseline_gap: list[float]  # none's own train-test gap in those pairs, pp
 
 
 class RegularizationDetails(StageFile):
@@ -101,8 +102,24 @@ class TransferDetails(StageFile):
     gain_points: dict[str, dict[str, float]]
 
 
+class ConditionResult(StageFile):
+    """One condition of a claim (an activation, a mode, a preset, a backbone/mode): its
+    effect with its interval, the verdict, and its cost where the claim has one."""
+
+    effect: float
+    low: float | None  # None: no interval (one value)
+    high: float | None
+    n: int  # seeds, pairs or test images the interval rests on
+    method: str
+    status: Literal[HOLDS, NOT_HOLDS, INCONCLUSIVE]  # type: ignore[valid-type]
+    reason: str
+    cost: float | None  # e.g. the test-accuracy change of a regularizer, pp
+    cost_low: float | None
+    cost_high: float | None
+
+
 class Entry(StageFile):
-    """One claim: the lecture's words, its experiment, the verdict and why."""
+    """One claim: the lecture's words, its experiment, the verdict and why, per condition."""
 
     number: int
     claim: str
@@ -110,6 +127,8 @@ class Entry(StageFile):
     status: Status
     reason: str
     rule: str
+    confidence: float | None  # of every interval of the verdict; None while pending
+    conditions: dict[str, ConditionResult]
     numbers: Numbers
     context: Numbers  # related numbers from other stages (not part of the rule)
 

@@ -104,6 +104,8 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
         entries[claim.key] = {
             "number": claim.number, "claim": claim.statement, "experiment": texts[claim.key],
             "status": verdict.status, "reason": verdict.reason, "rule": verdict.rule,
+            "confidence": verdict.confidence,
+            "conditions": {name: vars(c) for name, c in verdict.conditions.items()},
             "numbers": verdict.numbers, "context": context, "details": details,
         }
     statuses = [entry["status"] for entry in entries.values()]
@@ -125,25 +127,27 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
 def judge_all(cfg: Config, rows: dict[str, Any], upstream: Evidence,
               client: MlflowClient | None) -> dict[str, tuple[Verdict, dict[str, Any] | None]]:
     """Every claim's (verdict, details) from the experiment rows and the stage outputs."""
-    r = cfg.claims.rules
+    r, confidence = cfg.claims.rules, cfg.stats.confidence
     trials, trials_problem = read_rows(upstream.search_trials, TrialRow, rerun(SEARCH))
     ensemble, ensemble_problem = read_model(upstream.ensemble, EnsembleSummary,
                                             rerun(ENSEMBLE))
     cells, cells_problem = read_rows(upstream.transfer, CellResult, rerun(TRANSFER))
     out: dict[str, tuple[Verdict, dict[str, Any] | None]] = {}
-    saturation, grad, centred, means = assess_gradient(rows["gradient"], r)
+    saturation, grad, centred, means = assess_gradient(rows["gradient"], r, confidence)
     out["saturation"], out["zero_centred"] = (saturation, grad), (centred, means)
     curves = evidence.search_train_curves(client, trials) if trials is not None and client \
         else {}
     out["convergence"] = assess_convergence(rows["convergence"], cfg.claims.convergence.epochs,
-                                            r, curves)
-    out["dying_relu"] = assess_dead_units(rows["dead_units"], r)
-    out["preprocessing"] = assess_preprocessing(rows["preprocessing"], r)
+                                            r, confidence, curves)
+    out["dying_relu"] = assess_dead_units(rows["dead_units"], r, confidence)
+    out["preprocessing"] = assess_preprocessing(rows["preprocessing"], r, confidence)
     search_es = evidence.search_early_stopping(trials) if trials is not None else {}
-    out["early_stopping"] = assess_early_stopping(rows["early_stopping"], r, search_es)
-    out["ensemble"] = assess_ensemble(ensemble, ensemble_problem, r)
-    out["regularization"] = assess_regularization(trials, trials_problem, cfg.grid, r)
-    out["transfer"] = assess_transfer(cells, cells_problem, r)
+    out["early_stopping"] = assess_early_stopping(rows["early_stopping"], r, confidence,
+                                                  search_es)
+    out["ensemble"] = assess_ensemble(ensemble, ensemble_problem, r, confidence)
+    out["regularization"] = assess_regularization(trials, trials_problem, cfg.grid, r,
+                                                  confidence)
+    out["transfer"] = assess_transfer(cells, cells_problem, r, confidence)
     return out
 
 
@@ -169,6 +173,11 @@ def track(client: MlflowClient, cfg: Config, claims: ClaimsFile, rows: dict[str,
             for label, value in {**entry.numbers, **entry.context}.items():
                 if value is not None and math.isfinite(value):
                     metrics[metric_key(f"{key}/{label}")] = value
+            for name, condition in entry.conditions.items():  # each with its interval
+                for part in ("effect", "low", "high"):
+                    value = getattr(condition, part)
+                    if value is not None and math.isfinite(value):
+                        metrics[metric_key(f"{key}/{name}/{part}")] = value
         log_metrics(client, run_id, metrics)
         write_model(out, claims.model_copy(update={"mlflow_run_id": run_id}))
         client.log_artifact(run_id, str(out))

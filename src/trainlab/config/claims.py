@@ -73,8 +73,14 @@ class ZeroCentredRule(Section):
     max_centred: NonNegative = 0.1  # tanh's mean |layer mean| at most this
 
 
+# How a claim measured under several conditions gets its overall verdict: it holds when
+# `all`, `any` or a `majority` of its conditions hold (trainlab.stats.verdict.combine).
+OverallRule = Literal["all", "any", "majority"]
+
+
 class ConvergenceRule(Section):
     train_acc: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85  # the threshold to reach
+    overall: OverallRule = "all"  # "faster than sigmoid/tanh": every other activation
     min_speedup: Positive = 2.0  # "much faster": epochs(other) / epochs(relu) at least this
     lecture_speedup: Positive = 6.0  # the lecture's example (Krizhevsky et al. 2012), shown
 
@@ -86,6 +92,7 @@ class DeadUnitsRule(Section):
 
 class PreprocessingRule(Section):
     min_gain_points: float = 0.5  # test accuracy, each mode minus none, percentage points
+    overall: OverallRule = "all"  # "each trains better than raw pixels"
 
 
 class EarlyStoppingRule(Section):
@@ -99,16 +106,21 @@ class EnsembleRule(Section):
 
 class RegularizationRule(Section):
     min_shrink_points: float = 0.5  # train-test gap of `none` minus the preset's, points
+    # Below this mean gap of `none` (points) there is no overfitting worth shrinking: the
+    # claim is inconclusive, not refuted, on such a grid.
+    min_baseline_gap_points: NonNegative = 2.0
+    overall: OverallRule = "all"  # "L2, L1, elastic net, dropout and augmentation shrink it"
 
 
 class TransferRule(Section):
     min_diff_points: float = 1.0  # gain over scratch at the smallest size minus at the largest
+    # Per backbone x mode; `any`: some way of transferring helps most on small data.
+    overall: OverallRule = "any"
 
 
 class ClaimRules(Section):
-    """The verdict rules: an effect's mean +- spread_k * sd against a threshold."""
+    """The verdict rules: an effect's interval at `stats.confidence` against a threshold."""
 
-    spread_k: NonNegative = 1.0  # how many standard deviations the interval spans
     saturation: SaturationRule = SaturationRule()
     zero_centred: ZeroCentredRule = ZeroCentredRule()
     convergence: ConvergenceRule = ConvergenceRule()

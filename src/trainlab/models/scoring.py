@@ -37,3 +37,19 @@ def module_accuracy(module: nn.Module, batches: Iterable[tuple[torch.Tensor, tor
     finally:
         module.train(was_training)
     return int(correct) / max(total, 1)
+
+
+@torch.inference_mode()
+def module_correct(module: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
+                   ) -> torch.Tensor:
+    """Per sample, whether `module` (eval mode) predicts its label: bool (N,), in order.
+
+    What paired comparisons need (trainlab.correctness); its mean is `module_accuracy`.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        parts = [module(x).argmax(dim=1) == y for x, y in batches]
+    finally:
+        module.train(was_training)
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.bool)

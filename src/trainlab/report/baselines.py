@@ -66,7 +66,8 @@ def transfer_from_runs(experiment: ExperimentRuns) -> list[CellResult] | None:
         values = {name: run.get(key) for name, key in _FROM_RUNS.items()}
         try:
             cells.append(CellResult.model_validate(
-                {k: None if pd.isna(v) else v for k, v in values.items()}))
+                {k: None if pd.isna(v) else v for k, v in values.items()}
+                | {"test_correct": None}))  # per-image results: in transfer.csv only
         except ValidationError:  # a cell of an older version without every score: left out
             continue
     return cells or None

@@ -21,8 +21,11 @@ from lightning.pytorch.callbacks import Callback
 from mlflow.tracking import MlflowClient
 
 from trainlab.config import Config
+from trainlab.correctness import FILE as CORRECT_FILE
+from trainlab.correctness import save_correct
 from trainlab.data.prepared import PreparedData
-from trainlab.models.scoring import module_accuracy
+from trainlab.io import project_path
+from trainlab.models.scoring import module_accuracy, module_correct
 from trainlab.provenance import provenance_tags
 from trainlab.tracking import KIND_TAG, TRANSFER_KIND, log_params, tracked_run
 from trainlab.training.trainer import TrackedRun, build_trainer, final_metrics, fit, load_best
@@ -101,8 +104,12 @@ def run_cell(
         fit(trainer, module, data)
         with final_metrics(trainer) as final:
             best_epoch = load_best(module, checkpoint, setup.device)
-            test_acc = module_accuracy(module, Batches(inputs.splits["test"],
-                                                       inputs.labels["test"], FEATURE_BATCH))
+            correct = module_correct(module, Batches(inputs.splits["test"],
+                                                     inputs.labels["test"], FEATURE_BATCH))
+            test_acc = correct.double().mean().item()
+            # Per test image, for claim 9's paired interval (the cells share the images).
+            correct_path = save_correct(Path(checkpoint.dirpath) / CORRECT_FILE,
+                                        correct.cpu().numpy())
             train_acc = module_accuracy(module, Batches(train_x, train_y, FEATURE_BATCH))
             val_acc = float(checkpoint.best_model_score)
             seconds = time.perf_counter() - started
@@ -116,4 +123,5 @@ def run_cell(
         backbone=backbone, mode=mode, size=size, requested_size=requested, test_acc=test_acc,
         final_train_acc=train_acc, gap_acc=train_acc - test_acc, val_acc=val_acc,
         epochs=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds, run_id=run_id,
+        test_correct=project_path(correct_path),
     )

@@ -45,6 +45,7 @@ class CellResult(StageFile):
     seconds: Seconds  # the cell's training and evaluation (shared features: see the summary)
     run_id: str
     requested_size: str  # the `transfer.sizes` entry ("all" or a number)
+    test_correct: str | None  # per target test image, right or not (trainlab.correctness)
 
 
 class SizeScores(StageFile):
