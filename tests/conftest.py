@@ -25,7 +25,8 @@ TINY_PARAMS = {
     "model": {"arch": "mlp", "activation": "relu", "hidden": [32]},
     "train": {"epochs": 2, "batch_size": 64, "lr": 0.01, "patience": None, "threads": 1,
               "gap_sample": 500, "diagnostics_batch": 128},
-    "tracking": {"uri": "sqlite:///mlflow.db", "experiment": "tests"},
+    # Registering models costs seconds a stage: the registry's own tests turn it on.
+    "tracking": {"uri": "sqlite:///mlflow.db", "experiment": "tests", "register_models": False},
 }
 
 

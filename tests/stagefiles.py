@@ -40,7 +40,8 @@ def search_summary(best: TrialRow | None, counts: Mapping[str, int], **fields: A
               "trials": TrialCounts(**tally), "study": "grid-study", "sampler": "grid",
               "n_cells": 12, "n_trials_expected": tally["total"], "wall_seconds": 60.0,
               "train_seconds": 50.0, "parent_run_id": "parent", "config_id": "0123456789ab",
-              "confidence": 0.95, "best_set": None, "race": None}
+              "confidence": 0.95, "best_set": None, "race": None,
+              "best_gap_acc": best.gap_acc if best else None}
     return SearchSummary(**values | fields)
 
 

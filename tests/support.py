@@ -16,7 +16,7 @@ import sqlalchemy
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from trainlab.tracking import absolute_uri
+from trainlab.databases import absolute_uri
 
 # The server `make postgres` (scripts/postgres.sh) starts on loopback for the tests.
 POSTGRES = "postgresql+psycopg2://trainlab:trainlab@127.0.0.1:5432/trainlab_test"

@@ -13,7 +13,14 @@ from trainlab.claims.statements import CLAIMS
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.report.metrics_file import ReportMetrics, write_metrics
 from trainlab.search.results import Manifest, SearchSummary, TrialRow
-from trainlab.stagefile import read_model, read_rows, rerun, write_model, write_rows
+from trainlab.stagefile import (
+    read_model,
+    read_rows,
+    rerun,
+    write_dvc_metrics,
+    write_model,
+    write_rows,
+)
 from trainlab.training.results import TrainSummary
 from trainlab.transfer.results import CellResult, TransferSummary, summarise
 
@@ -148,3 +155,32 @@ def test_a_csv_of_another_shape_names_the_column_or_the_line(tmp_path):
         f"number {WHY}")
     path.write_bytes(b"\xff\xfe\x00bad")
     assert read_rows(path, CellResult)[1].startswith(f"{path} is not a readable CSV")
+
+
+def test_a_dvc_metrics_file_holds_numbers_only(tmp_path):
+    path = write_dvc_metrics(tmp_path / "m.json", {"acc": 0.912345678, "best_set": 3,
+                                                   "gap": None})
+    assert json.loads(path.read_text()) == {"acc": 0.912346, "best_set": 3}  # None: unmeasured
+    for bad in ("0.9", True, [0.9]):
+        with pytest.raises(TypeError, match="'acc'"):
+            write_dvc_metrics(tmp_path / "bad.json", {"acc": bad})
+
+
+def test_every_stage_file_names_a_few_numbers_for_dvc(tmp_path):
+    """What `dvc metrics show` prints: short keys, numbers only, none of the stage file's text."""
+    best = _trials()[0]
+    views = {
+        "train": stagefiles.train_summary(test_acc=0.87, gap_acc=0.05).metrics(),
+        "search": stagefiles.search_summary(best, {"complete": 1}).metrics(),
+        "ensemble": stagefiles.ensemble_summary(
+            [{"run_id": "r0", "val_acc": 0.9, "test_acc": 0.8}], gain_points=1.5).metrics(),
+        "claims": stagefiles.claims_file().metrics(),
+    }
+    assert views["train"] == {"acc": 0.87, "gap": 0.05}
+    assert views["search"]["acc"] == best.test_acc
+    assert views["ensemble"]["gain"] == 1.5
+    assert views["ensemble"]["gain_lo"] <= views["ensemble"]["gain_hi"]
+    assert sum(views["claims"].values()) == len(CLAIMS)
+    for stage, view in views.items():
+        values = json.loads(write_dvc_metrics(tmp_path / f"{stage}.json", view).read_text())
+        assert all(isinstance(v, int | float) and len(k) <= 8 for k, v in values.items()), stage

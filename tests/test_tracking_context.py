@@ -88,7 +88,7 @@ def test_the_train_command_tracks_its_source_commit_and_dataset(prepared):
     # As `dvc repro` runs it: a separate process whose entry script lies in the repository;
     # the project folder (tmp) is no git repository, so the commit is the script's.
     result = subprocess.run([sys.executable, str(REPO / "stages" / "train.py"),
-                             "--checkpoints", "models/train", "--metrics", "reports/train.json"],
+                             "--checkpoints", "models/train", "--out", "reports/train.json"],
                             cwd=prepared, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     client = MlflowClient(absolute_uri("sqlite:///mlflow.db"))

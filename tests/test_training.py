@@ -12,9 +12,9 @@ from mlflow.tracking import MlflowClient
 from trainlab.cli import main
 from trainlab.config import TRAINING_SECTIONS, load_config
 from trainlab.data.prepared import load_prepared
+from trainlab.databases import absolute_uri
 from trainlab.models.checkpoint import load_module, loss_and_accuracy, predict_proba
 from trainlab.models.diagnostics import activation_stats
-from trainlab.tracking import absolute_uri
 from trainlab.training.recipe import confusion, curves_csv, gap_metrics, train_recipe
 
 

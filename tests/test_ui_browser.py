@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from support import BROWSER_MARKS, chromium, free_port, png_size  # tests/support.py
 
 from trainlab.data.prepared import load_prepared
-from trainlab.tracking import absolute_uri
+from trainlab.databases import absolute_uri
 
 SCREENSHOT = Path("/tmp/mlflow_runs_screenshot.png")  # for a person to look at
 WINDOW = (1600, 900)
@@ -117,7 +117,9 @@ def test_runs_page_lists_the_parent_run_with_source_and_dataset(searched, ui, tm
     parser.feed(page)
     cells = {col: text for (row, col), text in parser.cells.items()
              if row == parent.info.run_id}
-    assert cells["attributes.`Run Name`"].endswith(" browser-grid")  # after its colour
+    # after its colour: the parent run of one configuration is `<study>@<config_id>`
+    assert cells["attributes.`Run Name`"].endswith(f" {parent.info.run_name}")
+    assert parent.info.run_name.startswith("browser-grid@")
     source = Path(parent.data.tags["mlflow.source.name"]).name
     assert source == "cli.py"  # `python -m trainlab.cli`: the module's file
     assert cells["attributes.`Source`"] == source

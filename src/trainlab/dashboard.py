@@ -15,9 +15,9 @@ from wsgiref.simple_server import WSGIServer, make_server
 from optuna_dashboard import wsgi
 
 from trainlab.config import Config
+from trainlab.databases import sqlite_file
 from trainlab.errors import DataError
 from trainlab.search.study import open_storage, redact
-from trainlab.tracking import sqlite_file
 from trainlab.ui import browse_host
 
 DEFAULT_PORT = 8080  # optuna-dashboard's own default

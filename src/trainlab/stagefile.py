@@ -7,6 +7,7 @@ reader gets `(None, problem)`, one sentence naming the file, the field and the f
 
 - JSON files: :func:`write_model`, :func:`read_model`
 - CSV files, one model per row: :func:`write_rows`, :func:`read_rows` (an empty cell is None)
+- DVC metrics files, numbers only: :func:`write_dvc_metrics` (each model's `metrics()` view)
 
 Part of the ground floor: pydantic and :mod:`trainlab.io` only.
 """
@@ -42,6 +43,18 @@ WHY = "it was written by another version of trainlab or edited by hand"
 def rerun(stage: str) -> str:
     """The fix of a missing or stale stage file (the end of a problem)."""
     return f"rerun `dvc repro {stage}`"
+
+
+def write_dvc_metrics(path: str | Path, values: dict[str, float | int | None]) -> Path:
+    """A DVC metrics file: a stage's headline numbers only (what `dvc metrics show` and
+    `dvc exp show` print as columns, so few and short), unmeasured ones left out. Text, ids
+    and paths belong in the stage's own file, a plain output."""
+    numbers = {key: round(float(value), 6) if isinstance(value, float) else value
+               for key, value in values.items() if value is not None}
+    for key, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"metric {key!r} = {value!r} is not a number")
+    return write_json(path, numbers)
 
 
 def write_model(path: str | Path, model: BaseModel) -> Path:

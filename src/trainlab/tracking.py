@@ -26,10 +26,9 @@ from mlflow.store.artifact.artifact_repository_registry import get_artifact_repo
 from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.time import get_current_time_millis
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from trainlab.config import TrackingConfig
+from trainlab.databases import absolute_uri, sqlite_file
 from trainlab.errors import ConfigError
 
 PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI groups nested runs by
@@ -45,6 +44,7 @@ EXPERIMENT_KIND = "custom_model_development"
 
 # What a run is, in the tag KIND_TAG: the report and the tests find each stage's runs by it.
 KIND_TAG = "trainlab.kind"
+TRAIN_KIND = "train"  # the train stage's one recipe
 SEARCH_KIND = "search"  # a search's parent run
 SEARCH_TRIAL_KIND = "search_trial"  # one trial of it
 ENSEMBLE_KIND = "ensemble"
@@ -79,18 +79,6 @@ def use_wal(uri: str) -> None:
             connection.close()
 
 
-def sqlite_file(uri: str) -> str | None:
-    """The database file of a local SQLite URI (as written, maybe relative); None for any
-    other store (a server, PostgreSQL, an in-memory database)."""
-    try:
-        url = make_url(uri)
-    except ArgumentError:
-        return None
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return url.database
-
-
 # (tracking URI, experiment name) -> id, found once per process: a search asks for it every
 # trial, and each lookup is a database round trip (~20 ms on the project's machines).
 _EXPERIMENT_IDS: dict[tuple[str, str], str] = {}
@@ -110,15 +98,6 @@ def experiment_id(client: MlflowClient, name: str) -> str:
 def forget_experiment(client: MlflowClient, name: str) -> None:
     """Drop a cached id (the experiment was deleted, or its database replaced, meanwhile)."""
     _EXPERIMENT_IDS.pop((absolute_uri(client.tracking_uri), name), None)
-
-
-def absolute_uri(uri: str) -> str:
-    """The URI, with a relative SQLite path made absolute: `sqlite:///mlflow.db` names a
-    different database in every working directory, but MLflow caches one store (and its
-    open connections) per URI string, so a process that changes directory would keep
-    writing to the first one."""
-    database = sqlite_file(uri)
-    return uri if database is None else "sqlite:///" + str(Path(database).resolve())
 
 
 def artifact_root(uri: str, experiment: str) -> str | None:
@@ -219,7 +198,14 @@ def run_tags(tags: Mapping[str, str] | None = None) -> dict[str, str]:
     The first call costs ~0.5 s (GitPython's import and git lookups, then cached by the
     registry for the process), later ones ~2 ms.
     """
-    return resolve_tags(dict(tags or {}))
+    return resolve_tags(dvc_tags() | dict(tags or {}))
+
+
+def dvc_tags() -> dict[str, str]:
+    """The DVC experiment a run belongs to (set by `dvc exp run`, also with --temp and
+    --queue): its name and the commit it started from; none outside an experiment."""
+    names = {"DVC_EXP_NAME": "dvc.exp_name", "DVC_EXP_BASELINE_REV": "dvc.exp_baseline_rev"}
+    return {tag: os.environ[env] for env, tag in names.items() if os.environ.get(env)}
 
 
 class HeldSignals:

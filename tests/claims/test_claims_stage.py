@@ -18,12 +18,12 @@ from trainlab.claims.statements import CLAIMS
 from trainlab.claims.verdict import HOLDS, NOT_HOLDS, PENDING
 from trainlab.cli import main
 from trainlab.config import ClaimRules, Config, GridConfig, load_config, set_dotted
+from trainlab.databases import absolute_uri
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.errors import ConfigError
 from trainlab.search.grid import recipe_hash
 from trainlab.search.results import TrialRow
 from trainlab.stagefile import read_model, read_rows, rerun
-from trainlab.tracking import absolute_uri
 from trainlab.transfer.results import CellResult
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,7 +145,7 @@ def test_dvc_yaml_declares_the_claims_stage_before_the_report():
             "reports/search_trials.csv", "reports/ensemble.json", "reports/transfer.csv"} <= set(
         stage["deps"])
     assert {"claims", "seed", "tracking", "train.device"} <= set(stage["params"])
-    assert [next(iter(m)) for m in stage["metrics"]] == ["reports/claims.json"]
+    assert [next(iter(m)) for m in stage["metrics"]] == ["reports/metrics/claims.json"]
     assert "reports/claims.json" in dvc["stages"]["report"]["deps"]
     assert list(dvc)[-1] == "plots"
 

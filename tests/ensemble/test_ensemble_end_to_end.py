@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import mlflow
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
@@ -13,8 +14,9 @@ from mlflow.tracking import MlflowClient
 from trainlab.cli import main
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
+from trainlab.databases import absolute_uri
 from trainlab.models.checkpoint import load_module
-from trainlab.tracking import absolute_uri, client_for, tracked_run
+from trainlab.tracking import client_for, tracked_run
 from trainlab.training.recipe import train_recipe
 
 RECIPES = [("relu", 0), ("tanh", 1), ("elu", 2)]  # (activation, seed): 3 independent members
@@ -62,6 +64,8 @@ def test_ensemble_of_trained_members_on_digits(prepared, manifest_writer):
                 "reports/ensemble.json",
                 "--set",
                 "ensemble.top_k=3",
+                "--set",
+                "tracking.register_models=true",
             ]
         )
         == 0
@@ -124,3 +128,15 @@ def test_ensemble_of_trained_members_on_digits(prepared, manifest_writer):
         assert run.data.metrics[key] == pytest.approx(value)
     artifact = Path(tracked.download_artifacts(run.info.run_id, "ensemble.json"))
     assert json.loads(artifact.read_text()) == report
+
+    # The registered model: what a user loads by alias predicts the reported accuracy.
+    [version] = tracked.search_model_versions("name = 'tests-ensemble'")
+    assert version.run_id == run.info.run_id
+    assert tracked.get_model_version_by_alias("tests-ensemble", "champion").version == \
+        version.version
+    mlflow.set_tracking_uri(absolute_uri(base.tracking.uri))
+    model = mlflow.pyfunc.load_model("models:/tests-ensemble@champion")
+    served = model.predict(images.numpy())
+    assert served.shape == (len(images), data.num_classes)
+    served_acc = (served.argmax(1) == data.test.labels.numpy()).mean()
+    assert served_acc == pytest.approx(report["ensemble"]["acc"], abs=1e-9)

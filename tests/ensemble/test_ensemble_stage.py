@@ -13,9 +13,9 @@ from stagefiles import manifest, member  # tests/stagefiles.py
 
 from trainlab.cli import main
 from trainlab.config import EnsembleConfig
+from trainlab.databases import absolute_uri
 from trainlab.ensemble.predict import Predictions
 from trainlab.ensemble.summary import summarize
-from trainlab.tracking import absolute_uri
 
 ARGS = ["ensemble", "--manifest", "models/search/manifest.json", "--out", "reports/ensemble.json"]
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from trainlab.tracking import absolute_uri
+from trainlab.databases import absolute_uri
 
 GRID_2x2 = {
     "activation": ["relu", "tanh"],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import mlflow
+import numpy as np
 import pytest
+import torch
 
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
@@ -32,7 +35,8 @@ NAN_AND_PRUNE_GRID = {
 
 def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys):
     project = search_project.configure(top_k=4)
-    assert project.run("--set", "search.top_k=5") == 0  # more than the 4 trials: keeps 4
+    # more than the 4 trials: keeps 4
+    assert project.run("--set", "search.top_k=5", "--set", "tracking.register_models=true") == 0
     assert "search.top_k = 5 but only 4 trial(s) completed; keeping 4" in capsys.readouterr().err
 
     trials = project.trials()
@@ -99,6 +103,20 @@ def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys)
     assert [m["val_acc"] for m in members] == sorted((t.value for t in trials), reverse=True)
     assert members[0]["checkpoint"] == f"models/search/rank1_trial{members[0]['trial']}.ckpt"
     assert load_module(project.root / members[0]["checkpoint"]).net is not None
+
+    # The best recipe, registered from the parent run: its alias loads the rank-1 checkpoint.
+    client = project.client()
+    [version] = client.search_model_versions("name = 'tests-recipe'")
+    assert version.run_id == parent.info.run_id
+    assert client.get_model_version_by_alias("tests-recipe", "champion").version == \
+        version.version
+    data = load_prepared(project.root / "data" / "prepared")
+    images = data.test.images.float() / 255.0
+    mlflow.set_tracking_uri(client.tracking_uri)
+    served = mlflow.pyfunc.load_model("models:/tests-recipe@champion").predict(images.numpy())
+    with torch.no_grad():
+        own = torch.softmax(load_module(project.root / members[0]["checkpoint"])(images), 1)
+    assert np.allclose(served, own.numpy(), atol=1e-6)
 
     # Running again resumes: nothing is retrained, the same parent run is reused.
     assert project.run() == 0

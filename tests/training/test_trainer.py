@@ -12,13 +12,14 @@ from torch import nn
 
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
-from trainlab.tracking import absolute_uri, client_for, tracked_run
+from trainlab.databases import absolute_uri
+from trainlab.tracking import client_for, tracked_run
 from trainlab.training.recipe import train_recipe
 from trainlab.training.trainer import EpochLogger, TrackedRun, build_trainer
 from trainlab.transfer.cell import CellSetup, run_cell
 from trainlab.transfer.features import Inputs
 from trainlab.transfer.module import TransferModule
-from trainlab.transfer.tasks import plan_target
+from trainlab.transfer.tasks import plan_target, resolve_classes
 
 CPU = torch.device("cpu")
 
@@ -59,6 +60,7 @@ def test_a_recipe_and_a_transfer_cell_train_in_the_same_kind_of_trainer(prepared
     recipe_seen, cell_seen = Seen(), Seen()
     recipe = train_recipe(cfg, data, "models/train", callbacks=[recipe_seen])
 
+    cfg, _ = resolve_classes(cfg, data)  # the default's classes are the dataset's halves
     plan = plan_target(data, cfg.transfer, cfg.seed)
     images = Inputs({name: getattr(plan.task, name).images for name in ("train", "val", "test")},
                     {name: getattr(plan.task, name).labels for name in ("train", "val", "test")})

@@ -13,7 +13,8 @@ from mlflow.tracking import MlflowClient
 from trainlab.cli import main
 from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
-from trainlab.tracking import absolute_uri, client_for
+from trainlab.databases import absolute_uri
+from trainlab.tracking import client_for
 from trainlab.transfer.stage import run_transfer_study
 
 TINY_TRANSFER = [

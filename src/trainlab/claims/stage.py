@@ -45,7 +45,7 @@ from trainlab.models.device import resolve_device
 from trainlab.provenance import provenance_tags
 from trainlab.search.results import STAGE as SEARCH
 from trainlab.search.results import TrialRow
-from trainlab.stagefile import read_model, read_rows, rerun, write_model
+from trainlab.stagefile import read_model, read_rows, rerun, write_dvc_metrics, write_model
 from trainlab.tracking import (
     CLAIMS_KIND,
     KIND_TAG,
@@ -68,7 +68,9 @@ class Evidence:
 
 
 def add_arguments_claims(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="reports/claims.json", help="DVC metrics file")
+    parser.add_argument("--out", default="reports/claims.json", help="every claim's verdict")
+    parser.add_argument("--metrics", default="reports/metrics/claims.json",
+                        help="DVC metrics file (numbers only)")
     parser.add_argument("--search-trials", default=str(Evidence.search_trials),
                         help="the search stage's trial table")
     parser.add_argument("--ensemble", default=str(Evidence.ensemble),
@@ -192,6 +194,7 @@ def run_claims(cfg: Config, args: argparse.Namespace) -> int:
     upstream = Evidence(Path(args.search_trials), Path(args.ensemble), Path(args.transfer))
     claims, rows = check_claims(cfg, data, upstream, client)
     run_id = track(client, cfg, claims, rows, data.fingerprint, Path(args.out))
+    write_dvc_metrics(args.metrics, claims.metrics())
     for entry in claims.claims.entries().values():
         print(f"claims: {entry.number}. {entry.status:>13}: {entry.claim}")
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in claims.summary if n)

@@ -139,6 +139,9 @@ class TrackingConfig(Section):
     uri: str = "sqlite:///mlflow.db"
     experiment: Annotated[str, Field(min_length=1)] = "trainlab"
     log_checkpoint: bool = True  # copy the best checkpoint into the run's artifacts
+    # The search's best recipe and the ensemble as MLflow models in the registry (alias
+    # `champion`): a few seconds each.
+    register_models: bool = True
 
 
 class RegularizationPreset(Section):

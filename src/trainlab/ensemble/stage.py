@@ -13,6 +13,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from mlflow.tracking import MlflowClient
 
 from trainlab.config import Config
@@ -23,8 +24,9 @@ from trainlab.ensemble.summary import summarize
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
 from trainlab.models.device import resolve_device
 from trainlab.provenance import provenance_tags
+from trainlab.registry import ALIAS, example_images, register
 from trainlab.search.results import Manifest
-from trainlab.stagefile import write_model
+from trainlab.stagefile import write_dvc_metrics, write_model
 from trainlab.tracking import (
     ENSEMBLE_KIND,
     KIND_TAG,
@@ -47,8 +49,10 @@ def track(
     report: EnsembleSummary,
     fingerprint: str,
     out: Path,
+    example: np.ndarray | None = None,
 ) -> str:
-    """Log the report as one MLflow run linked to the search; write `out` inside it."""
+    """Log the report as one MLflow run linked to the search; write `out` inside it; with
+    `example` images, the averaged members as a registered MLflow model too."""
     member_ids = list(report.ensemble.members)
     tags = provenance_tags(fingerprint) | {
         KIND_TAG: ENSEMBLE_KIND,
@@ -89,6 +93,12 @@ def track(
             },
         )
         report = report.model_copy(update={"mlflow_run_id": run_id})
+        if example is not None:
+            name = f"{cfg.tracking.experiment}-ensemble"
+            version = register(client, run_id, name,
+                               [m.checkpoint for m in report.averaged], example)
+            print(f"ensemble: registered as MLflow model {name} version {version} ({ALIAS})",
+                  flush=True)
         # The artifact is logged from a copy and `out` replaced only after the run ended
         # FINISHED: a Ctrl-C while MLflow stores it (run KILLED) must leave the previous
         # complete report, not a new one naming a KILLED run (tests/ensemble/*interrupt*).
@@ -104,7 +114,9 @@ def add_arguments_ensemble(parser: argparse.ArgumentParser) -> None:
         default="models/search/manifest.json",
         help="the search stage's manifest of kept checkpoints",
     )
-    parser.add_argument("--out", default="reports/ensemble.json", help="DVC metrics file")
+    parser.add_argument("--out", default="reports/ensemble.json", help="the ensemble's report")
+    parser.add_argument("--metrics", default="reports/metrics/ensemble.json",
+                        help="DVC metrics file (numbers only)")
 
 
 def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
@@ -122,7 +134,9 @@ def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
                        cfg.stats)
     for note in report.notes:
         log.warning("ensemble: %s", note)
-    run_id = track(client, cfg, manifest, report, data.fingerprint, Path(args.out))
+    example = example_images(data) if cfg.tracking.register_models else None
+    run_id = track(client, cfg, manifest, report, data.fingerprint, Path(args.out), example)
+    write_dvc_metrics(args.metrics, report.metrics())
     _print_summary(report, run_id)
     return 0
 

@@ -18,8 +18,9 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from trainlab.databases import absolute_uri, sqlite_file
 from trainlab.stagefile import Model, read_model
-from trainlab.tracking import KIND_TAG, absolute_uri, sqlite_file
+from trainlab.tracking import KIND_TAG
 
 # The stage files the report reads, under the inputs folder (`--inputs`, default reports/).
 STAGE_FILES = {

@@ -143,6 +143,17 @@ def write_curves(found: ReportInputs, folder: Path) -> list[Path]:
     return _replace_folder(folder, contents, "*.csv")
 
 
+def _attach(found: ReportInputs, files: ReportFiles) -> None:
+    """The report as an artifact of the search's parent run: the MLflow UI shows the HTML
+    page beside the runs it reports on (best effort: a report without MLflow is still one)."""
+    parent = found.search_parent
+    client = found.experiment.client
+    if parent is None or client is None:
+        return
+    with contextlib.suppress(Exception):
+        client.log_artifact(parent["run_id"], str(files.html), "report")
+
+
 def run_report(cfg: Config, args) -> int:
     """`trainlab report`: the report of one experiment, or `--compare A B`."""
     out = Path(args.out or cfg.report.out)
@@ -153,6 +164,7 @@ def run_report(cfg: Config, args) -> int:
         return 0
     doc, found = build_report(cfg, args.experiment, args.inputs)
     files = write_report(doc, found, out)
+    _attach(found, files)
     best, _ = tables.best_and_worst(found.table)
     missing = [s.name if k != "study" else "Optuna study" for k, s in found.stages.items()
                if not s.ran]

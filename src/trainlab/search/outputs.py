@@ -83,6 +83,7 @@ def summary(rows: list[TrialRow], tally: TrialCounts, **extra: Any) -> SearchSum
         best=best[0].recipe() if best else None,
         best_val_acc=best[0].val_acc if best else None,
         best_test_acc=best[0].test_acc if best else None,
+        best_gap_acc=best[0].gap_acc if best else None,
         trials=tally,
         **extra,
     )

@@ -157,6 +157,13 @@ class SearchSummary(StageFile):
     confidence: float  # of every interval in search_cells.csv and the best set
     best_set: BestSet | None  # None: no cell with per-image test results
     race: RaceSummary | None  # None: racing off (or the tpe sampler)
+    best_gap_acc: float | None  # the best trial's final train accuracy - test accuracy
+
+    def metrics(self) -> dict[str, float | int | None]:
+        """The DVC metrics (reports/metrics/search.json): the best trial's test accuracy and
+        gap, and how many cells cannot be told apart from the best."""
+        return {"acc": self.best_test_acc, "gap": self.best_gap_acc,
+                "best_set": len(self.best_set.cells) if self.best_set else None}
 
 
 class Member(Recipe):

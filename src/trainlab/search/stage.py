@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 from trainlab.config import Config, StatsConfig
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.errors import ConfigError, TrainingError
+from trainlab.registry import ALIAS, example_images, register
 from trainlab.search import outputs, racing, runs
 from trainlab.search.grid import (
     base_config,
@@ -57,13 +58,16 @@ from trainlab.search.workers import (
     work,
     worker_index,
 )
+from trainlab.stagefile import write_dvc_metrics
 from trainlab.tracking_inputs import log_dataset
 
 PARAMS_ATTR = "trainlab.params_hash"  # study user attr: what workers must agree on
 
 
 def add_arguments_search(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out-json", default="reports/search.json", help="DVC metrics file")
+    parser.add_argument("--out-json", default="reports/search.json", help="the search's summary")
+    parser.add_argument("--metrics", default="reports/metrics/search.json",
+                        help="DVC metrics file (numbers only)")
     parser.add_argument("--out-csv", default="reports/search_trials.csv", help="trial table")
     parser.add_argument("--out-cells", default="reports/search_cells.csv",
                         help="per cell: seeds, intervals, difference from the best")
@@ -295,7 +299,13 @@ def _write_outputs(ctx: TrialContext, search_study: SearchStudy, args: argparse.
     members = outputs.keep_top_k(rows, search.top_k, search.models_dir, ctx.client)
     files = [outputs.write_csv(args.out_csv, rows), outputs.write_json(args.out_json, result),
              outputs.write_cells(args.out_cells, standings)]
+    write_dvc_metrics(args.metrics, result.metrics())
     outputs.write_manifest(search.models_dir, search_study.name, ctx.parent_run_id, search.top_k,
                            members)
     runs.log_parent(ctx.client, ctx.parent_run_id, result, files)
+    if ctx.base.tracking.register_models and members:
+        version = register(ctx.client, ctx.parent_run_id, f"{ctx.base.tracking.experiment}-recipe",
+                           [members[0].checkpoint], example_images(ctx.data))
+        print(f"search: best recipe registered as MLflow model "
+              f"{ctx.base.tracking.experiment}-recipe version {version} ({ALIAS})", flush=True)
     return result

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from trainlab.config import Config, SearchConfig
+from trainlab.databases import absolute_uri
 from trainlab.errors import ConfigError, DataError
 
 READY_ATTR = "trainlab.enqueued"  # study user attr: the coordinator finished enqueueing
@@ -86,7 +87,7 @@ def open_storage(
         DataError: the database cannot be reached or opened.
     """
     try:
-        parsed = make_url(search.storage)
+        parsed = make_url(absolute_uri(search.storage))  # a DVC experiment: the project's
     except ArgumentError:
         raise ConfigError(
             f"search.storage = {search.storage!r} is not a database URL; use e.g. "

@@ -69,6 +69,8 @@ class TrainResult:
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
     test_correct: Path | None = None  # the best snapshot's correctness per test image
+    test_predicted: list[int] = field(default_factory=list)  # its class per test image
+    test_labels: list[int] = field(default_factory=list)
 
 
 def eval_batch_size(batch_size: int, image_shape: Sequence[int]) -> int:
@@ -179,6 +181,7 @@ def train_recipe(
         run_id=run_id, checkpoint=Path(checkpoint.best_model_path), metrics=metrics,
         epochs_run=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds,
         history=list(module.history), test_correct=correct,
+        test_predicted=test_probs.argmax(dim=1).tolist(), test_labels=test_labels.tolist(),
     )
 
 

@@ -36,6 +36,10 @@ class TrainSummary(StageFile):
     seconds: Number = Field(alias="time/seconds")
     run_id: str | None  # None when tracking is off
 
+    def metrics(self) -> dict[str, float | None]:
+        """The DVC metrics (reports/metrics/train.json): test accuracy and the gap."""
+        return {"acc": self.test_acc, "gap": self.gap_acc}
+
     @classmethod
     def from_metrics(cls, metrics: Mapping[str, float], run_id: str | None) -> TrainSummary:
         """From a training's metrics, keyed as it logs them to MLflow."""

@@ -4,22 +4,39 @@ from __future__ import annotations
 
 from trainlab.config import Config
 from trainlab.data.prepared import load_prepared
-from trainlab.stagefile import write_model
+from trainlab.io import write_atomic
+from trainlab.stagefile import write_dvc_metrics, write_model
+from trainlab.tracking import KIND_TAG, TRAIN_KIND
 from trainlab.training.recipe import train_recipe
 from trainlab.training.results import TrainSummary
 
 
 def add_arguments_train(parser) -> None:
     parser.add_argument("--checkpoints", default="models/train", help="best-snapshot folder")
-    parser.add_argument("--metrics", default="reports/train.json", help="DVC metrics file")
+    parser.add_argument("--out", default="reports/train.json", help="the training's scores")
+    parser.add_argument("--metrics", default="reports/metrics/train.json",
+                        help="DVC metrics file (numbers only)")
+    parser.add_argument("--confusion", default="reports/plots/confusion.csv",
+                        help="actual,predicted class per test image (DVC's confusion plot)")
+
+
+def write_confusion(path: str, labels: list[int], predicted: list[int],
+                    classes: tuple[str, ...]) -> None:
+    """One row per test image, class names (DVC's `confusion` template counts them)."""
+    rows = "".join(f"{classes[a]},{classes[p]}\n" for a, p in zip(labels, predicted, strict=True))
+    write_atomic(path, "actual,predicted\n" + rows)
 
 
 def run_train(cfg: Config, args) -> int:
     """`trainlab train`: the recipe in params.yaml on the prepared data."""
     data = load_prepared(cfg.data.prepared_dir)
     run_name = f"train-{cfg.model.arch}-{cfg.model.activation}-{cfg.regularization.kind}"
-    result = train_recipe(cfg, data, args.checkpoints, run_name=run_name)
-    write_model(args.metrics, TrainSummary.from_metrics(result.metrics, result.run_id))
+    result = train_recipe(cfg, data, args.checkpoints, run_name=run_name,
+                          tags={KIND_TAG: TRAIN_KIND})
+    summary = TrainSummary.from_metrics(result.metrics, result.run_id)
+    write_model(args.out, summary)
+    write_dvc_metrics(args.metrics, summary.metrics())
+    write_confusion(args.confusion, result.test_labels, result.test_predicted, data.classes)
     print(
         f"train: test/acc {result.metrics['test/acc']:.4f}, final/train_acc "
         f"{result.metrics['final/train_acc']:.4f}, gap/acc {result.metrics['gap/acc']:+.4f}, "

@@ -28,8 +28,9 @@ from lightning.pytorch.loggers import MLFlowLogger
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
+from trainlab.databases import absolute_uri
 from trainlab.models.checkpoint import read_checkpoint
-from trainlab.tracking import absolute_uri, experiment_id
+from trainlab.tracking import experiment_id
 
 MONITOR = "val/acc"  # the metric early stopping, the best snapshot and the search optimise
 FLUSH_EVERY_S = 10.0  # epoch metrics reach MLflow at most this late (and at the end of fit)

@@ -77,6 +77,12 @@ class TransferSummary(StageFile):
     target_classes: tuple[int, ...]
     backbones: dict[str, BackboneSummary]
 
+    def metrics(self) -> dict[str, float | None]:
+        """The DVC metrics (reports/metrics/transfer.json): per backbone, the best gain of a
+        pretrained mode over scratch at the smallest target size, pp (`gain_<backbone>`)."""
+        return {f"gain_{name}": max(b.smallest.gain_points.values(), default=None)
+                for name, b in self.backbones.items()}
+
 
 @dataclass(frozen=True)
 class Gain:

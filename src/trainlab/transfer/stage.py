@@ -31,7 +31,7 @@ from trainlab.io import project_path
 from trainlab.models.device import resolve_device
 from trainlab.models.networks import build_network
 from trainlab.provenance import provenance_tags
-from trainlab.stagefile import write_model, write_rows
+from trainlab.stagefile import write_dvc_metrics, write_model, write_rows
 from trainlab.tracking import (
     KIND_TAG,
     TRANSFER_STAGE_KIND,
@@ -229,7 +229,9 @@ def random_backbone(ctx: Context, name: str) -> Backbone:
 
 # --- outputs ---------------------------------------------------------------------------
 def add_arguments_transfer(parser) -> None:
-    parser.add_argument("--out-json", default="reports/transfer.json", help="DVC metrics file")
+    parser.add_argument("--out-json", default="reports/transfer.json", help="the summary")
+    parser.add_argument("--metrics", default="reports/metrics/transfer.json",
+                        help="DVC metrics file (numbers only)")
     parser.add_argument("--out-csv", default="reports/transfer.csv", help="one row per cell")
 
 
@@ -245,6 +247,7 @@ def run_transfer(cfg: Config, args) -> int:
     study = run_transfer_study(cfg, data, on_cell=show)
     write_rows(args.out_csv, study.cells, CellResult)
     write_model(args.out_json, study.summary)
+    write_dvc_metrics(args.metrics, study.summary.metrics())
     print(f"transfer: {len(study.cells)} cells in {study.summary.total_seconds:.1f} s "
           f"(MLflow run {study.parent_run_id}) -> {args.out_csv}, {args.out_json}")
     return 0
