@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("trainlab.report.stage", "run_report", "HTML/Markdown report, DVC metrics, plots"),
     "transfer": ("trainlab.transfer.stage", "run_transfer", "linear probe / fine-tune vs scratch"),
     "claims": ("trainlab.claims.stage", "run_claims", "test the lecture's claims on this data"),
+    "leaderboard": ("trainlab.leaderboard.stage", "run_leaderboard",
+                    "best recipe, ensembles and pretrained baselines on the same test images"),
     "config": ("trainlab.config.stage", "run_config",
                "print the resolved configuration (profile and --set applied)"),
     "ui": ("trainlab.ui", "run_ui", "start the MLflow UI on the project's tracking database"),

@@ -52,6 +52,9 @@ TRANSFER_KIND = "transfer"  # one transfer cell (what the report collects)
 TRANSFER_STAGE_KIND = "transfer-stage"  # the transfer stage's parent run
 TRANSFER_SOURCE_KIND = "transfer-source"  # the pretraining of the `source` backbone
 CLAIMS_KIND = "claims"
+LEADERBOARD_KIND = "leaderboard"  # the leaderboard stage's run (the leaderboard as metrics)
+BASELINE_KIND = "baseline"  # a pretrained baseline trained on the main task
+RECIPE_FRACTION_KIND = "recipe_fraction"  # the best recipe on a fraction of the train split
 
 
 def client_for(cfg: TrackingConfig) -> MlflowClient:

@@ -66,8 +66,8 @@ def test_html_is_self_contained(rendered):
     images = [a["src"] for t, a in tags if t == "img"]
     assert len(images) == len(FIGURES)
     assert all(base64.b64decode(src.split(",", 1)[1]).startswith(PNG) for src in images)
-    assert [a.get("href") for t, a in tags if t == "a"][1:10] == [
-        "#summary", "#recipes", "#heatmaps", "#augmentation", "#curves", "#health",
+    assert [a.get("href") for t, a in tags if t == "a"][1:11] == [
+        "#leaderboard", "#summary", "#recipes", "#heatmaps", "#augmentation", "#curves", "#health",
         "#ensemble", "#transfer", "#search"]
 
 

@@ -37,7 +37,13 @@ def test_grid_2x2_trains_each_cell_once_under_one_parent(search_project, capsys)
     project = search_project.configure(top_k=4)
     # more than the 4 trials: keeps 4
     assert project.run("--set", "search.top_k=5", "--set", "tracking.register_models=true") == 0
-    assert "search.top_k = 5 but only 4 trial(s) completed; keeping 4" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "search.top_k = 5 but only 4 trial(s) completed; keeping 4" in printed.err
+    # A line per trial, with the count and the time left.
+    counts = [line.split("]")[0] for line in printed.out.splitlines() if "search: [" in line]
+    assert [c.split(",")[0] for c in counts] == ["search: [1/4", "search: [2/4", "search: [3/4",
+                                                  "search: [4/4"]
+    assert counts[0].endswith("s left") and counts[-1].endswith("done")
 
     trials = project.trials()
     cells = sorted(t.user_attrs["cell"] for t in trials)

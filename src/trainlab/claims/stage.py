@@ -42,6 +42,7 @@ from trainlab.ensemble.summary_file import STAGE as ENSEMBLE
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.io import clean
 from trainlab.models.device import resolve_device
+from trainlab.progress import Steps
 from trainlab.provenance import provenance_tags
 from trainlab.search.results import STAGE as SEARCH
 from trainlab.search.results import TrialRow
@@ -92,9 +93,14 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
         torch.set_num_threads(cfg.claims.threads)
     try:
         ex = Experiments(cfg, data, resolve_device(cfg.train.device))
-        rows = {"gradient": ex.gradient(), "convergence": ex.convergence(),
-                "preprocessing": ex.preprocessing(), "dead_units": ex.dead_units(),
-                "early_stopping": ex.early_stopping()}
+        runs = {"gradient": ex.gradient, "convergence": ex.convergence,
+                "preprocessing": ex.preprocessing, "dead_units": ex.dead_units,
+                "early_stopping": ex.early_stopping}
+        steps = Steps("claims", len(runs))  # minutes of small trainings: say where it is
+        rows = {}
+        for name, run in runs.items():
+            rows[name] = run()
+            steps.step(f"{name} experiment")
     finally:
         torch.set_num_threads(threads)
     judged = judge_all(cfg, rows, upstream, client)

@@ -36,6 +36,7 @@ class Config(Section):
     search: schema.SearchConfig = schema.SearchConfig()
     ensemble: schema.EnsembleConfig = schema.EnsembleConfig()
     transfer: schema.TransferConfig = schema.TransferConfig()
+    leaderboard: schema.LeaderboardConfig = schema.LeaderboardConfig()
     report: schema.ReportConfig = schema.ReportConfig()
     stats: schema.StatsConfig = schema.StatsConfig()
     claims: ClaimsConfig = ClaimsConfig()

@@ -345,6 +345,45 @@ class TransferConfig(Section):
         return self
 
 
+class LeaderboardConfig(Section):
+    """The headline comparison (stage `leaderboard`): the grid's best recipe, its ensembles and
+    ImageNet-pretrained baselines trained on the same prepared train split, selected on the
+    same val split, scored on the same test images.
+
+    The baselines train as the transfer stage's cells do (`transfer.image_size`, `epochs`,
+    `lr`, `finetune_blocks` ...): one recipe for every pretrained network in the project.
+    """
+
+    backbones: tuple[Literal["efficientnet_lite0", "resnet18"], ...] = ("efficientnet_lite0",)
+    modes: tuple[Literal["linear_probe", "finetune"], ...] = ("linear_probe", "finetune")
+    # Fractions of the prepared train split each baseline (and the best recipe, below 1) trains
+    # on: the labelled-images curve and where a baseline overtakes the recipe. 1.0 = the split
+    # the grid used, the leaderboard's rows.
+    fractions: tuple[Annotated[float, Field(gt=0.0, le=1.0)], ...] = (0.01, 0.1, 1.0)
+    inference_images: PositiveInt = 512  # test images timed per model for images/s
+    models_dir: str = "models/leaderboard"
+
+    @field_validator("models_dir")
+    @classmethod
+    def _inside_project(cls, value: str) -> str:
+        return project_relative(value, "leaderboard.models_dir")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LeaderboardConfig:
+        for key in ("backbones", "modes", "fractions"):
+            values = list(getattr(self, key))
+            if not values:
+                raise ValueError(f"leaderboard.{key} is empty: list at least one value")
+            if len(set(values)) != len(values):
+                raise ValueError(f"leaderboard.{key} = {values} repeats a value; list each once")
+        if 1.0 not in self.fractions:
+            raise ValueError(
+                f"leaderboard.fractions = {list(self.fractions)} lacks 1.0: the leaderboard's "
+                "rows train on the whole train split, as the grid did"
+            )
+        return self
+
+
 class StatsConfig(Section):
     """How every comparison states its uncertainty (trainlab.stats; scipy underneath)."""
 

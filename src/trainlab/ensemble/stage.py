@@ -20,9 +20,10 @@ from trainlab.config import Config
 from trainlab.data.prepared import load_prepared
 from trainlab.ensemble.manifest import read_manifest
 from trainlab.ensemble.predict import check_fingerprints, predict_members
-from trainlab.ensemble.summary import summarize
+from trainlab.ensemble.summary import summarize, test_predictions
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
 from trainlab.models.device import resolve_device
+from trainlab.probabilities import write_predictions
 from trainlab.provenance import provenance_tags
 from trainlab.registry import ALIAS, example_images, register
 from trainlab.search.results import Manifest
@@ -117,6 +118,8 @@ def add_arguments_ensemble(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="reports/ensemble.json", help="the ensemble's report")
     parser.add_argument("--metrics", default="reports/metrics/ensemble.json",
                         help="DVC metrics file (numbers only)")
+    parser.add_argument("--predictions", default="models/ensemble/test_predictions.npz",
+                        help="each combination's test predictions (the leaderboard's input)")
 
 
 def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
@@ -137,6 +140,8 @@ def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
     example = example_images(data) if cfg.tracking.register_models else None
     run_id = track(client, cfg, manifest, report, data.fingerprint, Path(args.out), example)
     write_dvc_metrics(args.metrics, report.metrics())
+    write_predictions(args.predictions, preds.test_labels.numpy(),
+                      **test_predictions(preds, report))
     _print_summary(report, run_id)
     return 0
 

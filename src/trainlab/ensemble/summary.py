@@ -125,6 +125,24 @@ def summarize(
     )
 
 
+def test_predictions(preds: Predictions, summary: EnsembleSummary) -> dict[str, np.ndarray]:
+    """What the summary scored on the test split, per combination: the best single member's,
+    the mean's and greedy selection's probabilities (N, C), the vote's classes (N,). For the
+    leaderboard (trainlab.probabilities), which scores them beside the baselines."""
+    ranks = [m.rank for m in preds.members]
+    test, top_k = preds.test, summary.top_k.used
+    counts = torch.zeros(len(ranks))
+    for pick in summary.greedy.selection:
+        counts[ranks.index(pick.rank)] = pick.count
+    pool = summary.greedy_pool.used
+    return {
+        "best_single": test[ranks.index(summary.best_single.by_val.rank)].numpy(),
+        "mean": mean_probs(test[:top_k]).numpy(),
+        "vote": majority_vote(test[:top_k]).numpy(),
+        "greedy": mean_probs(test[:pool], counts[:pool]).numpy(),
+    }
+
+
 def _correct(predicted: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
     """Per-image correctness of probabilities (N, C) or predicted classes (N,)."""
     classes = predicted.argmax(dim=1) if predicted.ndim == 2 else predicted

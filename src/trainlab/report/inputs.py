@@ -9,6 +9,7 @@ import pandas as pd
 
 from trainlab.claims.results import ClaimsFile
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
+from trainlab.leaderboard.results import LeaderboardFile
 from trainlab.report import baselines, sources, tables, trials
 from trainlab.report.study import StudyView, load_study
 from trainlab.search.results import CellStanding, SearchSummary, TrialRow
@@ -50,6 +51,7 @@ class ReportInputs:
     curves: list[tuple[tables.CurvePick, pd.DataFrame]] = field(default_factory=list)
     claims: ClaimsFile | None = None
     cells: list[CellStanding] = field(default_factory=list)  # search_cells.csv: intervals
+    leaderboard: LeaderboardFile | None = None
 
     @property
     def search_parent(self) -> pd.Series | None:
@@ -88,6 +90,7 @@ def gather(
     found.ensemble, found.stages["ensemble"] = _ensemble(runs, inputs)
     found.transfer, found.stages["transfer"] = _transfer(runs, inputs)
     found.claims, found.stages["claims"] = _claims(inputs)
+    found.leaderboard, found.stages["leaderboard"] = _leaderboard(inputs)
     if storage and study_name:
         numbers = set(found.trials["trial"].dropna().astype(int)) if not trial_rows.empty \
             else None
@@ -152,6 +155,13 @@ def _claims(inputs: Path | None):
     if claims is not None:
         return claims, Stage("claims", str(inputs / "claims.json"))
     return None, Stage("claims", problem=problem or "")
+
+
+def _leaderboard(inputs: Path | None):
+    board, problem = _read(inputs, "leaderboard", LeaderboardFile)
+    if board is not None:
+        return board, Stage("leaderboard", str(inputs / "leaderboard.json"))
+    return None, Stage("leaderboard", problem=problem or "")
 
 
 def _transfer(runs: sources.ExperimentRuns, inputs: Path | None):

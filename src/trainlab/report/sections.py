@@ -30,12 +30,14 @@ from trainlab.report.document import (
     text_cell,
 )
 from trainlab.report.inputs import ReportInputs, Stage
+from trainlab.report.leaderboard import leaderboard_section
 from trainlab.report.summary import summary_section
 
 
 def build_document(found: ReportInputs, title: str, dpi: int) -> Document:
     """Every section of the report, figures rendered at `dpi`."""
     sections = [
+        leaderboard_section(found, dpi),
         summary_section(found),
         recipes_section(found),
         heatmaps_section(found, dpi),

@@ -31,6 +31,7 @@ STAGE_FILES = {
     "transfer": "transfer.csv",
     "train": "train.json",
     "claims": "claims.json",
+    "leaderboard": "leaderboard.json",
 }
 CURVE_METRICS = {"train/acc": "train_acc", "val/acc": "val_acc",
                  "train/loss": "train_loss", "val/loss": "val_loss"}

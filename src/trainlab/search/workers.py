@@ -27,12 +27,14 @@ import optuna
 from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
+from trainlab.progress import remaining
 from trainlab.search.objective import TrialContext, run_trial
 from trainlab.search.runs import kill_children, kill_runs
 from trainlab.search.study import (
     OPEN_ATTR,
     OUTCOME_ATTR,
     SearchStudy,
+    cell_key,
     claim_next,
     fail_running,
     fail_stale,
@@ -80,7 +82,8 @@ def work(ctx: TrialContext, search_study: SearchStudy, label: str = "search",
         with heartbeat(search_study, trial.number):
             state = run_trial(ctx, trial)
         ran += 1
-        print(f"{label}: {describe(search_study, trial.number, state)}", flush=True)
+        print(f"{label}: {progress(search_study, ctx.base_hash)} "
+              f"{describe(search_study, trial.number, state)}", flush=True)
 
 
 def next_trial(ctx: TrialContext, search_study: SearchStudy) -> optuna.Trial | None:
@@ -103,6 +106,20 @@ def next_trial(ctx: TrialContext, search_study: SearchStudy) -> optuna.Trial | N
     with warnings.catch_warnings():  # ask() warns that heartbeats are optimize()'s: we beat
         warnings.simplefilter("ignore", UserWarning)
         return search_study.study.ask()
+
+
+def progress(search_study: SearchStudy, base_hash: str) -> str:
+    """'[k/N, ~12 min left]': the configuration's (cell, seed)s finished and in all (a racing
+    round adds to N), the time left from their mean seconds, as many at once as run now."""
+    current = [t for t in search_study.trials() if t.user_attrs.get("base_hash") == base_hash]
+    pending = {cell_key(t.user_attrs) for t in current if not t.state.is_finished()}
+    finished = {cell_key(t.user_attrs) for t in current if t.state.is_finished()} - pending
+    seconds = [t.user_attrs["seconds"] for t in current
+               if t.state.is_finished() and isinstance(t.user_attrs.get("seconds"), float)]
+    running = sum(t.state == TrialState.RUNNING for t in current)
+    left = (remaining(sum(seconds) / len(seconds), len(pending), running + 1) if seconds
+            else "time left unknown")
+    return f"[{len(finished)}/{len(finished) + len(pending)}, {left}]"
 
 
 def describe(search_study: SearchStudy, number: int, state: TrialState) -> str:

@@ -120,6 +120,7 @@ def train_recipe(
     tags: Mapping[str, str] | None = None,
     callbacks: Sequence[Callback] = (),
     client: MlflowClient | None = None,
+    progress: bool = False,
 ) -> TrainResult:
     """Train `cfg`'s recipe on prepared data and track it as one MLflow run.
 
@@ -154,7 +155,7 @@ def train_recipe(
             checkpoint_dir=checkpoint_dir / (run_id or f"untracked-{uuid.uuid4().hex}"),
             run=TrackedRun(client, cfg.tracking.experiment, run_id) if run_id else None,
             patience=cfg.train.patience, min_delta=cfg.train.min_delta, callbacks=callbacks,
-            deterministic=cfg.train.deterministic,
+            deterministic=cfg.train.deterministic, progress=progress,
         )
         fit(trainer, module, datamodule)
         with final_metrics(trainer) as final:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from trainlab.config import Config
 from trainlab.data.prepared import load_prepared
 from trainlab.io import write_atomic
+from trainlab.progress import on_terminal
 from trainlab.stagefile import write_dvc_metrics, write_model
 from trainlab.tracking import KIND_TAG, TRAIN_KIND
 from trainlab.training.recipe import train_recipe
@@ -32,7 +33,7 @@ def run_train(cfg: Config, args) -> int:
     data = load_prepared(cfg.data.prepared_dir)
     run_name = f"train-{cfg.model.arch}-{cfg.model.activation}-{cfg.regularization.kind}"
     result = train_recipe(cfg, data, args.checkpoints, run_name=run_name,
-                          tags={KIND_TAG: TRAIN_KIND})
+                          tags={KIND_TAG: TRAIN_KIND}, progress=on_terminal())
     summary = TrainSummary.from_metrics(result.metrics, result.run_id)
     write_model(args.out, summary)
     write_dvc_metrics(args.metrics, summary.metrics())

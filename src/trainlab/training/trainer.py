@@ -55,6 +55,7 @@ def build_trainer(
     min_delta: float = 0.0,
     callbacks: Sequence[Callback] = (),
     deterministic: bool = True,
+    progress: bool = False,
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
     """A Trainer on one `device` and its best snapshot, `checkpoint_dir`/best.ckpt.
 
@@ -64,6 +65,8 @@ def build_trainer(
         callbacks: more callbacks (the search's pruner), run before the snapshot's.
         deterministic: torch's deterministic algorithms on the CPU (on a GPU only a warning
             where an operation has none).
+        progress: Lightning's progress bar (a single training at a terminal; never the
+            search's trials, whose lines would interleave).
     """
     checkpoint = ModelCheckpoint(
         dirpath=checkpoint_dir, filename="best", monitor=MONITOR, mode="max",
@@ -87,7 +90,7 @@ def build_trainer(
         logger=logger,
         callbacks=all_callbacks,
         num_sanity_val_steps=0,
-        enable_progress_bar=False,
+        enable_progress_bar=progress,
         enable_model_summary=False,
         deterministic=deterministic if device.type == "cpu" else "warn",
     )

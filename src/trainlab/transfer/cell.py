@@ -9,6 +9,7 @@ from that snapshot.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,16 +20,19 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
 from mlflow.tracking import MlflowClient
+from torch import nn
 
-from trainlab.config import Config
+from trainlab.config import Config, TransferConfig
 from trainlab.correctness import FILE as CORRECT_FILE
 from trainlab.correctness import save_correct
 from trainlab.data.prepared import PreparedData
 from trainlab.io import project_path
 from trainlab.models.scoring import module_accuracy, module_correct
+from trainlab.progress import on_terminal
 from trainlab.provenance import provenance_tags
 from trainlab.tracking import KIND_TAG, TRANSFER_KIND, log_params, tracked_run
 from trainlab.training.trainer import TrackedRun, build_trainer, final_metrics, fit, load_best
+from trainlab.transfer.backbones import Backbone
 from trainlab.transfer.features import Inputs
 from trainlab.transfer.module import FEATURE_BATCH, Batches, CellData, TransferModule
 from trainlab.transfer.results import CellResult
@@ -51,6 +55,20 @@ def stage_params(cfg: Config) -> dict[str, Any]:
     return cfg.flat("seed", "model", "transfer")
 
 
+def pretrained_module(mode: str, backbone: Backbone, frozen: nn.Module, top: nn.Module,
+                      raw_inputs: bool, num_classes: int, t: TransferConfig) -> TransferModule:
+    """A linear probe (a new head on the cached features) or a fine-tune (the top blocks,
+    copied from the pretrained ones, and a new head; `frozen` runs per batch only when the
+    inputs are raw images rather than its cached output)."""
+    head = nn.Linear(backbone.feature_dim, num_classes)
+    if mode == "linear_probe":
+        return TransferModule(head, lr=t.lr)
+    return TransferModule(
+        head, top=copy.deepcopy(top),  # every cell starts from the pretrained weights
+        frozen=frozen if raw_inputs else None, lr=t.lr, backbone_lr=t.lr * t.backbone_lr_factor,
+    )
+
+
 def seed_cell(cfg: Config) -> None:
     pl.seed_everything(cfg.seed, workers=False, verbose=False)
 
@@ -65,10 +83,12 @@ def run_cell(
     inputs: Inputs,
     extra_params: dict[str, Any],
     callbacks: Sequence[Callback] = (),
+    kind: str = TRANSFER_KIND,
 ) -> CellResult:
     """Train one cell, keep its best val snapshot, evaluate it, and track it as one run.
 
-    `callbacks` join the Trainer's own (as `train_recipe`'s do).
+    `callbacks` join the Trainer's own (as `train_recipe`'s do). `kind` tags the run (the
+    leaderboard's baselines are cells on the whole task, kept apart from the transfer study).
     """
     cfg, t = setup.cfg, setup.cfg.transfer
     started = time.perf_counter()
@@ -82,11 +102,11 @@ def run_cell(
         Batches(inputs.splits["val"], inputs.labels["val"], FEATURE_BATCH),
     )
     tags = provenance_tags(setup.data.fingerprint) | {
-        KIND_TAG: TRANSFER_KIND, "transfer.backbone": backbone, "transfer.mode": mode,
+        KIND_TAG: kind, "transfer.backbone": backbone, "transfer.mode": mode,
         "transfer.size": str(size), "transfer.requested_size": requested,
         "data.dataset": setup.data.dataset,
     }
-    run_name = f"transfer-{backbone}-{mode}-{size}"
+    run_name = f"{kind}-{backbone}-{mode}-{size}"
     with tracked_run(setup.client, cfg.tracking.experiment, run_name, tags,
                      setup.parent_run_id) as run_id:
         log_params(setup.client, run_id, stage_params(cfg) | {
@@ -99,7 +119,7 @@ def run_cell(
             max_epochs=t.epochs, device=setup.device,
             checkpoint_dir=Path(t.models_dir) / "cells" / run_id,
             run=TrackedRun(setup.client, cfg.tracking.experiment, run_id), patience=t.patience,
-            callbacks=callbacks,
+            callbacks=callbacks, progress=on_terminal(),
         )
         fit(trainer, module, data)
         with final_metrics(trainer) as final:

@@ -14,7 +14,6 @@ outputs. One cell's training is :mod:`trainlab.transfer.cell`'s, the frozen-feat
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +46,13 @@ from trainlab.transfer.backbones import (
     imagenet_backbone,
     source_backbone,
 )
-from trainlab.transfer.cell import CellSetup, run_cell, seed_cell, stage_params
+from trainlab.transfer.cell import (
+    CellSetup,
+    pretrained_module,
+    run_cell,
+    seed_cell,
+    stage_params,
+)
 from trainlab.transfer.features import Inputs, frozen_inputs
 from trainlab.transfer.module import TransferModule
 from trainlab.transfer.results import CellResult, TransferSummary, summarise
@@ -176,19 +181,10 @@ def run_backbone(ctx: Context, name: str) -> BackboneRun:
         feature_seconds = round(time.perf_counter() - started, 2)
         blocks = len(top)
         for mode in pretrained_modes:
+            inputs = probe if mode == "linear_probe" else tune
             for requested, size in ctx.sizes:
-                if mode == "linear_probe":
-                    module = TransferModule(nn.Linear(backbone.feature_dim, ctx.task.num_classes),
-                                            lr=t.lr)
-                    inputs = probe
-                else:
-                    module = TransferModule(
-                        nn.Linear(backbone.feature_dim, ctx.task.num_classes),
-                        top=copy.deepcopy(top),  # every cell starts from the pretrained weights
-                        frozen=None if tune is not ctx.images else frozen,
-                        lr=t.lr, backbone_lr=t.lr * t.backbone_lr_factor,
-                    )
-                    inputs = tune
+                module = pretrained_module(mode, backbone, frozen, top, tune is ctx.images,
+                                           ctx.task.num_classes, t)
                 cell(mode, requested, size, module, inputs,
                      0 if mode == "linear_probe" else blocks)
     if "scratch" in t.modes:

@@ -1,0 +1,113 @@
+"""What the leaderboard stage writes, typed: its one owner, for the stage and the report.
+
+`reports/leaderboard.json` is a :class:`LeaderboardFile`:
+- `rows`: the best single recipe (chosen on validation), each ensemble (mean probability,
+  vote, greedy) and each pretrained baseline trained on the whole train split the grid used;
+  each scored on the same test images, with its accuracy interval and its paired difference
+  from the best single recipe;
+- `curve`: test accuracy against labelled train images, for the best recipe and each
+  baseline, at every `leaderboard.fractions` of the train split;
+- `crossovers`: per baseline, where (at how many labelled images) it beats the recipe.
+
+Accuracies are fractions, differences percentage points. Pydantic only (the report reads it
+without torch).
+"""
+
+from __future__ import annotations
+
+from trainlab.stagefile import StageFile
+
+STAGE = "leaderboard"  # `dvc repro leaderboard` writes these files
+BEST_SINGLE = "best single recipe"  # the row every difference is measured from
+ENSEMBLES = {  # the ensemble stage's combinations (trainlab.probabilities keys) -> row names
+    "mean": "ensemble: mean probability",
+    "vote": "ensemble: majority vote",
+    "greedy": "ensemble: greedy selection",
+}
+
+
+class Row(StageFile):
+    """One model of the leaderboard, scored on the prepared test split."""
+
+    name: str  # "best single recipe", "ensemble: mean", "efficientnet_lite0 finetune" ...
+    kind: str  # recipe | ensemble | baseline
+    test_acc: float
+    test_low: float  # the accuracy's interval (Clopper-Pearson) at `confidence`
+    test_high: float
+    diff_points: float  # test_acc - the best single recipe's, pp, on the same images
+    diff_low: float  # its paired interval, pp
+    diff_high: float
+    diff_p: float  # McNemar's exact test of "no difference"
+    train_acc: float | None  # final train accuracy (None: an ensemble has no one train run)
+    gap_acc: float | None  # train_acc - test_acc
+    ece: float | None  # None: the vote names classes, no probabilities
+    nll: float | None
+    params: int  # trainable and frozen, every member's for an ensemble
+    train_seconds: float  # what training it cost (an ensemble: its members' trainings)
+    images_per_second: float  # inference on the test images, batch as the stages predict
+    run_id: str | None  # its MLflow run (the ensemble's run for the combinations)
+
+
+class CurvePoint(StageFile):
+    """One model at one number of labelled train images."""
+
+    model: str  # "best recipe" or "<backbone> <mode>"
+    fraction: float
+    images: int
+    test_acc: float
+    test_low: float
+    test_high: float
+    train_seconds: float
+    run_id: str | None
+
+
+class Crossover(StageFile):
+    """A baseline against the best recipe at each number of labelled images, paired."""
+
+    model: str
+    sizes: tuple[int, ...]
+    diff_points: tuple[float, ...]  # baseline - recipe, pp, at each size
+    diff_low: tuple[float, ...]
+    diff_high: tuple[float, ...]
+    # The largest size up to which (from the smallest) the baseline is ahead, its interval
+    # above 0 at every size; None: not ahead at the smallest.
+    ahead_up_to: int | None
+    verdict: str  # one sentence: where it is ahead, behind, not distinguishable
+
+
+class LeaderboardFile(StageFile):
+    """reports/leaderboard.json."""
+
+    dataset: str
+    fingerprint: str
+    test_images: int
+    train_images: int
+    confidence: float
+    method: str  # how the intervals were computed, in words
+    rows: tuple[Row, ...]  # by test accuracy, best first
+    curve: tuple[CurvePoint, ...]
+    crossovers: tuple[Crossover, ...]
+    notes: tuple[str, ...]
+    seconds: float
+    mlflow_run_id: str | None  # None only before the run is tracked
+
+    def row(self, name: str) -> Row:
+        return next(row for row in self.rows if row.name == name)
+
+    def metrics(self) -> dict[str, float | int | None]:
+        """The DVC metrics (reports/metrics/leaderboard.json): the best single recipe's test
+        accuracy, the mean ensemble's, the best baseline's, and its difference from the
+        recipe (pp, with its interval)."""
+        single = self.row(BEST_SINGLE)
+        ensembles = [row for row in self.rows if row.kind == "ensemble"]
+        baselines = [row for row in self.rows if row.kind == "baseline"]
+        best = max(baselines, key=lambda row: row.test_acc, default=None)
+        mean = next((row for row in ensembles if row.name == ENSEMBLES["mean"]), None)
+        return {
+            "single": single.test_acc,
+            "ensemble": mean.test_acc if mean else None,
+            "baseline": best.test_acc if best else None,
+            "base_vs": best.diff_points if best else None,
+            "base_lo": best.diff_low if best else None,
+            "base_hi": best.diff_high if best else None,
+        }

@@ -1,0 +1,248 @@
+"""`trainlab leaderboard`: the grid's best recipe, its ensembles and pretrained baselines, on
+the same task and the same test images, with what each costs.
+
+Reads the search's trials and manifest, the ensemble's summary and test predictions; trains
+the baselines (:mod:`trainlab.leaderboard.baselines`) and the best recipe on fewer labelled
+images (:mod:`trainlab.leaderboard.recipe_curve`); writes reports/leaderboard.json and the DVC
+metrics. One MLflow run of kind `leaderboard` holds the leaderboard as metrics and the file
+as an artifact; the baselines and the recipe's subset trainings are its child runs.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainlab.config import Config
+from trainlab.data.prepared import PreparedData, load_prepared
+from trainlab.ensemble.manifest import read_manifest
+from trainlab.ensemble.summary_file import EnsembleSummary
+from trainlab.errors import DataError
+from trainlab.leaderboard.baselines import Baseline, fraction_sizes, train_baselines
+from trainlab.leaderboard.costs import images_per_second, parameter_count
+from trainlab.leaderboard.recipe_curve import RecipePoint, recipe_points
+from trainlab.leaderboard.results import BEST_SINGLE, ENSEMBLES, LeaderboardFile
+from trainlab.leaderboard.table import RECIPE, Entry, crossover, curve_point, leaderboard_rows
+from trainlab.models.checkpoint import load_module
+from trainlab.models.device import resolve_device
+from trainlab.probabilities import TestPredictions, read_predictions
+from trainlab.provenance import provenance_tags
+from trainlab.search.results import Manifest, TrialRow
+from trainlab.stagefile import read_model, read_rows, rerun, write_dvc_metrics, write_model
+from trainlab.tracking import (
+    KIND_TAG,
+    LEADERBOARD_KIND,
+    client_for,
+    log_metrics,
+    log_params,
+    tracked_run,
+)
+
+ARTIFACT = "leaderboard.json"
+
+
+def add_arguments_leaderboard(parser) -> None:
+    parser.add_argument("--search-trials", default="reports/search_trials.csv",
+                        help="the search's trials (seconds, train accuracy per run)")
+    parser.add_argument("--manifest", default="models/search/manifest.json",
+                        help="the search's kept checkpoints")
+    parser.add_argument("--ensemble", default="reports/ensemble.json",
+                        help="the ensemble's summary (members, greedy selection)")
+    parser.add_argument("--predictions", default="models/ensemble/test_predictions.npz",
+                        help="the ensemble's test predictions per combination")
+    parser.add_argument("--out", default="reports/leaderboard.json", help="the leaderboard")
+    parser.add_argument("--metrics", default="reports/metrics/leaderboard.json",
+                        help="DVC metrics file (numbers only)")
+
+
+def run_leaderboard(cfg: Config, args) -> int:
+    """`trainlab leaderboard`: score, train and rank; write the file and the metrics."""
+    started = time.perf_counter()
+    data = load_prepared(cfg.data.prepared_dir)
+    trials, summary, manifest = _read_inputs(args)
+    predictions = read_predictions(args.predictions, len(data.test))
+    if not np.array_equal(predictions.labels, data.test.labels.numpy()):
+        raise DataError(f"{args.predictions} scores other test images than the prepared data "
+                        f"in {cfg.data.prepared_dir}; {rerun('ensemble')}")
+    device = resolve_device(cfg.transfer.device)
+    if cfg.transfer.threads:
+        torch.set_num_threads(cfg.transfer.threads)
+    by_run = {row.run_id: row for row in trials if row.run_id}
+    best = _trial(by_run, summary.best_single.by_val.run_id, args.search_trials)
+    sizes = fraction_sizes(cfg.leaderboard.fractions, data)
+
+    client = client_for(cfg.tracking)
+    tags = provenance_tags(data.fingerprint) | {KIND_TAG: LEADERBOARD_KIND,
+                                                "data.dataset": data.dataset}
+    with tracked_run(client, cfg.tracking.experiment, "leaderboard", tags) as run_id:
+        log_params(client, run_id, cfg.flat("leaderboard", "transfer", "stats"))
+        baselines = train_baselines(cfg, data, client, run_id, device, on_result=_show_baseline)
+        points = recipe_points(cfg, data, best, sizes, client, run_id, on_point=_show_point)
+        entries = [
+            *_recipe_entries(cfg, data, predictions, summary, manifest, by_run, device),
+            *[_baseline_entry(b) for b in baselines if b.fraction == 1.0],
+        ]
+        rows = leaderboard_rows(entries, predictions.labels, cfg.stats, cfg.ensemble.ece_bins)
+        board = LeaderboardFile(
+            dataset=data.dataset, fingerprint=data.fingerprint, test_images=len(data.test),
+            train_images=len(data.train), confidence=cfg.stats.confidence,
+            method=(f"test accuracy: Clopper-Pearson exact interval; difference from the "
+                    f"{BEST_SINGLE}: paired bootstrap over the test images "
+                    f"({cfg.stats.resamples} resamples) with McNemar's exact test; both at "
+                    f"{cfg.stats.confidence:.0%}, one trained model per row"),
+            rows=tuple(rows), curve=tuple(_curve(cfg, points, baselines)),
+            crossovers=tuple(_crossovers(cfg, points, baselines)),
+            notes=tuple(_notes(cfg, summary)), seconds=time.perf_counter() - started,
+            mlflow_run_id=run_id,
+        )
+        log_metrics(client, run_id, _run_metrics(board))
+        with tempfile.TemporaryDirectory() as tmp:
+            client.log_artifact(run_id, str(write_model(Path(tmp) / ARTIFACT, board)))
+    write_model(args.out, board)
+    write_dvc_metrics(args.metrics, board.metrics())
+    _print_board(board)
+    return 0
+
+
+def _read_inputs(args) -> tuple[list[TrialRow], EnsembleSummary, Manifest]:
+    trials, problem = read_rows(args.search_trials, TrialRow, rerun("search"))
+    if trials is None:
+        raise DataError(problem)
+    summary, problem = read_model(args.ensemble, EnsembleSummary, rerun("ensemble"))
+    if summary is None:
+        raise DataError(problem)
+    return trials, summary, read_manifest(args.manifest)
+
+
+def _trial(by_run: dict[str, TrialRow], run_id: str, path: str) -> TrialRow:
+    if run_id not in by_run:
+        raise DataError(f"{path} has no trial of run {run_id} (the ensemble's best single "
+                        f"member); {rerun('search')} and `dvc repro ensemble`")
+    return by_run[run_id]
+
+
+# --- rows ------------------------------------------------------------------------------
+def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPredictions,
+                    summary: EnsembleSummary, manifest: Manifest,
+                    by_run: dict[str, TrialRow], device: torch.device) -> list[Entry]:
+    """The best single recipe and each ensemble, from the ensemble stage's predictions."""
+    checkpoints = {m.run_id: m.checkpoint for m in manifest.members}
+    sample = data.test.images[: cfg.leaderboard.inference_images]
+    modules: dict[str, torch.nn.Module] = {}
+
+    def members(run_ids: list[str]) -> list[torch.nn.Module]:
+        for run_id in run_ids:
+            if run_id not in modules:
+                modules[run_id] = load_module(checkpoints[run_id], map_location=device)
+        return [modules[run_id] for run_id in run_ids]
+
+    def entry(name: str, kind: str, key: str, run_ids: list[str], train_acc: float | None,
+              run_id: str | None) -> Entry:
+        nets = members(run_ids)
+        return Entry(
+            name=name, kind=kind, correct=predictions.correct(key),
+            probs=predictions.probabilities(key), train_acc=train_acc,
+            params=parameter_count(*nets),
+            train_seconds=sum(by_run[r].seconds or 0.0 for r in run_ids),
+            images_per_second=images_per_second(nets, sample, device), run_id=run_id,
+        )
+
+    single = summary.best_single.by_val.run_id
+    averaged = list(summary.ensemble.members)
+    greedy = [pick.run_id for pick in summary.greedy.selection]
+    return [
+        entry(BEST_SINGLE, "recipe", "best_single", [single], by_run[single].final_train_acc,
+              single),
+        entry(ENSEMBLES["mean"], "ensemble", "mean", averaged, None, summary.mlflow_run_id),
+        entry(ENSEMBLES["vote"], "ensemble", "vote", averaged, None, summary.mlflow_run_id),
+        entry(ENSEMBLES["greedy"], "ensemble", "greedy", greedy, None, summary.mlflow_run_id),
+    ]
+
+
+def _baseline_entry(baseline: Baseline) -> Entry:
+    cell = baseline.cell
+    return Entry(
+        name=baseline.name, kind="baseline", correct=baseline.correct, probs=baseline.probs,
+        train_acc=cell.final_train_acc, params=baseline.params,
+        train_seconds=baseline.train_seconds,
+        images_per_second=baseline.images_per_second or 0.0, run_id=cell.run_id,
+    )
+
+
+# --- the curve and the crossovers -------------------------------------------------------
+def _curve(cfg: Config, points: list[RecipePoint], baselines: list[Baseline]):
+    for p in points:
+        yield curve_point(RECIPE, p.fraction, p.images, p.correct, p.train_seconds, p.run_id,
+                          cfg.stats)
+    for b in baselines:
+        yield curve_point(b.name, b.fraction, b.cell.size, b.correct, b.train_seconds,
+                          b.cell.run_id, cfg.stats)
+
+
+def _crossovers(cfg: Config, points: list[RecipePoint], baselines: list[Baseline]):
+    recipe = {p.images: p.correct for p in points}
+    names = list(dict.fromkeys(b.name for b in baselines))
+    for name in names:
+        mine = sorted((b for b in baselines if b.name == name), key=lambda b: b.cell.size)
+        sizes = [b.cell.size for b in mine]
+        yield crossover(name, sizes, [b.correct for b in mine],
+                        [recipe[size] for size in sizes], cfg.stats)
+
+
+def _notes(cfg: Config, summary: EnsembleSummary) -> list[str]:
+    notes = []
+    if cfg.search.sampler != "grid":
+        notes.append(f"search.sampler = {cfg.search.sampler!r}: the best recipe is retrained on "
+                     "fewer images with its cell and seed, not the sampler's other suggestions")
+    if summary.top_k.used < summary.top_k.requested:
+        notes.append(f"the ensembles average {summary.top_k.used} members (ensemble.top_k = "
+                     f"{summary.top_k.requested})")
+    return notes
+
+
+# --- MLflow and the terminal -------------------------------------------------------------
+def slug(name: str) -> str:
+    """A row's name as an MLflow metric prefix: 'ensemble: mean probability' -> ensemble_mean_..."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _run_metrics(board: LeaderboardFile) -> dict[str, float]:
+    metrics: dict[str, float] = {"time/seconds": board.seconds}
+    for row in board.rows:
+        key = slug(row.name)
+        values = {"test_acc": row.test_acc, "test_low": row.test_low, "test_high": row.test_high,
+                  "diff_points": row.diff_points, "diff_low": row.diff_low,
+                  "diff_high": row.diff_high, "gap_acc": row.gap_acc, "ece": row.ece,
+                  "nll": row.nll, "params": row.params, "train_seconds": row.train_seconds,
+                  "images_per_second": row.images_per_second}
+        metrics |= {f"{key}/{k}": float(v) for k, v in values.items() if v is not None}
+    return metrics
+
+
+def _show_baseline(b: Baseline) -> None:
+    print(f"leaderboard: {b.name:>30} on {b.cell.size:>6} images: test/acc "
+          f"{b.cell.test_acc:.4f}, {b.train_seconds:.1f} s", flush=True)
+
+
+def _show_point(p: RecipePoint) -> None:
+    print(f"leaderboard: {RECIPE:>30} on {p.images:>6} images: test/acc "
+          f"{p.correct.mean():.4f}, {p.train_seconds:.1f} s", flush=True)
+
+
+def _print_board(board: LeaderboardFile) -> None:
+    level = f"{board.confidence:.0%}"
+    print(f"leaderboard ({board.test_images} test images, intervals at {level}):")
+    for row in board.rows:
+        print(f"  {row.name:<32} {row.test_acc:.4f} [{row.test_low:.4f}, {row.test_high:.4f}]  "
+              f"vs best single {row.diff_points:+.2f} pp [{row.diff_low:+.2f}, "
+              f"{row.diff_high:+.2f}]  {row.params:>9,} params  {row.train_seconds:>7.1f} s  "
+              f"{row.images_per_second:>8.0f} img/s")
+    for cross in board.crossovers:
+        print(f"  {cross.verdict}")
+    print(f"leaderboard: {board.seconds:.1f} s (MLflow run {board.mlflow_run_id})")
+

@@ -1,0 +1,81 @@
+"""`trainlab leaderboard` on digits: every row on the identical test images, the ensemble's
+numbers unchanged, the baselines tracked, the metrics DVC reads, the report's first section."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from trainlab.cli import main
+from trainlab.data.prepared import load_prepared
+from trainlab.databases import absolute_uri
+from trainlab.leaderboard.results import BEST_SINGLE, ENSEMBLES, LeaderboardFile
+from trainlab.probabilities import read_predictions
+from trainlab.stagefile import read_model
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_leaderboard_scores_every_model_on_the_same_test_images(ensembled, capsys):
+    assert main(["leaderboard"]) == 0
+    printed = capsys.readouterr().out
+    board, problem = read_model("reports/leaderboard.json", LeaderboardFile)
+    assert problem is None
+    data = load_prepared("data/prepared")
+    ensemble = json.loads(Path("reports/ensemble.json").read_text())
+
+    # The ensemble stage's predictions are of the prepared test split, in its order.
+    predictions = read_predictions("models/ensemble/test_predictions.npz", len(data.test))
+    assert np.array_equal(predictions.labels, data.test.labels.numpy())
+    rows = {row.name: row for row in board.rows}
+    assert set(rows) == {BEST_SINGLE, *ENSEMBLES.values(), "efficientnet_lite0 linear_probe",
+                         "efficientnet_lite0 finetune"}
+    assert rows[BEST_SINGLE].test_acc == pytest.approx(ensemble["best_single"]["by_val"]["acc"])
+    assert rows[ENSEMBLES["mean"]].test_acc == pytest.approx(ensemble["ensemble"]["acc"])
+    assert rows[ENSEMBLES["vote"]].test_acc == pytest.approx(ensemble["vote"]["acc"])
+    assert rows[ENSEMBLES["greedy"]].test_acc == pytest.approx(ensemble["greedy"]["acc"])
+    assert rows[ENSEMBLES["mean"]].ece == pytest.approx(ensemble["ensemble"]["ece"], abs=1e-6)
+
+    # Each baseline's saved correctness is its own predictions against the prepared labels.
+    client = MlflowClient(absolute_uri("sqlite:///mlflow.db"))
+    experiment = client.get_experiment_by_name("tests").experiment_id
+    baselines = client.search_runs([experiment], "tags.`trainlab.kind` = 'baseline'")
+    assert len(baselines) == 4  # 2 modes x 2 fractions
+    for run in baselines:
+        assert run.data.tags["mlflow.parentRunId"] == board.mlflow_run_id
+    for name in ("efficientnet_lite0 linear_probe", "efficientnet_lite0 finetune"):
+        row = rows[name]
+        assert row.kind == "baseline" and row.params > 3_000_000 and row.images_per_second > 0
+        assert row.diff_points == pytest.approx(
+            100 * (row.test_acc - rows[BEST_SINGLE].test_acc), abs=1e-9)
+
+    # The curve: the recipe and both baselines at 129 and all 1,293 train images.
+    assert {(p.model, p.images) for p in board.curve} == {
+        (model, size) for model in ("best recipe", "efficientnet_lite0 linear_probe",
+                                    "efficientnet_lite0 finetune") for size in (129, 1293)}
+    recipe_full = next(p for p in board.curve if p.model == "best recipe" and p.images == 1293)
+    assert recipe_full.test_acc == pytest.approx(rows[BEST_SINGLE].test_acc)
+    assert [c.sizes for c in board.crossovers] == [(129, 1293)] * 2
+    recipe_runs = client.search_runs([experiment], "tags.`trainlab.kind` = 'recipe_fraction'")
+    assert [r.data.tags["leaderboard.fraction"] for r in recipe_runs] == ["0.1"]
+
+    # The leaderboard's own run: the rows as metrics, the file as an artifact.
+    run = client.get_run(board.mlflow_run_id)
+    assert run.data.tags["trainlab.kind"] == "leaderboard"
+    assert run.data.metrics["best_single_recipe/test_acc"] == pytest.approx(
+        rows[BEST_SINGLE].test_acc)
+    metrics = json.loads(Path("reports/metrics/leaderboard.json").read_text())
+    assert metrics["single"] == pytest.approx(rows[BEST_SINGLE].test_acc, abs=1e-6)
+    assert all(isinstance(value, float) for value in metrics.values())
+    assert "leaderboard (360 test images, intervals at 95%)" in printed
+
+    # The report opens on it.
+    assert main(["report"]) == 0
+    markdown = Path("reports/report.md").read_text()
+    assert markdown.index("## Leaderboard") < markdown.index("## Summary")
+    assert "figures/leaderboard_pareto.png" in markdown
+    assert Path("reports/figures/leaderboard_labelled.png").stat().st_size > 10_000

@@ -1,0 +1,90 @@
+"""The leaderboard's numbers from per-image results: intervals, paired differences, the
+crossover and the Pareto front (trainlab.leaderboard.table, no training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trainlab.config import StatsConfig
+from trainlab.leaderboard.results import BEST_SINGLE
+from trainlab.leaderboard.table import Entry, crossover, leaderboard_rows
+from trainlab.report.leaderboard import pareto_front
+
+STATS = StatsConfig(confidence=0.95, resamples=500)
+RNG = np.random.default_rng(0)
+LABELS = RNG.integers(0, 3, size=1000)
+
+
+def _entry(name: str, accuracy: float, kind: str = "baseline", seconds: float = 1.0) -> Entry:
+    correct = RNG.random(len(LABELS)) < accuracy
+    # Probabilities whose argmax is right exactly where `correct` says.
+    predicted = np.where(correct, LABELS, (LABELS + 1) % 3)
+    probs = np.full((len(LABELS), 3), 0.1)
+    probs[np.arange(len(LABELS)), predicted] = 0.8
+    return Entry(name, kind, correct, probs, 0.99, 1000, seconds, 5000.0, None)
+
+
+def test_the_paired_difference_is_the_difference_of_the_two_rows_accuracies():
+    entries = [_entry(BEST_SINGLE, 0.85, "recipe"), _entry("mean", 0.88, "ensemble"),
+               _entry("probe", 0.70)]
+    rows = {row.name: row for row in leaderboard_rows(entries, LABELS, STATS, 10)}
+    single = rows[BEST_SINGLE]
+    for name in ("mean", "probe"):
+        row = rows[name]
+        assert row.diff_points == pytest.approx(100 * (row.test_acc - single.test_acc), abs=1e-9)
+        assert row.diff_low <= row.diff_points <= row.diff_high
+        assert row.test_low <= row.test_acc <= row.test_high
+        assert row.gap_acc == pytest.approx(0.99 - row.test_acc)
+    assert (single.diff_points, single.diff_low, single.diff_high) == (0.0, 0.0, 0.0)
+    assert rows["probe"].diff_high < 0 and rows["probe"].diff_p < 0.001  # 15 pp behind
+    assert [row.name for row in leaderboard_rows(entries, LABELS, STATS, 10)] == [
+        "mean", BEST_SINGLE, "probe"]  # best test accuracy first
+
+
+def test_rows_scored_on_other_images_are_refused():
+    entries = [_entry(BEST_SINGLE, 0.85, "recipe"), _entry("short", 0.8)]
+    entries[1] = Entry("short", "baseline", entries[1].correct[:-1], None, None, 1, 1.0, 1.0,
+                       None)
+    with pytest.raises(ValueError, match="short is scored on 999 test images"):
+        leaderboard_rows(entries, LABELS, STATS, 10)
+    with pytest.raises(ValueError, match=BEST_SINGLE):
+        leaderboard_rows(entries[1:], LABELS, STATS, 10)
+
+
+def test_a_vote_without_probabilities_has_no_calibration():
+    vote = _entry("vote", 0.9, "ensemble")
+    vote = Entry("vote", "ensemble", vote.correct, None, None, 10, 1.0, 1.0, None)
+    rows = {r.name: r for r in leaderboard_rows([_entry(BEST_SINGLE, 0.85, "recipe"), vote],
+                                                LABELS, STATS, 10)}
+    assert rows["vote"].ece is None and rows["vote"].nll is None and rows["vote"].gap_acc is None
+    assert rows[BEST_SINGLE].ece is not None
+
+
+def test_the_crossover_is_where_the_baseline_stops_being_ahead():
+    n = 4000
+    truth = np.ones(n, dtype=bool)
+
+    def correct(accuracy: float) -> np.ndarray:
+        out = truth.copy()
+        out[: int(round((1 - accuracy) * n))] = False
+        return out
+
+    sizes = [100, 1000, 10000]
+    # Ahead by 20 pp at 100, by 5 at 1,000, behind by 5 at 10,000.
+    baseline = [correct(0.80), correct(0.85), correct(0.85)]
+    recipe = [correct(0.60), correct(0.80), correct(0.90)]
+    cross = crossover("effnet finetune", sizes, baseline, recipe, STATS)
+    assert cross.ahead_up_to == 1000
+    assert cross.diff_points == pytest.approx((20.0, 5.0, -5.0))
+    assert "ahead at 100, 1,000" in cross.verdict and "behind at 10,000" in cross.verdict
+    never = crossover("probe", sizes, recipe, recipe, STATS)
+    assert never.ahead_up_to is None and "cannot be told apart" in never.verdict
+
+
+def test_the_pareto_front_keeps_what_nothing_beats_on_both():
+    entries = [_entry(BEST_SINGLE, 0.85, "recipe", 10.0), _entry("mean", 0.88, "ensemble", 50.0),
+               _entry("slow and worse", 0.80, "baseline", 100.0),
+               _entry("cheap", 0.70, "baseline", 1.0)]
+    rows = leaderboard_rows(entries, LABELS, STATS, 10)
+    assert [row.name for row in pareto_front(rows)] == ["cheap", BEST_SINGLE, "mean"]
