@@ -74,5 +74,5 @@ dashboard: setup  ## optuna-dashboard on the search's study, 127.0.0.1:8080
 # it against dvc.yaml. Downloaded raw datasets (data/raw) stay: they are inputs.
 clean:  ## everything the pipeline writes: prepared data, models, reports, tracking databases
 	rm -rf data/prepared models reports/*.json reports/*.csv reports/index.html \
-		reports/report.md reports/figures reports/curves reports/metrics reports/plots mlflow.db mlflow.db-wal mlflow.db-shm \
+		reports/report.md reports/figures reports/curves metrics reports/plots mlflow.db mlflow.db-wal mlflow.db-shm \
 		mlruns mlartifacts optuna.db optuna.db-journal optuna.journal lightning_logs

@@ -20,6 +20,10 @@ PACKAGES=(
   opentelemetry-api opentelemetry-sdk opentelemetry-proto opentelemetry-semantic-conventions
   cryptography cffi pycparser
 )
+# GRID=1: what `trainlab search` adds (bench/gpu_grid.sh), and Fashion-MNIST's raw files.
+if [ "${GRID:-}" = 1 ]; then
+  PACKAGES+=(optuna colorlog tqdm optuna-integration optuna-dashboard)
+fi
 for pattern in /.whl/ /.gpu/; do
   grep -qxF "$pattern" .git/info/exclude 2>/dev/null || echo "$pattern" >> .git/info/exclude
 done
@@ -45,3 +49,7 @@ from trainlab.data.prepared import save_prepared
 path = save_prepared(fashion_mnist(), Path(".gpu/data/prepared"))
 print(f"prepared Fashion-MNIST: {path} ({path.stat().st_size / 2**20:.1f} MiB)")
 PYTHON
+if [ "${GRID:-}" = 1 ]; then
+  mkdir -p .gpu/fashion-mnist && cp /usr/share/datasets/fashion-mnist/*.gz .gpu/fashion-mnist/
+  echo "Fashion-MNIST raw files: $(du -sh .gpu/fashion-mnist | cut -f1) in .gpu/fashion-mnist/"
+fi

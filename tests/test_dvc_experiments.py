@@ -1,6 +1,6 @@
 """DVC's own clients on the real dvc.yaml: `dvc exp run --temp` tracks into the project's
 MLflow database and tags the run with the experiment; `dvc metrics show` and `dvc exp show`
-print the stages' numbers (reports/metrics/*.json) and nothing else."""
+print the stages' numbers (metrics/*.json) and nothing else."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_a_temp_experiment_tracks_into_the_project_database_under_its_name(repos
     [baseline] = [row for row in shown if row["rev"] == head]
     [exp] = [e for e in baseline["experiments"] if e["name"] == "three"]
     data = exp["revs"][0]["data"]
-    numbers = data["metrics"]["reports/metrics/train.json"]["data"]
+    numbers = data["metrics"]["metrics/train.json"]["data"]
     assert set(numbers) == {"acc", "gap"}
     assert numbers["acc"] == pytest.approx(run.data.metrics["test/acc"], abs=1e-6)
     assert data["params"]["params.yaml"]["data"]["train"]["epochs"] == 3
@@ -88,8 +88,8 @@ def test_metrics_show_prints_only_the_stages_numbers(repository):
     shown = json.loads(_dvc(repository, "metrics", "show", "--json"))
     files = {path: file for path, file in next(iter(shown.values()))["data"].items()
              if "data" in file}  # the stages not run yet: an error entry, no data
-    assert set(files) == {"reports/metrics/train.json"}
-    assert all(isinstance(v, float) for v in files["reports/metrics/train.json"]["data"].values())
+    assert set(files) == {"metrics/train.json"}
+    assert all(isinstance(v, float) for v in files["metrics/train.json"]["data"].values())
     # The table a terminal shows: one row, narrow enough for 120 columns.
     table = _dvc(repository, "metrics", "show")
     assert max(map(len, table.splitlines())) <= 120

@@ -145,7 +145,7 @@ def test_dvc_yaml_declares_the_claims_stage_before_the_report():
             "reports/search_trials.csv", "reports/ensemble.json", "reports/transfer.csv"} <= set(
         stage["deps"])
     assert {"claims", "seed", "tracking", "train.device"} <= set(stage["params"])
-    assert [next(iter(m)) for m in stage["metrics"]] == ["reports/metrics/claims.json"]
+    assert [next(iter(m)) for m in stage["metrics"]] == ["metrics/claims.json"]
     assert "reports/claims.json" in dvc["stages"]["report"]["deps"]
     assert list(dvc)[-1] == "plots"
 

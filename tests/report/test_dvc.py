@@ -28,7 +28,7 @@ def test_dvc_reads_the_metrics_and_the_curves(rendered, tmp_path):
     dvc(tmp_path, "init", "--no-scm", "-q")
 
     # The report's metrics.json holds text and nesting: a plain output, not a DVC metric
-    # (those are the stages' numbers, reports/metrics/*.json: tests/test_dvc_experiments.py).
+    # (those are the stages' numbers, metrics/*.json: tests/test_dvc_experiments.py).
     metrics = json.loads(dvc(tmp_path, "metrics", "show", "--json"))
     workspace = next(iter(metrics.values()))  # keyed "" without git, "workspace" with
     assert "reports/metrics.json" not in workspace["data"]

@@ -157,6 +157,6 @@ def test_dvc_yaml_declares_the_report_stage():
     outs = {next(iter(o)) for o in stage["outs"]}
     assert {"reports/index.html", "reports/report.md", "reports/figures",
             "reports/curves", "reports/metrics.json"} <= outs
-    assert "metrics" not in stage  # DVC's metrics are the stages' numbers (reports/metrics/)
+    assert "metrics" not in stage  # DVC's metrics are the stages' numbers (metrics/)
     plot = next(p["reports/curves"] for p in dvc["plots"] if "reports/curves" in p)
     assert plot["x"] == "epoch" and plot["y"] == ["train_acc", "val_acc"]

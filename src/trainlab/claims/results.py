@@ -233,7 +233,7 @@ class ClaimsFile(StageFile):
     mlflow_run_id: str | None  # None only before the run is tracked
 
     def metrics(self) -> dict[str, int]:
-        """The DVC metrics (reports/metrics/claims.json): claims by verdict."""
+        """The DVC metrics (metrics/claims.json): claims by verdict."""
         tally = self.summary
         return {"holds": tally.holds, "fails": tally.does_not_hold,
                 "open": tally.inconclusive + tally.pending}

@@ -70,7 +70,7 @@ class Evidence:
 
 def add_arguments_claims(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="reports/claims.json", help="every claim's verdict")
-    parser.add_argument("--metrics", default="reports/metrics/claims.json",
+    parser.add_argument("--metrics", default="metrics/claims.json",
                         help="DVC metrics file (numbers only)")
     parser.add_argument("--search-trials", default=str(Evidence.search_trials),
                         help="the search stage's trial table")

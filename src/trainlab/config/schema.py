@@ -230,7 +230,8 @@ class SearchConfig(Section):
     order: Literal["shuffled", "grid"] = "shuffled"  # the order grid trials are handed out
     storage: str = "sqlite:///optuna.db"
     study_name: Annotated[str, Field(min_length=1)] = "trainlab-grid"
-    workers: PositiveInt = 1  # local processes on one study
+    # Local processes on one study; auto: as many as the device holds (search/capacity.py).
+    workers: PositiveInt | Literal["auto"] = 1
     top_k: PositiveInt = 5  # checkpoints kept for the ensemble stage
     lr: Range | None = None  # tpe: tune the learning rate in this range
     strength: Range | None = None  # tpe: tune the penalty strength in this range

@@ -116,7 +116,7 @@ def add_arguments_ensemble(parser: argparse.ArgumentParser) -> None:
         help="the search stage's manifest of kept checkpoints",
     )
     parser.add_argument("--out", default="reports/ensemble.json", help="the ensemble's report")
-    parser.add_argument("--metrics", default="reports/metrics/ensemble.json",
+    parser.add_argument("--metrics", default="metrics/ensemble.json",
                         help="DVC metrics file (numbers only)")
     parser.add_argument("--predictions", default="models/ensemble/test_predictions.npz",
                         help="each combination's test predictions (the leaderboard's input)")

@@ -56,7 +56,7 @@ def add_arguments_leaderboard(parser) -> None:
     parser.add_argument("--predictions", default="models/ensemble/test_predictions.npz",
                         help="the ensemble's test predictions per combination")
     parser.add_argument("--out", default="reports/leaderboard.json", help="the leaderboard")
-    parser.add_argument("--metrics", default="reports/metrics/leaderboard.json",
+    parser.add_argument("--metrics", default="metrics/leaderboard.json",
                         help="DVC metrics file (numbers only)")
 
 
@@ -91,6 +91,7 @@ def run_leaderboard(cfg: Config, args) -> int:
         board = LeaderboardFile(
             dataset=data.dataset, fingerprint=data.fingerprint, test_images=len(data.test),
             train_images=len(data.train), confidence=cfg.stats.confidence,
+            best_single=f"{best.cell}#s{best.seed}, trial {best.trial} (val {best.val_acc:.4f})",
             method=(f"test accuracy: Clopper-Pearson exact interval; difference from the "
                     f"{BEST_SINGLE}: paired bootstrap over the test images "
                     f"({cfg.stats.resamples} resamples) with McNemar's exact test; both at "

@@ -5,7 +5,7 @@
   (the other stages' files are read through their writers' models)
 - `inputs`: everything one report needs, gathered, with each stage that has not run
 - `document`: the report as data; `summary`, `sections`, `claims`, `compare`: its sections
-- `metrics_file`: reports/metrics.json (the DVC metrics), typed
+- `metrics_file`: reports/metrics.json (the report's numbers), typed
 - `figures`: matplotlib figures as PNG bytes
 - `html`, `markdown`: the two renderers of a Document
 - `stage`: `trainlab report`: `run_report`, `add_arguments_report`, `build_report`,

@@ -44,7 +44,9 @@ def leaderboard_section(found: ReportInputs, dpi: int) -> Section:
         f"(fingerprint {board.fingerprint}); the recipe and the baselines trained on the same "
         f"{board.train_images:,} train images and were selected on the same val split. "
         f"Intervals at {level}: {board.method}. A difference whose interval includes 0 is "
-        "not distinguishable from noise on these test images."))
+        "not distinguishable from noise on these test images. The best single recipe is one "
+        f"trained model, the checkpoint with the best validation accuracy ({board.best_single}); "
+        "the summary's best recipe is its cell's mean over seeds."))
     section.add(Table(COLUMNS, [_row_cells(row) for row in board.rows],
                       caption="Sorted by test accuracy. Training time of an ensemble: its "
                               "members' trainings; of a baseline: its cell and the frozen "

@@ -1,4 +1,5 @@
-"""`reports/metrics.json` (the report's DVC metrics), typed: its one owner.
+"""`reports/metrics.json` (the report's numbers, a plain output; DVC's metrics are the stages'
+`metrics/*.json`), typed: its one owner.
 
 Numbers only, for `dvc metrics show/diff`: accuracies as fractions, gains in percentage
 points. What was not measured (a stage that has not run, a spread over one seed) is left out

@@ -52,6 +52,7 @@ from trainlab.search.workers import (
     StaleTrialHandler,
     die_with_coordinator,
     recover_local,
+    resolve_workers,
     spawn,
     supervise,
     usable_cores,
@@ -66,15 +67,15 @@ PARAMS_ATTR = "trainlab.params_hash"  # study user attr: what workers must agree
 
 def add_arguments_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-json", default="reports/search.json", help="the search's summary")
-    parser.add_argument("--metrics", default="reports/metrics/search.json",
+    parser.add_argument("--metrics", default="metrics/search.json",
                         help="DVC metrics file (numbers only)")
     parser.add_argument("--out-csv", default="reports/search_trials.csv", help="trial table")
     parser.add_argument("--out-cells", default="reports/search_cells.csv",
                         help="per cell: seeds, intervals, difference from the best")
     parser.add_argument(
-        "--workers", type=int, default=None, metavar="N",
-        help="local worker processes (default search.workers); 0 = only coordinate and wait "
-             "for `--worker` processes elsewhere",
+        "--workers", type=_workers_arg, default=None, metavar="N",
+        help="local worker processes (default search.workers); auto = as many as the device "
+             "holds; 0 = only coordinate and wait for `--worker` processes elsewhere",
     )
     parser.add_argument(
         "--worker", action="store_true",
@@ -85,12 +86,22 @@ def add_arguments_search(parser: argparse.ArgumentParser) -> None:
                         help="--worker: how long to wait for the coordinator to create the study")
 
 
+def _workers_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--workers {text!r}: give a number of processes or auto") from None
+
+
 def run_search(cfg: Config, args: argparse.Namespace) -> int:
     """Run the search of `cfg` (see the module docstring); returns the exit code."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # trainlab prints one line a trial
-    workers = cfg.search.workers if args.workers is None else args.workers
-    if workers < 0:
-        raise ConfigError(f"--workers = {workers} is not allowed: use 0 or more")
+    requested = cfg.search.workers if args.workers is None else args.workers
+    if requested != "auto" and int(requested) < 0:
+        raise ConfigError(f"--workers = {requested} is not allowed: use 0 or more, or auto")
     base = base_config(cfg)
     client = runs.open_client(cfg)
     storage = open_storage(cfg.search, StaleTrialHandler(client, cfg.tracking.experiment))
@@ -108,6 +119,7 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
         print(f"search worker: trained {ran} trial(s); no queued trial left", flush=True)
         return 0
     started = time.perf_counter()
+    workers = resolve_workers(requested, base, data)
     search_study = create_or_load(storage, cfg, pruner)
     config_id = search_hash(base, data.fingerprint)
     with runs.parent(client, cfg, search_study, config_id) as parent:

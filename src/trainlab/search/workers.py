@@ -24,10 +24,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import optuna
+import torch
 from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
+from trainlab.config import Config
+from trainlab.data.prepared import PreparedData
+from trainlab.models.device import resolve_device
 from trainlab.progress import remaining
+from trainlab.search.capacity import auto_workers, free_bytes, trial_bytes, wait_for_memory
 from trainlab.search.objective import TrialContext, run_trial
 from trainlab.search.runs import kill_children, kill_runs
 from trainlab.search.study import (
@@ -41,6 +46,7 @@ from trainlab.search.study import (
     requeue,
     wait_while_running,
 )
+from trainlab.training.recipe import build_module
 
 COORDINATOR_ENV = "TRAINLAB_SEARCH_COORDINATOR"  # pid of the coordinator of a spawned worker
 INDEX_ENV = "TRAINLAB_SEARCH_WORKER"  # 1.. for the local worker processes a coordinator spawns
@@ -65,6 +71,8 @@ def work(ctx: TrialContext, search_study: SearchStudy, label: str = "search",
     """
     ran = 0
     poll = min(POLL_S, float(ctx.base.search.heartbeat_interval))
+    device = resolve_device(ctx.base.train.device)
+    need = trial_need(ctx, device)
     idle_since = None
     while True:
         fail_stale(search_study)  # a dead worker's trial is queued again before we look
@@ -80,10 +88,33 @@ def work(ctx: TrialContext, search_study: SearchStudy, label: str = "search",
             return ran
         idle_since = None
         with heartbeat(search_study, trial.number):
+            # A trial that does not fit in the device's free memory waits for one that ends.
+            prefix = f"{label}: trial {trial.number}"
+            wait_for_memory(need, lambda: free_bytes(device),
+                            lambda text, prefix=prefix: print(f"{prefix} {text}", flush=True))
             state = run_trial(ctx, trial)
         ran += 1
         print(f"{label}: {progress(search_study, ctx.base_hash)} "
               f"{describe(search_study, trial.number, state)}", flush=True)
+
+
+def trial_need(ctx: TrialContext, device: torch.device) -> int:
+    """Device bytes a trial of this search needs (the base recipe's network; a rough bound)."""
+    module = build_module(ctx.base, ctx.data)
+    return trial_bytes(ctx.base, ctx.data, sum(p.numel() for p in module.parameters()), device)
+
+
+def resolve_workers(requested: int | str, cfg: Config, data: PreparedData) -> int:
+    """`search.workers` as a number: `auto` asks the device (trainlab.search.capacity)."""
+    if requested != "auto":
+        return int(requested)
+    device = resolve_device(cfg.train.device)
+    module = build_module(cfg, data)
+    need = trial_bytes(cfg, data, sum(p.numel() for p in module.parameters()), device)
+    workers = auto_workers(device, usable_cores(), free_bytes(device) or 0, need)
+    print(f"search: search.workers = auto: {workers} on {device.type} "
+          f"({need / 2**20:.0f} MiB a trial, {usable_cores()} cores)", flush=True)
+    return workers
 
 
 def next_trial(ctx: TrialContext, search_study: SearchStudy) -> optuna.Trial | None:

@@ -37,7 +37,7 @@ class TrainSummary(StageFile):
     run_id: str | None  # None when tracking is off
 
     def metrics(self) -> dict[str, float | None]:
-        """The DVC metrics (reports/metrics/train.json): test accuracy and the gap."""
+        """The DVC metrics (metrics/train.json): test accuracy and the gap."""
         return {"acc": self.test_acc, "gap": self.gap_acc}
 
     @classmethod

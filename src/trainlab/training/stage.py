@@ -15,7 +15,7 @@ from trainlab.training.results import TrainSummary
 def add_arguments_train(parser) -> None:
     parser.add_argument("--checkpoints", default="models/train", help="best-snapshot folder")
     parser.add_argument("--out", default="reports/train.json", help="the training's scores")
-    parser.add_argument("--metrics", default="reports/metrics/train.json",
+    parser.add_argument("--metrics", default="metrics/train.json",
                         help="DVC metrics file (numbers only)")
     parser.add_argument("--confusion", default="reports/plots/confusion.csv",
                         help="actual,predicted class per test image (DVC's confusion plot)")

@@ -226,7 +226,7 @@ def random_backbone(ctx: Context, name: str) -> Backbone:
 # --- outputs ---------------------------------------------------------------------------
 def add_arguments_transfer(parser) -> None:
     parser.add_argument("--out-json", default="reports/transfer.json", help="the summary")
-    parser.add_argument("--metrics", default="reports/metrics/transfer.json",
+    parser.add_argument("--metrics", default="metrics/transfer.json",
                         help="DVC metrics file (numbers only)")
     parser.add_argument("--out-csv", default="reports/transfer.csv", help="one row per cell")
 
