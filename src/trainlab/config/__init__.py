@@ -3,6 +3,7 @@
 - `schema`: what every section is (frozen, unknown keys forbidden), the value types and
   choices the sections share, and the pipeline's sections (data, model, train ... report)
 - `claims`: the `claims` section (the lecture's claims: experiments and verdict rules)
+- `leaderboard`: the `leaderboard` section (the pretrained baselines on the main task)
 - `params`: the whole params.yaml (:class:`Config`), :data:`RECIPE_KEYS` (what decides a
   training's result), and loading: YAML, `--set` overrides, profiles, the grid's presets
 - `stage`: `trainlab config`, the resolved configuration printed as YAML
@@ -29,6 +30,7 @@ from trainlab.config.claims import (
     TransferRule,
     ZeroCentredRule,
 )
+from trainlab.config.leaderboard import LeaderboardConfig
 from trainlab.config.params import (
     RECIPE_KEYS,
     TRAINING_SECTIONS,
@@ -45,7 +47,6 @@ from trainlab.config.schema import (
     DataConfig,
     EnsembleConfig,
     GridConfig,
-    LeaderboardConfig,
     ModelConfig,
     PresetsConfig,
     RaceConfig,

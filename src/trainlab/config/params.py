@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError
 
 from trainlab.config import schema
 from trainlab.config.claims import ClaimsConfig
+from trainlab.config.leaderboard import LeaderboardConfig
 from trainlab.config.schema import Section
 from trainlab.errors import ConfigError
 from trainlab.io import flatten
@@ -36,7 +37,7 @@ class Config(Section):
     search: schema.SearchConfig = schema.SearchConfig()
     ensemble: schema.EnsembleConfig = schema.EnsembleConfig()
     transfer: schema.TransferConfig = schema.TransferConfig()
-    leaderboard: schema.LeaderboardConfig = schema.LeaderboardConfig()
+    leaderboard: LeaderboardConfig = LeaderboardConfig()
     report: schema.ReportConfig = schema.ReportConfig()
     stats: schema.StatsConfig = schema.StatsConfig()
     claims: ClaimsConfig = ClaimsConfig()

@@ -11,7 +11,7 @@ import math
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DATASETS = ("fashion_mnist", "digits", "mnist", "cifar10", "cifar100", "svhn", "imagefolder")
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout", "gelu")
@@ -27,21 +27,35 @@ Positive = Annotated[float, Field(gt=0.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
+def check_lists(section: str, model: BaseModel, required: tuple[str, ...],
+                optional: tuple[str, ...] = ()) -> None:
+    """Each `required` list holds a value; no list, `optional` ones included, repeats one."""
+    for key in required:
+        if not getattr(model, key):
+            raise ValueError(f"{section}.{key} is empty: list at least one value")
+    for key in (*required, *optional):
+        values = list(getattr(model, key) or ())
+        if len(set(values)) != len(values):
+            raise ValueError(f"{section}.{key} = {values} repeats a value; list each once")
+
+
 class Section(BaseModel):
     """A params section: unknown keys are errors, values are immutable once loaded."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
-def project_relative(value: str, key: str) -> str:
+def project_relative(value: str) -> str:
     """Keep output paths inside the project: relative, without '..' (no writes elsewhere)."""
     path = PurePosixPath(value)
     if path.is_absolute() or ".." in path.parts or not value.strip():
-        raise ValueError(
-            f"must be a relative path inside the project without '..', got {value!r} "
-            f"for {key}; use a folder such as 'data/prepared'"
-        )
+        raise ValueError("must be a relative path inside the project without '..'; use a "
+                         "folder such as 'data/prepared'")
     return value
+
+
+# An output folder of the project (the error names the key: trainlab.config.params._describe).
+ProjectPath = Annotated[str, AfterValidator(project_relative)]
 
 
 class DataConfig(Section):
@@ -55,12 +69,8 @@ class DataConfig(Section):
     image_size: PositiveInt | None = None  # imagefolder: resize to a square of this side
     preprocessing: Literal[PREPROCESSING] = "channel_standardize"  # type: ignore[valid-type]
     download: bool = True  # torchvision may download when the network allows
-    prepared_dir: str = "data/prepared"
+    prepared_dir: ProjectPath = "data/prepared"
 
-    @field_validator("prepared_dir")
-    @classmethod
-    def _inside_project(cls, value: str) -> str:
-        return project_relative(value, "data.prepared_dir")
 
 
 class ModelConfig(Section):
@@ -236,7 +246,7 @@ class SearchConfig(Section):
     lr: Range | None = None  # tpe: tune the learning rate in this range
     strength: Range | None = None  # tpe: tune the penalty strength in this range
     dropout: Range | None = None  # tpe: tune the dropout rate in this range
-    models_dir: str = "models/search"
+    models_dir: ProjectPath = "models/search"
     pruner_startup_trials: Annotated[int, Field(ge=0)] = 5  # median: finished trials first
     heartbeat_interval: PositiveInt = 30  # seconds between a running trial's heartbeats
     grace_period: PositiveInt = 120  # seconds without heartbeat before a trial counts as dead
@@ -263,10 +273,6 @@ class SearchConfig(Section):
                 )
         return self
 
-    @field_validator("models_dir")
-    @classmethod
-    def _inside_project(cls, value: str) -> str:
-        return project_relative(value, "search.models_dir")
 
 
 class EnsembleConfig(Section):
@@ -307,22 +313,13 @@ class TransferConfig(Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: PositiveInt | None = None  # torch intra-op threads; None = torch's default
     resnet18_weights: str | None = None  # local weights file; None = torchvision's download
-    models_dir: str = "models/transfer"
+    models_dir: ProjectPath = "models/transfer"
 
-    @field_validator("models_dir")
-    @classmethod
-    def _inside_project(cls, value: str) -> str:
-        return project_relative(value, "transfer.models_dir")
 
     @model_validator(mode="after")
     def _consistent(self) -> TransferConfig:
-        for key in ("backbones", "modes", "sizes"):
-            if not getattr(self, key):
-                raise ValueError(f"transfer.{key} is empty: list at least one value")
-        for key in ("backbones", "modes", "sizes", "source_classes", "target_classes"):
-            values = list(getattr(self, key) or ())
-            if len(set(values)) != len(values):
-                raise ValueError(f"transfer.{key} = {values} repeats a value; list each once")
+        check_lists("transfer", self, ("backbones", "modes", "sizes"),
+                    ("source_classes", "target_classes"))
         # None (halves of the dataset's classes) is resolved and checked by the stage.
         if self.target_classes is not None and len(self.target_classes) < 2:
             raise ValueError(
@@ -346,45 +343,6 @@ class TransferConfig(Section):
         return self
 
 
-class LeaderboardConfig(Section):
-    """The headline comparison (stage `leaderboard`): the grid's best recipe, its ensembles and
-    ImageNet-pretrained baselines trained on the same prepared train split, selected on the
-    same val split, scored on the same test images.
-
-    The baselines train as the transfer stage's cells do (`transfer.image_size`, `epochs`,
-    `lr`, `finetune_blocks` ...): one recipe for every pretrained network in the project.
-    """
-
-    backbones: tuple[Literal["efficientnet_lite0", "resnet18"], ...] = ("efficientnet_lite0",)
-    modes: tuple[Literal["linear_probe", "finetune"], ...] = ("linear_probe", "finetune")
-    # Fractions of the prepared train split each baseline (and the best recipe, below 1) trains
-    # on: the labelled-images curve and where a baseline overtakes the recipe. 1.0 = the split
-    # the grid used, the leaderboard's rows.
-    fractions: tuple[Annotated[float, Field(gt=0.0, le=1.0)], ...] = (0.01, 0.1, 1.0)
-    inference_images: PositiveInt = 512  # test images timed per model for images/s
-    models_dir: str = "models/leaderboard"
-
-    @field_validator("models_dir")
-    @classmethod
-    def _inside_project(cls, value: str) -> str:
-        return project_relative(value, "leaderboard.models_dir")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> LeaderboardConfig:
-        for key in ("backbones", "modes", "fractions"):
-            values = list(getattr(self, key))
-            if not values:
-                raise ValueError(f"leaderboard.{key} is empty: list at least one value")
-            if len(set(values)) != len(values):
-                raise ValueError(f"leaderboard.{key} = {values} repeats a value; list each once")
-        if 1.0 not in self.fractions:
-            raise ValueError(
-                f"leaderboard.fractions = {list(self.fractions)} lacks 1.0: the leaderboard's "
-                "rows train on the whole train split, as the grid did"
-            )
-        return self
-
-
 class StatsConfig(Section):
     """How every comparison states its uncertainty (trainlab.stats; scipy underneath)."""
 
@@ -395,12 +353,8 @@ class StatsConfig(Section):
 
 
 class ReportConfig(Section):
-    out: str = "reports"
+    out: ProjectPath = "reports"
     curves: Annotated[int, Field(ge=0)] = 4  # learning curves drawn besides the best and worst
     title: Annotated[str, Field(min_length=1)] = "trainlab report"  # the page's heading
     dpi: Annotated[int, Field(ge=50, le=300)] = 110  # figure resolution, dots per inch
 
-    @field_validator("out")
-    @classmethod
-    def _inside_project(cls, value: str) -> str:
-        return project_relative(value, "report.out")

@@ -10,36 +10,23 @@ from __future__ import annotations
 import matplotlib
 
 from trainlab.leaderboard.results import LeaderboardFile, Row
-from trainlab.report.document import (
-    Cell,
-    Column,
-    FigureBlock,
-    Notice,
-    Paragraph,
-    Section,
-    Table,
-    duration,
-    interval,
-    num_cell,
-    points_cell,
-    text_cell,
-)
+from trainlab.report import document as doc
 from trainlab.report.figures import STYLE, Figure, new_figure, plain, png_bytes
 from trainlab.report.inputs import ReportInputs
 
 KIND_COLORS = {"recipe": "#1f77b4", "ensemble": "#e69f00", "baseline": "#2ca02c"}
 
 
-def leaderboard_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("leaderboard", "Leaderboard: the grid's best, its ensembles, pretrained "
+def leaderboard_section(found: ReportInputs, dpi: int) -> doc.Section:
+    section = doc.Section("leaderboard", "Leaderboard: the grid's best, its ensembles, pretrained "
                                      "baselines")
     board = found.leaderboard
     if board is None:
         stage = found.stages["leaderboard"]
-        return section.add(Notice("Nothing to show until the leaderboard stage has run "
+        return section.add(doc.Notice("Nothing to show until the leaderboard stage has run "
                                   f"({stage.problem}). Run it with", stage.command))
     level = f"{board.confidence:.0%}"
-    section.add(Paragraph(
+    section.add(doc.Paragraph(
         f"Every model scored on the same {board.test_images:,} test images of {board.dataset} "
         f"(fingerprint {board.fingerprint}); the recipe and the baselines trained on the same "
         f"{board.train_images:,} train images and were selected on the same val split. "
@@ -47,44 +34,45 @@ def leaderboard_section(found: ReportInputs, dpi: int) -> Section:
         "not distinguishable from noise on these test images. The best single recipe is one "
         f"trained model, the checkpoint with the best validation accuracy ({board.best_single}); "
         "the summary's best recipe is its cell's mean over seeds."))
-    section.add(Table(COLUMNS, [_row_cells(row) for row in board.rows],
+    section.add(doc.Table(COLUMNS, [_row_cells(row) for row in board.rows],
                       caption="Sorted by test accuracy. Training time of an ensemble: its "
                               "members' trainings; of a baseline: its cell and the frozen "
                               "feature pass. Images/s: inference on this machine, same batch "
                               "for all."))
-    section.add(FigureBlock(pareto_figure(board.rows, dpi)))
+    section.add(doc.FigureBlock(pareto_figure(board.rows, dpi)))
     if board.curve:
-        section.add(FigureBlock(labelled_images_figure(board, dpi)))
-    section.add(*(Paragraph(cross.verdict + ".") for cross in board.crossovers))
-    section.add(*(Paragraph(f"Note from the leaderboard stage: {note}") for note in board.notes))
+        section.add(doc.FigureBlock(labelled_images_figure(board, dpi)))
+    section.add(*(doc.Paragraph(cross.verdict + ".") for cross in board.crossovers))
+    section.add(*(doc.Paragraph(f"Note from the leaderboard stage: {note}")
+                  for note in board.notes))
     return section
 
 
 COLUMNS = [
-    Column("model"), Column("test accuracy", True, "with its exact binomial interval"),
-    Column("vs best single", True, "difference in test accuracy, pp, paired interval"),
-    Column("p", True, "McNemar's exact test of no difference"),
-    Column("train-test gap", True, "final train accuracy - test accuracy, pp"),
-    Column("ECE", True), Column("NLL", True), Column("parameters", True),
-    Column("training", True), Column("images/s", True, "inference on this machine"),
+    doc.Column("model"), doc.Column("test accuracy", True, "with its exact binomial interval"),
+    doc.Column("vs best single", True, "difference in test accuracy, pp, paired interval"),
+    doc.Column("p", True, "McNemar's exact test of no difference"),
+    doc.Column("train-test gap", True, "final train accuracy - test accuracy, pp"),
+    doc.Column("ECE", True), doc.Column("NLL", True), doc.Column("parameters", True),
+    doc.Column("training", True), doc.Column("images/s", True, "inference on this machine"),
 ]
 
 
-def _row_cells(row: Row) -> list[Cell]:
+def _row_cells(row: Row) -> list[doc.Cell]:
     diff = (f"{row.diff_points:+.2f} pp [{row.diff_low:+.2f}, {row.diff_high:+.2f}]"
             if row.name != "best single recipe" else "reference")
     tone = "" if row.diff_low <= 0 <= row.diff_high else ("good" if row.diff_low > 0 else "bad")
     gap = None if row.gap_acc is None else 100 * row.gap_acc
     return [
-        text_cell(row.name),
-        Cell(interval(row.test_acc, row.test_low, row.test_high), row.test_acc),
-        Cell(diff, row.diff_points, tone),
-        num_cell(row.diff_p, 3),
-        points_cell(gap, higher_is_better=False),
-        num_cell(row.ece, 4), num_cell(row.nll, 4),
-        Cell(f"{row.params:,}", row.params),
-        Cell(duration(row.train_seconds), row.train_seconds),
-        Cell(f"{row.images_per_second:,.0f}", row.images_per_second),
+        doc.text_cell(row.name),
+        doc.Cell(doc.interval(row.test_acc, row.test_low, row.test_high), row.test_acc),
+        doc.Cell(diff, row.diff_points, tone),
+        doc.num_cell(row.diff_p, 3),
+        doc.points_cell(gap, higher_is_better=False),
+        doc.num_cell(row.ece, 4), doc.num_cell(row.nll, 4),
+        doc.Cell(f"{row.params:,}", row.params),
+        doc.Cell(doc.duration(row.train_seconds), row.train_seconds),
+        doc.Cell(f"{row.images_per_second:,.0f}", row.images_per_second),
     ]
 
 
