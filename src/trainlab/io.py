@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,12 @@ def project_path(path: str | Path) -> str:
         return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def slug(text: str) -> str:
+    """`text` as a file-name or metric-key part: runs of other characters become one `_`
+    (letters, digits, `.` and `-` kept; at most 80 characters; "run" when nothing is left)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_")[:80] or "run"
 
 
 def flatten(tree: Any, prefix: str = "", *, scalars_only: bool = False) -> dict[str, Any]:

@@ -45,10 +45,8 @@ class RecipePoint:
     run_id: str | None
 
 
-def recipe_config(cfg: Config, best: TrialRow) -> Config:
-    """The config the best trial trained with (grid sampler: its cell and seed)."""
-    cell = Cell(best.activation, best.regularization, best.augmentation, best.preprocessing)
-    return trial_config(base_config(cfg), cfg.grid, cell, best.seed or 0)
+def best_cell(best: TrialRow) -> Cell:
+    return Cell(best.activation, best.regularization, best.augmentation, best.preprocessing)
 
 
 def subset_epochs(cfg: Config, recipe: Config, size: int) -> int:
@@ -76,8 +74,9 @@ def recipe_points(
     if best.test_correct is None or best.seconds is None:
         raise DataError(f"the best trial (#{best.trial}, run {best.run_id}) has no per-image test "
                         "results in reports/search_trials.csv; rerun `dvc repro search`")
-    recipe = recipe_config(cfg, best)
-    cell = Cell(best.activation, best.regularization, best.augmentation, best.preprocessing)
+    # The config and the data the best trial trained with (grid sampler: its cell and seed).
+    cell = best_cell(best)
+    recipe = trial_config(base_config(cfg), cfg.grid, cell, best.seed or 0)
     seen = trial_data(data, cell)
     points = []
     for fraction, size in sizes:

@@ -94,9 +94,6 @@ class LeaderboardFile(StageFile):
     seconds: float
     mlflow_run_id: str | None  # None only before the run is tracked
 
-    def row(self, name: str) -> Row:
-        return next(row for row in self.rows if row.name == name)
-
     def metrics(self) -> dict[str, float | None]:
         """The DVC metrics (metrics/leaderboard.json): the best baseline's test accuracy
         minus the best single recipe's, pp (`base_vs`; intervals: leaderboard.json)."""

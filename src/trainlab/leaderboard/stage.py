@@ -10,7 +10,6 @@ as an artifact; the baselines and the recipe's subset trainings are its child ru
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.ensemble.manifest import read_manifest
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.errors import DataError
+from trainlab.io import slug
 from trainlab.leaderboard.baselines import Baseline, fraction_sizes, train_baselines
 from trainlab.leaderboard.costs import images_per_second, parameter_count
 from trainlab.leaderboard.recipe_curve import RecipePoint, recipe_points
@@ -207,15 +207,10 @@ def _notes(cfg: Config, summary: EnsembleSummary) -> list[str]:
 
 
 # --- MLflow and the terminal -------------------------------------------------------------
-def slug(name: str) -> str:
-    """A row's name as an MLflow metric prefix: 'ensemble: mean probability' -> ensemble_mean_..."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-
-
 def _run_metrics(board: LeaderboardFile) -> dict[str, float]:
     metrics: dict[str, float] = {"time/seconds": board.seconds}
     for row in board.rows:
-        key = slug(row.name)
+        key = slug(row.name)  # 'ensemble: mean probability' -> ensemble_mean_probability
         values = {"test_acc": row.test_acc, "test_low": row.test_low, "test_high": row.test_high,
                   "diff_points": row.diff_points, "diff_low": row.diff_low,
                   "diff_high": row.diff_high, "gap_acc": row.gap_acc, "ece": row.ece,

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainlab.config import Config
-from trainlab.io import write_atomic, write_bytes
+from trainlab.io import slug, write_atomic, write_bytes
 from trainlab.report import sources, tables
 from trainlab.report.compare import build_comparison
 from trainlab.report.document import Document
@@ -128,10 +127,6 @@ def _replace_folder(folder: Path, contents: dict[str, bytes], pattern: str) -> l
 
 def write_figures(doc: Document, folder: Path) -> list[Path]:
     return _replace_folder(folder, {f"{f.name}.png": f.png for f in doc.figures}, "*.png")
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_")[:80] or "run"
 
 
 def write_curves(found: ReportInputs, folder: Path) -> list[Path]:

@@ -72,7 +72,7 @@ def work(ctx: TrialContext, search_study: SearchStudy, label: str = "search",
     ran = 0
     poll = min(POLL_S, float(ctx.base.search.heartbeat_interval))
     device = resolve_device(ctx.base.train.device)
-    need = trial_need(ctx, device)
+    need = trial_need(ctx.base, ctx.data, device)
     idle_since = None
     while True:
         fail_stale(search_study)  # a dead worker's trial is queued again before we look
@@ -98,10 +98,10 @@ def work(ctx: TrialContext, search_study: SearchStudy, label: str = "search",
               f"{describe(search_study, trial.number, state)}", flush=True)
 
 
-def trial_need(ctx: TrialContext, device: torch.device) -> int:
+def trial_need(cfg: Config, data: PreparedData, device: torch.device) -> int:
     """Device bytes a trial of this search needs (the base recipe's network; a rough bound)."""
-    module = build_module(ctx.base, ctx.data)
-    return trial_bytes(ctx.base, ctx.data, sum(p.numel() for p in module.parameters()), device)
+    module = build_module(cfg, data)
+    return trial_bytes(cfg, data, sum(p.numel() for p in module.parameters()), device)
 
 
 def resolve_workers(requested: int | str, cfg: Config, data: PreparedData) -> int:
@@ -109,8 +109,7 @@ def resolve_workers(requested: int | str, cfg: Config, data: PreparedData) -> in
     if requested != "auto":
         return int(requested)
     device = resolve_device(cfg.train.device)
-    module = build_module(cfg, data)
-    need = trial_bytes(cfg, data, sum(p.numel() for p in module.parameters()), device)
+    need = trial_need(cfg, data, device)
     workers = auto_workers(device, usable_cores(), free_bytes(device) or 0, need)
     print(f"search: search.workers = auto: {workers} on {device.type} "
           f"({need / 2**20:.0f} MiB a trial, {usable_cores()} cores)", flush=True)
