@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
+import os
 import re
+import signal
 import socket
 import struct
 import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -42,6 +49,70 @@ def runs(params: dict) -> dict[str, Any]:
     client = MlflowClient(absolute_uri(params["tracking"]["uri"]))
     experiment = client.get_experiment_by_name(params["tracking"]["experiment"])
     return {r.info.run_id: r for r in client.search_runs([experiment.experiment_id])}
+
+
+T = TypeVar("T")
+
+# The hold point (tests/hold): Lightning loads its callback into every Trainer of a process
+# whose PYTHONPATH holds this folder. Loaded here by file, not put on this process's path,
+# so that no training inside the test process itself can ever hold.
+HOLD = Path(__file__).parent / "hold"
+_spec = importlib.util.spec_from_file_location("trainlab_test_hold", HOLD / "trainlab_test_hold.py")
+hold = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hold)
+
+
+def hold_env(folder: Path, spec: str | None = None) -> dict[str, str]:
+    """This process's environment for a command that holds at `spec` ("FIT:EPOCH", see
+    tests/hold/trainlab_test_hold.py), writing its marker into `folder`."""
+    path = os.pathsep.join(p for p in (str(HOLD), os.environ.get("PYTHONPATH")) if p)
+    env = os.environ | {"PYTHONPATH": path, hold.FOLDER: str(folder)}
+    if spec is not None:
+        hold.parse(spec)  # a typo fails here, not as a process that never holds
+        env[hold.SPEC] = spec
+    return env
+
+
+def held(folder: Path) -> dict[int, dict[str, Any]]:
+    """The processes holding now (or killed while holding), by pid: their markers."""
+    return {int(path.stem): json.loads(path.read_text()) for path in folder.glob("*.json")}
+
+
+def release(folder: Path, pid: int) -> None:
+    """Let a held process go on (SIGUSR1); its marker is removed first."""
+    (folder / f"{pid}.json").unlink()
+    os.kill(pid, signal.SIGUSR1)
+
+
+def wait_until(condition: Callable[[], T], *processes: subprocess.Popen, what: str) -> T:
+    """Poll `condition()` until it returns something true, and return that.
+
+    No deadline: how long a state takes to arrive is the machine's business, and pytest-timeout
+    (pyproject.toml) fails a test that never gets there. It fails at once, with the process's
+    output, when one of `processes` exits first: the state it waits for will never come.
+    """
+    while True:
+        exited = [process for process in processes if process.poll() is not None]
+        if result := condition():  # after the poll: a state reached just before exiting counts
+            return result
+        if exited:
+            log, pipe = getattr(exited[0], "log_path", None), exited[0].stdout
+            output = Path(log).read_text() if log else pipe.read() if pipe else ""
+            raise AssertionError(f"process {exited[0].pid} exited with {exited[0].returncode} "
+                                 f"before {what}:\n{output}")
+        time.sleep(0.02)
+
+
+def wait_for_server(url: str, process: subprocess.Popen) -> bytes:
+    """Wait until the server `process` started answers `url` (see wait_until); the body."""
+    def answer() -> bytes | None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read() or b" "
+        except OSError:  # not listening yet, or not ready
+            return None
+
+    return wait_until(answer, process, what=f"{url} answering")
 
 
 # Debian's headless Chromium (`make chromium`), for the pages the tests render or serve.

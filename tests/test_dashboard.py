@@ -7,14 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import optuna
 import pytest
 import yaml
-from support import free_port  # tests/support.py
+from support import free_port, wait_for_server  # tests/support.py
 
 from trainlab.cli import build_parser, main
 from trainlab.config import load_config
@@ -56,14 +55,7 @@ def test_dashboard_serves_the_study_over_http_and_stops_on_sigterm(study_project
     try:
         first = server.stdout.readline()  # printed before the server starts
         assert f"http://127.0.0.1:{port}/dashboard/studies/1" in first, first
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                listed = _get(f"http://127.0.0.1:{port}/api/studies")
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
-                time.sleep(0.3)
+        listed = json.loads(wait_for_server(f"http://127.0.0.1:{port}/api/studies", server))
         [study] = listed["study_summaries"]
         assert (study["study_id"], study["study_name"]) == (1, STUDY)
         assert study["directions"] == ["maximize"]
@@ -72,7 +64,7 @@ def test_dashboard_serves_the_study_over_http_and_stops_on_sigterm(study_project
         assert [trial["values"] for trial in detail["trials"]] == [[0.875]]
     finally:
         server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
+        output, _ = server.communicate()
     assert server.returncode == 0, output
     with pytest.raises(OSError):  # nothing listens any more
         socket.create_connection(("127.0.0.1", port), timeout=2).close()

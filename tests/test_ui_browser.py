@@ -9,15 +9,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
-from support import BROWSER_MARKS, chromium, free_port, png_size  # tests/support.py
+from support import BROWSER_MARKS, chromium, free_port, png_size, wait_for_server
 
 from trainlab.data.prepared import load_prepared
 from trainlab.databases import absolute_uri
@@ -86,18 +84,11 @@ def ui(searched: Path):
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = server.stdout.readline().split(": ", 1)[1].split()[0]
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5):
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "no UI"
-                time.sleep(0.5)
+        wait_for_server(f"http://127.0.0.1:{port}/health", server)
         yield url, server
     finally:
         server.send_signal(signal.SIGTERM)  # trainlab stops `mlflow ui` and its workers
-        server.communicate(timeout=60)
+        server.communicate()
 
 
 def test_runs_page_lists_the_parent_run_with_source_and_dataset(searched, ui, tmp_path):

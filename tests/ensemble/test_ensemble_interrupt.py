@@ -23,13 +23,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
 import pytest
 import yaml
-from support import files, runs  # noqa: E402 (tests/support.py)
+from support import files, runs, wait_until  # tests/support.py
 
 from trainlab.cli import main
 
@@ -65,19 +64,14 @@ def searched(prepared: Path):
 def start_paused(root: Path, pause_at: str) -> tuple[subprocess.Popen, Path]:
     """`trainlab ensemble` as a subprocess that stops before opening a path matching `pause_at`;
     returns once it is there (it printed so), with the path of its output."""
-    log = root / f"ensemble-{time.monotonic_ns()}.log"
+    log = root / f"ensemble-{len(list(root.glob('ensemble-*.log')))}.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, str(LAUNCHER), "ensemble"], cwd=root, stdout=out,
             stderr=subprocess.STDOUT, env=os.environ | {"TRAINLAB_PAUSE_AT": pause_at},
         )
-    deadline = time.monotonic() + 180
-    while PAUSED not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"ensemble never reached {pause_at!r} (exit "
-                                 f"{process.wait()}):\n{log.read_text()}")
-        time.sleep(0.05)
+    process.log_path = log
+    wait_until(lambda: PAUSED in log.read_text(), process, what=f"opening {pause_at!r}")
     return process, log
 
 
@@ -105,7 +99,7 @@ def test_interrupted_ensemble_stops_cleanly_and_keeps_finished_work(
 
     process, log = start_paused(prepared, pause_at)
     process.send_signal(sig)
-    assert process.wait(timeout=120) == 130, log.read_text()
+    assert process.wait() == 130, log.read_text()
     assert "trainlab ensemble: interrupted; finished results are kept" in log.read_text()
 
     # Every file under models/ and reports/ as before: the search's checkpoints, manifest

@@ -1,7 +1,10 @@
 """Search fixtures: a prepared digits project with a small grid, and readers of what it wrote.
 
-Trials train the conftest's 32-unit MLP on digits (about a second each); the Optuna study
-and the MLflow runs live in SQLite files under tmp_path, read back with the real libraries.
+Trials train the conftest's 32-unit MLP on digits (a fraction of a second each); the Optuna
+study and the MLflow runs live in SQLite files under tmp_path, read back with the real
+libraries. A test that stops a search mid-training starts it with a hold point
+(`start(hold="FIT:EPOCH")`, tests/hold): the process holds still there until the test's
+signal, so the signal lands mid-training on a machine of any speed.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import optuna
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from support import held, hold_env, release, wait_until  # tests/support.py
 
 from trainlab.databases import absolute_uri
 
@@ -64,16 +67,28 @@ class SearchProject:
 
         return main(["search", *args])
 
-    def start(self, *args: str) -> subprocess.Popen:
-        """`trainlab search ARGS` as a separate process (output to a log file)."""
-        path = self.root / f"search-{time.monotonic_ns()}.log"
+    @property
+    def held_dir(self) -> Path:
+        """Where a process started with a hold point says that it holds (tests/hold)."""
+        return self.root / "held"
+
+    def start(self, *args: str, hold: str | None = None) -> subprocess.Popen:
+        """`trainlab search ARGS` as a separate process (output to a log file); with `hold`,
+        its training holds at that point ("FIT:EPOCH") until a signal."""
+        path = self.root / f"search-{len(list(self.root.glob('search-*.log')))}.log"
         with open(path, "w") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "trainlab.cli", "search", *args],
                 cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
+                env=hold_env(self.held_dir, hold),
             )
         process.log_path = path
         return process
+
+    def wait_held(self, process: subprocess.Popen) -> dict[str, Any]:
+        """Wait until `process` holds at its hold point; its marker ({"pid", "fit", "epoch"})."""
+        return wait_until(lambda: held(self.held_dir).get(process.pid), process,
+                          what="its hold point")
 
     @staticmethod
     def log(process: subprocess.Popen) -> str:
@@ -120,22 +135,38 @@ class SearchProject:
             t.state.name == "RUNNING" and "mlflow_run_id" in t.user_attrs for t in trials
         )
 
-    def wait_for(self, condition: Callable[[list], bool], process: subprocess.Popen,
-                 timeout: float = 180.0) -> list:
-        """Poll the study until `condition(trials)` holds; fail if the process exits first."""
-        deadline = time.monotonic() + timeout
-        study = None
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"search exited early with {process.returncode}"
+    # A worker's hold point: the end of the first epoch of its first trial.
+    FIRST_TRIAL = "1:1"
+
+    def start_workers(self, count: int) -> list[subprocess.Popen]:
+        """`count` `trainlab search --worker` processes, each holding at FIRST_TRIAL."""
+        return [self.start("--worker", hold=self.FIRST_TRIAL) for _ in range(count)]
+
+    def hold_every_worker_then_kill_one(self, workers: list[subprocess.Popen]) -> tuple[int, Any]:
+        """Once each worker of `start_workers` holds its first trial (so each got one, at any
+        speed), SIGKILL the first and release the others. Returns the killed worker's trial
+        number and its process; its trial stays RUNNING, no clean-up ran."""
+        wait_until(lambda: len(held(self.held_dir)) == len(workers), *workers,
+                   what="every worker holding its first trial")
+        victim, *survivors = workers
+        running = {t.user_attrs["worker"].rpartition(":")[2]: t for t in self.trials()
+                   if t.state.name == "RUNNING" and "mlflow_run_id" in t.user_attrs}
+        assert sorted(running) == sorted(str(p.pid) for p in workers)  # one trial each
+        victim.send_signal(signal.SIGKILL)
+        for process in survivors:
+            release(self.held_dir, process.pid)
+        return running[str(victim.pid)].number, victim
+
+    def wait_for(self, condition: Callable[[list], bool], *processes: subprocess.Popen) -> list:
+        """Poll the study until `condition(trials)` holds (see support.wait_until)."""
+        def trials() -> list | None:
             try:
-                study = study or self.study()
-                trials = study.get_trials(deepcopy=False)
+                current = self.trials()
             except KeyError:  # the study is not created yet
-                trials = []
-            if condition(trials):
-                return trials
-            time.sleep(0.05)
-        raise AssertionError(f"condition not met within {timeout} s")
+                current = []
+            return current if condition(current) else None
+
+        return wait_until(trials, *processes, what="the study's state the test waits for")
 
 
 @pytest.fixture

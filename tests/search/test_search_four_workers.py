@@ -15,7 +15,7 @@ from collections import Counter
 
 import optuna
 import pytest
-from support import POSTGRES, postgres_or_skip  # tests/support.py
+from support import POSTGRES, held, hold_env, postgres_or_skip, release, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +35,26 @@ def children_by_cell(project) -> Counter:
                    if r.data.tags.get("trainlab.kind") != "search")
 
 
-@pytest.mark.timeout(300)  # a worker that never returns fails the test, not the suite
-def test_four_local_workers_train_every_cell_once(search_project, capfd):
+def test_four_local_workers_train_every_cell_once(search_project, capfd, monkeypatch):
     project = search_project.configure(GRID_8, {"epochs": 2}, workers=4)
+    # The spawned workers inherit this environment: each holds its first trial until all four
+    # hold one, so the queue is shared on a machine of any speed (one fast worker would
+    # otherwise take every cell before the others have started).
+    for name, value in hold_env(project.held_dir, project.FIRST_TRIAL).items():
+        monkeypatch.setenv(name, value)
+    sharing: list = []
+
+    def release_when_all_four_hold() -> None:
+        pids = wait_until(lambda: set(held(project.held_dir)) if len(
+            held(project.held_dir)) == 4 else None, what="four workers holding a trial")
+        sharing.append(pids)
+        for pid in pids:
+            release(project.held_dir, pid)
+
+    releaser = threading.Thread(target=release_when_all_four_hold, daemon=True)
+    releaser.start()
     assert project.run() == 0  # this process coordinates; four worker processes train
+    releaser.join()
 
     trials = project.trials()
     assert len(trials) == 8
@@ -51,7 +67,7 @@ def test_four_local_workers_train_every_cell_once(search_project, capfd):
     assert len(trained) == 4 and sum(trained) == 8  # four processes, 8 trials in all
     workers = Counter(t.user_attrs["worker"] for t in trials)
     assert sorted(workers.values()) == sorted(n for n in trained if n)  # each its own trials
-    assert len(workers) >= 2  # they did share the queue
+    assert {int(w.rpartition(":")[2]) for w in workers} == sharing[0]  # all four trained
 
     runs = project.runs()
     children = [r for r in runs.values() if r.data.tags.get("trainlab.kind") != "search"]
@@ -64,7 +80,6 @@ def test_four_local_workers_train_every_cell_once(search_project, capfd):
 
 
 @pytest.mark.postgres
-@pytest.mark.timeout(300)  # a dead worker's trial that blocks the queue would hang the coordinator
 def test_four_postgres_workers_one_killed_mid_trial_the_others_finish(search_project):
     postgres_or_skip()
     name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
@@ -72,31 +87,21 @@ def test_four_postgres_workers_one_killed_mid_trial_the_others_finish(search_pro
     # trial is failed and queued again within seconds, while the others still train.
     project = search_project.configure(GRID_8, {"epochs": 6}, storage=POSTGRES,
                                        study_name=name, heartbeat_interval=1, grace_period=3)
-    workers = [project.start("--worker") for _ in range(4)]
-    pids = {f":{process.pid}": process for process in workers}
+    workers = project.start_workers(4)
     killed: list = []  # (trial number, the killed worker process)
-
-    def training(trials: list) -> list:
-        return [t for t in trials if t.state.name == "RUNNING" and "mlflow_run_id" in
-                t.user_attrs and t.user_attrs["worker"].endswith(tuple(pids))]
-
-    def kill_the_first_worker_that_trains() -> None:
-        (trial, *_) = training(project.wait_for(lambda ts: bool(training(ts)), workers[0]))
-        victim = next(p for pid, p in pids.items() if trial.user_attrs["worker"].endswith(pid))
-        victim.send_signal(signal.SIGKILL)  # no clean-up: its trial stays RUNNING
-        killed.append((trial.number, victim))
-
-    killer = threading.Thread(target=kill_the_first_worker_that_trains, daemon=True)
+    killer = threading.Thread(
+        target=lambda: killed.append(project.hold_every_worker_then_kill_one(workers)),
+        daemon=True)
     killer.start()
     try:
         # The coordinator queues the cells, trains nothing itself, waits for the queue to empty.
         assert project.run("--workers", "0") == 0
-        killer.join(timeout=60)
+        killer.join()
         assert len(killed) == 1
         number, victim = killed[0]
         survivors = [process for process in workers if process is not victim]
-        assert victim.wait(timeout=10) == -signal.SIGKILL
-        assert [process.wait(timeout=120) for process in survivors] == [0, 0, 0]
+        assert victim.wait() == -signal.SIGKILL
+        assert [process.wait() for process in survivors] == [0, 0, 0]
         for process in survivors:
             assert "no queued trial left" in project.log(process)
 

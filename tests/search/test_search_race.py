@@ -51,14 +51,11 @@ def test_racing_adds_seeds_only_to_the_unresolved_leaders(search_project):
 
 
 def test_a_search_killed_mid_round_resumes_without_repeating_a_trial(search_project):
-    project = search_project.configure(train={"epochs": 6}, race=RACE | {"max_rounds": 1})
-    run = project.start()
-
-    def racing_trial_trains(trials):
-        return any(t.state.name == "RUNNING" and t.user_attrs.get("seed", 0) >= 1
-                   and "mlflow_run_id" in t.user_attrs for t in trials)
-
-    project.wait_for(racing_trial_trains, run, timeout=300)
+    project = search_project.configure(train={"epochs": 3}, race=RACE | {"max_rounds": 1})
+    run = project.start(hold="5:2")  # the first racing trial: after the 2x2 grid's four
+    project.wait_held(run)
+    (racing,) = [t for t in project.trials() if t.state.name == "RUNNING"]
+    assert racing.user_attrs["seed"] >= 1 and "mlflow_run_id" in racing.user_attrs
     run.send_signal(signal.SIGKILL)
     assert run.wait(timeout=60) == -signal.SIGKILL
     before = project.trials()

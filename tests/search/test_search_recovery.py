@@ -19,11 +19,12 @@ GRID_4 = {
     "regularization": {"none": {}},
     "augmentation": {"none": {}},
 }
-SLOWER = {"epochs": 8}  # a second or two a trial: time to stop one mid-way
+EPOCHS = {"epochs": 4}
+SECOND_TRIAL = "2:2"  # hold at the second epoch of each run's second trial (tests/hold)
 
 
 def test_killed_then_interrupted_search_resumes_without_losing_or_retraining(search_project):
-    project = search_project.configure(GRID_4, SLOWER)
+    project = search_project.configure(GRID_4, EPOCHS)
     done: dict[int, str] = {}  # trial number -> MLflow run id of every COMPLETE trial so far
 
     def record_and_check_kept(trials: list) -> None:
@@ -34,8 +35,9 @@ def test_killed_then_interrupted_search_resumes_without_losing_or_retraining(sea
                      if t.state.name == "COMPLETE"})
 
     # Run 1: kill -9 while the second trial trains. Nothing can clean up: RUNNING stays.
-    run1 = project.start()
-    project.wait_for(project.training_after_one_done, run1)
+    run1 = project.start(hold=SECOND_TRIAL)
+    project.wait_held(run1)
+    assert project.training_after_one_done(project.trials())
     run1.send_signal(signal.SIGKILL)
     assert run1.wait(timeout=60) == -signal.SIGKILL
     trials = project.trials()
@@ -45,9 +47,10 @@ def test_killed_then_interrupted_search_resumes_without_losing_or_retraining(sea
     assert project.runs()[killed_run].info.status == "RUNNING"
 
     # Run 2: resumes, then Ctrl-C while it trains.
-    run2 = project.start()
-    project.wait_for(lambda ts: len(ts) > len(trials) and project.training_after_one_done(
-        [t for t in ts if t.number != killed.number]), run2)
+    run2 = project.start(hold=SECOND_TRIAL)
+    project.wait_held(run2)
+    assert project.training_after_one_done([t for t in project.trials()
+                                            if t.number != killed.number])
     run2.send_signal(signal.SIGINT)
     assert run2.wait(timeout=120) == 130
     assert "interrupted; finished results are kept" in project.log(run2)

@@ -47,30 +47,20 @@ def test_postgres_workers_share_a_study_and_redo_a_dead_workers_cell(search_proj
     postgres_or_skip()
     name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
     project = search_project.configure(GRID_6, {"epochs": 6}, storage=POSTGRES, study_name=name)
-    workers = [project.start("--worker"), project.start("--worker")]
-    pids = {f":{process.pid}": process for process in workers}
+    workers = project.start_workers(2)
     killed: list = []  # (trial number, the killed worker process)
-
-    def kill_the_first_worker_that_trains() -> None:
-        def training(trials: list) -> list:
-            return [t for t in trials if t.state.name == "RUNNING" and "mlflow_run_id" in
-                    t.user_attrs and t.user_attrs["worker"].endswith(tuple(pids))]
-
-        (trial, *_) = training(project.wait_for(lambda ts: bool(training(ts)), workers[0]))
-        victim = next(p for pid, p in pids.items() if trial.user_attrs["worker"].endswith(pid))
-        victim.kill()  # no clean-up: its trial stays RUNNING until its heartbeat is stale
-        killed.append((trial.number, victim))
-
-    killer = threading.Thread(target=kill_the_first_worker_that_trains, daemon=True)
+    killer = threading.Thread(
+        target=lambda: killed.append(project.hold_every_worker_then_kill_one(workers)),
+        daemon=True)
     killer.start()
     try:
         # The coordinator queues the cells, trains nothing itself, waits for the queue to empty.
         assert project.run("--workers", "0") == 0
-        killer.join(timeout=60)
+        killer.join()
         assert len(killed) == 1
         number, victim = killed[0]
         (survivor,) = [process for process in workers if process is not victim]
-        assert victim.wait(timeout=10) == -9 and survivor.wait(timeout=120) == 0
+        assert victim.wait() == -9 and survivor.wait() == 0
         trials = project.trials()
         complete = [t for t in trials if t.state.name == "COMPLETE"]
         assert Counter(t.user_attrs["cell"] for t in complete) == CELLS_6  # each exactly once

@@ -1,8 +1,9 @@
 """Ctrl-C (and SIGTERM) during `trainlab transfer`: a clean stop that keeps what was finished.
 
 A first complete transfer run on digits leaves the outputs a stop must not touch. Then
-`trainlab transfer` runs as a subprocess and is stopped while it trains, at a moment read
-from its own output and from the tracking database (never after a guessed sleep):
+`trainlab transfer` runs as a subprocess and is stopped while it trains: it holds at a chosen
+epoch (tests/hold) until the signal, so the signal lands there on a machine of any speed, and
+the moment is checked from its own output and from the tracking database:
 
 - SIGINT while the second cell trains: the first cell's line is printed and the second cell's
   run is RUNNING with its params logged (its epochs reach MLflow in batches, as a recipe's);
@@ -21,24 +22,23 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from support import files, runs  # noqa: E402 (tests/support.py)
+from support import files, held, hold_env, runs, wait_until  # tests/support.py
 
 from trainlab.cli import main
 
 pytestmark = pytest.mark.slow
 
 MODEL = {"arch": "cnn", "channels": [8, 16], "cnn_hidden": 32}
-# Two cells (linear probe, scratch, on all 645 target images); epochs enough that a cell
-# and the source pretraining each train for seconds, so a signal lands inside them.
+# Two cells (linear probe, scratch, on all 645 target images). A run's fits, in order: the
+# source pretraining (1), the linear probe (2), scratch (3): where the hold points are.
 TRANSFER = {"backbones": ["source"], "modes": ["linear_probe", "scratch"], "sizes": ["all"],
-            "epochs": 25, "source_epochs": 15, "min_steps": 4, "threads": 1,
+            "epochs": 4, "source_epochs": 3, "min_steps": 4, "threads": 1,
             "test_size": None}
 SOURCE, CELL, STAGE = "transfer-source", "transfer", "transfer-stage"  # trainlab.kind tags
 
@@ -78,48 +78,41 @@ def source_training(run: Any) -> bool:
     return kind(run) == SOURCE and bool(run.data.params)
 
 
-def wait_until_training(params: dict, process: subprocess.Popen, log: Path, known: set[str],
-                        printed: Callable[[Path], bool], training: Callable[[Any], bool]) -> str:
-    """Poll the output and the tracking database until a new run of this process is RUNNING
-    and `training(run)` holds (after `printed(log)` holds); its run id."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"transfer exited with {process.returncode}:\n" \
-            f"{log.read_text()}"
-        if printed(log):
-            for run_id, run in runs(params).items():
-                if run_id not in known and run.info.status == "RUNNING" and training(run):
-                    return run_id
-        time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"transfer never reached the moment to stop it:\n{log.read_text()}")
+def training_run(params: dict, known: set[str], training: Callable[[Any], bool]) -> str:
+    """The run this process is training in: new, RUNNING, and `training(run)` holds."""
+    (run_id,) = [run_id for run_id, run in runs(params).items() if run_id not in known
+                 and run.info.status == "RUNNING" and training(run)]
+    return run_id
 
 
 @pytest.mark.parametrize(
-    ("sig", "printed", "training", "finished_kinds"),
+    ("sig", "hold", "printed", "training", "finished_kinds"),
     [
-        (signal.SIGINT, first_cell_printed, cell_training, [SOURCE, CELL]),
-        (signal.SIGTERM, lambda log: True, source_training, []),
+        (signal.SIGINT, "3:2", first_cell_printed, cell_training, [SOURCE, CELL]),
+        (signal.SIGTERM, "1:2", lambda log: True, source_training, []),
     ],
     ids=["sigint-second-cell", "sigterm-source-pretraining"],
 )
 def test_interrupted_transfer_stops_cleanly_and_keeps_finished_work(
-    transferred, prepared, sig, printed, training, finished_kinds
+    transferred, prepared, sig, hold, printed, training, finished_kinds
 ):
     before_files, before_runs = files(prepared), runs(transferred)
     previous = json.loads((prepared / "reports" / "transfer.json").read_text())
     assert sorted(kind(r) for r in before_runs.values()) == sorted([STAGE, SOURCE, CELL, CELL])
     assert {r.info.status for r in before_runs.values()} == {"FINISHED"}
 
-    log = prepared / f"transfer-{time.monotonic_ns()}.log"
+    log, markers = prepared / "transfer.log", prepared / "held"
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, "-m", "trainlab.cli", "transfer"],
-                                   cwd=prepared, stdout=out, stderr=subprocess.STDOUT)
+                                   cwd=prepared, stdout=out, stderr=subprocess.STDOUT,
+                                   env=hold_env(markers, hold))
+    process.log_path = log
     try:
-        stopped = wait_until_training(transferred, process, log, set(before_runs), printed,
-                                      training)
+        wait_until(lambda: held(markers), process, what=f"its hold point {hold}")
+        assert printed(log), log.read_text()
+        stopped = training_run(transferred, set(before_runs), training)
         process.send_signal(sig)
-        assert process.wait(timeout=120) == 130, log.read_text()
+        assert process.wait() == 130, log.read_text()
     finally:
         if process.poll() is None:
             process.kill()
