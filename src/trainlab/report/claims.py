@@ -80,7 +80,8 @@ def claims_section(found: ReportInputs, dpi: int) -> Section:
     verdicts = claims.claims.entries()
     for claim in CLAIMS:  # each claim's figure, drawn by the function its row names (below)
         details = getattr(verdicts[claim.key], "details", None)
-        figure = globals()[claim.figure](details, dpi) if claim.figure and details else None
+        figure = globals()[claim.figure](details, dpi) \
+            if claim.figure and details is not None else None
         if figure is not None:
             section.add(FigureBlock(figure))
     return section
