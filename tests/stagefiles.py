@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from trainlab.claims.catalogue import CLAIMS, Claim
 from trainlab.claims.results import ClaimsFile
-from trainlab.claims.statements import CLAIMS, Claim
 from trainlab.claims.verdict import HOLDS, INCONCLUSIVE, PENDING, STATUSES
 from trainlab.ensemble import summary_file as ens
 from trainlab.search.results import Manifest, Member, Recipe, SearchSummary, TrialCounts, TrialRow

@@ -8,8 +8,8 @@ import json
 import pytest
 import stagefiles  # tests/stagefiles.py
 
+from trainlab.claims.catalogue import CLAIMS
 from trainlab.claims.results import ClaimsFile
-from trainlab.claims.statements import CLAIMS
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.report.metrics_file import ReportMetrics, write_metrics
 from trainlab.search.results import Manifest, SearchSummary, TrialRow

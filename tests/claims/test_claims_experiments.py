@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from trainlab.claims.assess import assess_dead_units, assess_gradient
+from trainlab.claims import assess
+from trainlab.claims.assess import Findings
 from trainlab.claims.experiments import Experiments
 from trainlab.claims.loop import layer_profile
 from trainlab.claims.verdict import HOLDS, INCONCLUSIVE
@@ -38,7 +39,9 @@ def test_deep_sigmoid_loses_the_gradient_and_is_not_zero_centred(tiny_cfg):
     assert all(abs(m) < 0.1 for m in means["tanh"])  # tanh is zero-centred
     assert all(s <= 0.25 for row in rows if row["activation"] == "sigmoid"
                for s in row["trained"]["derivative"])  # sigmoid' never exceeds 1/4
-    saturation, profile, centred, _ = assess_gradient(rows, tiny_cfg.claims.rules, 0.95)
+    found = Findings(tiny_cfg.claims, tiny_cfg.grid, 0.95, rows={"gradient": rows})
+    saturation, profile = assess.saturation(found, tiny_cfg.claims.rules.saturation)
+    centred, _ = assess.zero_centred(found, tiny_cfg.claims.rules.zero_centred)
     assert saturation.status == HOLDS and centred.status == HOLDS
     assert saturation.numbers["orders relu over sigmoid"] > 3
     assert len(profile["grad_norm"]["sigmoid"]["init"]["mean"]) == 9
@@ -91,7 +94,8 @@ def test_a_diverged_run_is_recorded_and_left_out(tiny_cfg):
                               [1e30], "claims.dead_units.activations": ["relu"]})
     rows = _experiments(cfg).dead_units()
     assert [(r["diverged"], r["dead"]) for r in rows] == [(True, None), (True, None)]
-    verdict, details = assess_dead_units(rows, cfg.claims.rules, 0.95)
+    found = Findings(cfg.claims, cfg.grid, 0.95, rows={"dead_units": rows})
+    verdict, details = assess.dying_relu(found, cfg.claims.rules.dead_units)
     assert verdict.status == INCONCLUSIVE and "every relu run diverged" in verdict.reason
     assert details["by_lr"][0]["diverged"] == 2
     assert not math.isnan(details["by_lr"][0]["dead_sd"])

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from trainlab.claims import evidence
-from trainlab.claims.assess import assess_ensemble, assess_regularization, assess_transfer
+from trainlab.claims import assess, evidence
+from trainlab.claims.assess import Findings, Read
+from trainlab.claims.catalogue import CLAIMS
 from trainlab.claims.results import ClaimsFile
-from trainlab.claims.statements import CLAIMS
 from trainlab.claims.verdict import HOLDS, NOT_HOLDS, PENDING
 from trainlab.cli import main
 from trainlab.config import ClaimRules, Config, GridConfig, load_config, set_dotted
@@ -30,20 +30,26 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _trials(path):
-    return read_rows(path, TrialRow, rerun("search"))
+    return Read(*read_rows(path, TrialRow, rerun("search")))
 
 
 def _ensemble(path):
-    return read_model(path, EnsembleSummary, rerun("ensemble"))
+    return Read(*read_model(path, EnsembleSummary, rerun("ensemble")))
 
 
 def _cells(path):
-    return read_rows(path, CellResult, rerun("transfer"))
+    return Read(*read_rows(path, CellResult, rerun("transfer")))
+
+
+def _found(**files) -> Findings:
+    """What the assessments of claims 7-9 read: the stage files given, at C."""
+    return Findings(Config().claims, Config().grid, C, **files)
 
 
 def test_preset_pairs_pair_each_preset_with_none_on_the_same_recipe_and_seed(tmp_path, fake):
-    trials, problem = _trials(fake.search_trials(tmp_path / "t.csv", {"none": 0.05, "l2": 0.02}))
-    assert problem is None
+    read = _trials(fake.search_trials(tmp_path / "t.csv", {"none": 0.05, "l2": 0.02}))
+    assert read.problem is None
+    trials = read.content
     pairs = evidence.preset_pairs(trials)
     assert list(pairs) == ["l2"] and pairs["l2"]["pairs"] == 4  # 2 activations x 2 seeds
     assert pairs["l2"]["shrink"] == pytest.approx([3.0] * 4)  # the pruned trial is left out
@@ -64,7 +70,7 @@ def test_claims_7_to_9_judge_contradicting_evidence_from_the_stage_files(tmp_pat
     # The search: l2 widens the gap (5 -> 8 points), dropout narrows it: claim 8 fails on l2.
     trials = _trials(fake.search_trials(tmp_path / "t.csv",
                                         {"none": 0.05, "l2": 0.08, "dropout": 0.02}))
-    verdict, details = assess_regularization(*trials, Config().grid, rules, C)
+    verdict, details = assess.regularization(_found(trials=trials), rules.regularization)
     assert verdict.status == NOT_HOLDS and verdict.confidence == C
     assert verdict.conditions["l2"].status == NOT_HOLDS
     assert verdict.conditions["l2"].effect == pytest.approx(-3.0)
@@ -73,14 +79,13 @@ def test_claims_7_to_9_judge_contradicting_evidence_from_the_stage_files(tmp_pat
     assert details["presets"]["l2"]["pairs"] == 4
     # The ensemble hurts: -0.4 points.
     ensemble = _ensemble(fake.ensemble_json(tmp_path / "e.json", -0.4, [0.86, 0.865, 0.855]))
-    verdict, details = assess_ensemble(*ensemble, rules, C)
+    verdict, details = assess.ensemble(_found(ensemble=ensemble), rules.ensemble)
     assert verdict.status == NOT_HOLDS and verdict.numbers["gain pp"] == -0.4
     assert verdict.numbers["members"] == 3.0
     assert details == {"member_test_acc": [0.86, 0.865, 0.855]}
     # Transfer helps more with more data (2 points at 100 images, 9 at 1000).
-    verdict, details = assess_transfer(*_cells(fake.transfer_csv(tmp_path / "c.csv",
-                                                                 {1000: 9.0, 100: 2.0})), rules,
-                                      C)
+    verdict, details = assess.transfer(_found(cells=_cells(fake.transfer_csv(
+        tmp_path / "c.csv", {1000: 9.0, 100: 2.0}))), rules.transfer)
     assert verdict.status == NOT_HOLDS  # per-image intervals over the target test images
     assert verdict.conditions["source/linear_probe"].effect == pytest.approx(-7.0)
     assert details["gain_points"] == {"source/finetune": {"100": 3.0, "1000": 10.0},
@@ -89,11 +94,12 @@ def test_claims_7_to_9_judge_contradicting_evidence_from_the_stage_files(tmp_pat
 
 def test_missing_stage_outputs_leave_their_claims_pending_with_the_command(tmp_path):
     rules = ClaimRules()
-    verdict, details = assess_ensemble(*_ensemble(tmp_path / "ensemble.json"), rules, C)
+    verdict, details = assess.ensemble(_found(ensemble=_ensemble(tmp_path / "ensemble.json")),
+                                       rules.ensemble)
     assert verdict.status == PENDING and details is None
     assert verdict.reason == f"{tmp_path / 'ensemble.json'} is missing: rerun `dvc repro ensemble`"
     assert "lecture: about 2 pp" in verdict.rule  # the rule is stated even while pending
-    verdict, _ = assess_transfer(*_cells(tmp_path / "transfer.csv"), rules, C)
+    verdict, _ = assess.transfer(_found(cells=_cells(tmp_path / "transfer.csv")), rules.transfer)
     assert verdict.status == PENDING and "rerun `dvc repro transfer`" in verdict.reason
 
 
@@ -104,14 +110,14 @@ def test_a_stage_file_of_another_shape_leaves_its_claim_pending_naming_the_field
     payload = json.loads(path.read_text())
     del payload["best_single"]["by_val"]["acc"]  # written by an older trainlab
     path.write_text(json.dumps(payload))
-    verdict, _ = assess_ensemble(*_ensemble(path), rules, C)
+    verdict, _ = assess.ensemble(_found(ensemble=_ensemble(path)), rules.ensemble)
     assert verdict.status == PENDING
     assert verdict.reason == (
         f"{path}: field `best_single.by_val.acc` is missing (it was written by another "
         "version of trainlab or edited by hand): rerun `dvc repro ensemble`")
     path = fake.search_trials(tmp_path / "t.csv", {"none": 0.05, "l2": 0.02})
     path.write_text(path.read_text().replace(",COMPLETE,", ",done,", 1))  # trial 0, line 2
-    verdict, _ = assess_regularization(*_trials(path), Config().grid, rules, C)
+    verdict, _ = assess.regularization(_found(trials=_trials(path)), rules.regularization)
     assert verdict.status == PENDING
     assert re.fullmatch(
         rf"{re.escape(str(path))} line 2: field `state` = 'done': Input should be 'RUNNING', "

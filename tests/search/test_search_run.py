@@ -11,8 +11,8 @@ from trainlab.config import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.checkpoint import load_module
 from trainlab.search.grid import base_config, search_hash
-from trainlab.search.stage import PARAMS_ATTR
 from trainlab.search.study import (
+    PARAMS_ATTR,
     PARENT_ATTR,
     READY_ATTR,
     create_or_load,

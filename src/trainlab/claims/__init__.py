@@ -1,11 +1,12 @@
 """The lecture's claims, each tested on the user's own data: experiment, numbers, verdict.
 
-- `statements`: the claims in the lecture's words and the experiment that tests each
+- `catalogue`: one row per claim (statement, experiment, assessment, rule, figure): what the
+  stage, claims.json and the report loop over; a new claim is a row there
 - `loop`: the claims' small trainings (a plain loop over a RecipeModule) and layer probes
 - `experiments`: the controlled experiments of claims 1-6, sized by `claims` in params.yaml
 - `evidence`: what the search measured (its trial rows), as rule inputs
-- `assess`: experiment rows and the other stages' files -> each claim's verdict and figure
-  data (claims 1-9)
+- `assess`: one function per claim: its experiment rows or another stage's file -> its rule
+  -> (verdict, figure data)
 - `rules`: one pure function per claim, numbers -> Verdict
 - `verdict`: a verdict and the interval rule every verdict is built from
 - `results`: reports/claims.json, typed (what the report reads)

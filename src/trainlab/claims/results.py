@@ -1,6 +1,6 @@
 """`reports/claims.json` (DVC metrics of the claims stage), typed: its one owner.
 
-One :class:`Entry` per lecture claim (the keys of :data:`trainlab.claims.statements.CLAIMS`),
+One :class:`Entry` per lecture claim (the keys of :data:`trainlab.claims.catalogue.CLAIMS`),
 each with its verdict, the numbers it follows from, and the data the report draws
 (`details`, one model per claim). Accuracies are fractions, differences percentage points
 (pp). Pydantic only, so the report reads it without torch or MLflow.
@@ -171,7 +171,8 @@ class TransferEntry(Entry):
 
 
 class Verdicts(StageFile):
-    """Every claim, by key (the keys of `statements.CLAIMS`, in their order)."""
+    """Every claim, by key (the keys of `catalogue.CLAIMS`, in their order; a test
+    checks the two agree)."""
 
     saturation: SaturationEntry
     zero_centred: ZeroCentredEntry

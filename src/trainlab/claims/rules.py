@@ -25,7 +25,7 @@ from trainlab.claims.verdict import (
     overall,
     single,
 )
-from trainlab.config import (
+from trainlab.config.claims import (
     ConvergenceRule,
     DeadUnitsRule,
     EarlyStoppingRule,

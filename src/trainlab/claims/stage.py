@@ -1,10 +1,10 @@
 """`trainlab claims`: test the lecture's claims on the user's data and write the verdicts.
 
-Runs the small experiments (claims 1-6), reads what the search, ensemble and transfer stages
-measured (claims 3, 6 context; 7, 8, 9), judges each claim with its rule from
-`claims.rules`, and writes reports/claims.json (DVC metrics) inside one MLflow run `claims`
-tagged trainlab.kind=claims (a metric per number, a tag per verdict, the raw experiment rows
-as an artifact).
+Loops over the rows of :mod:`trainlab.claims.catalogue`: runs the small experiments they name
+(claims 1-6), reads what the search, ensemble and transfer stages measured (claims 3, 6
+context; 7, 8, 9), judges each claim by its assessment and rule, and writes
+reports/claims.json (DVC metrics) inside one MLflow run `claims` tagged trainlab.kind=claims (a
+metric per number, a tag per verdict, the raw experiment rows as an artifact).
 """
 
 from __future__ import annotations
@@ -21,21 +21,11 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from trainlab.claims import evidence
-from trainlab.claims.assess import (
-    assess_convergence,
-    assess_dead_units,
-    assess_early_stopping,
-    assess_ensemble,
-    assess_gradient,
-    assess_preprocessing,
-    assess_regularization,
-    assess_transfer,
-    experiment_sizes,
-)
+from trainlab.claims.assess import Findings, Judged, Read
+from trainlab.claims.catalogue import CLAIMS, measures
 from trainlab.claims.experiments import Experiments
 from trainlab.claims.results import ClaimsFile
-from trainlab.claims.statements import CLAIMS, experiments
-from trainlab.claims.verdict import STATUSES, Verdict
+from trainlab.claims.verdict import STATUSES
 from trainlab.config import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.ensemble.summary_file import STAGE as ENSEMBLE
@@ -93,24 +83,22 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
         torch.set_num_threads(cfg.claims.threads)
     try:
         ex = Experiments(cfg, data, resolve_device(cfg.train.device))
-        runs = {"gradient": ex.gradient, "convergence": ex.convergence,
-                "preprocessing": ex.preprocessing, "dead_units": ex.dead_units,
-                "early_stopping": ex.early_stopping}
-        steps = Steps("claims", len(runs))  # minutes of small trainings: say where it is
+        names = measures()
+        steps = Steps("claims", len(names))  # minutes of small trainings: say where it is
         rows = {}
-        for name, run in runs.items():
-            rows[name] = run()
+        for name in names:
+            rows[name] = getattr(ex, name)()
             steps.step(f"{name} experiment")
     finally:
         torch.set_num_threads(threads)
     judged = judge_all(cfg, rows, upstream, client)
-    texts = experiments(cfg)
     entries = {}
     for claim in CLAIMS:
         verdict, details = judged[claim.key]
         context = details.pop("context", {}) if details is not None else {}
         entries[claim.key] = {
-            "number": claim.number, "claim": claim.statement, "experiment": texts[claim.key],
+            "number": claim.number, "claim": claim.statement,
+            "experiment": claim.experiment(cfg.claims),
             "status": verdict.status, "reason": verdict.reason, "rule": verdict.rule,
             "confidence": verdict.confidence,
             "conditions": {name: vars(c) for name, c in verdict.conditions.items()},
@@ -124,7 +112,7 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
         "seeds": ex.seeds,
         "data": {"dataset": data.dataset, "fingerprint": data.fingerprint,
                  "preprocessing": data.preprocessing},
-        "experiments": experiment_sizes(cfg.claims),
+        "experiments": cfg.claims.model_dump(mode="json", exclude={"rules"}),  # to rerun
         "rules": cfg.claims.rules.model_dump(mode="json"),
         "evidence": {k: str(v) for k, v in vars(upstream).items()},
         "mlflow_run_id": None,
@@ -133,30 +121,20 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
 
 
 def judge_all(cfg: Config, rows: dict[str, Any], upstream: Evidence,
-              client: MlflowClient | None) -> dict[str, tuple[Verdict, dict[str, Any] | None]]:
-    """Every claim's (verdict, details) from the experiment rows and the stage outputs."""
-    r, confidence = cfg.claims.rules, cfg.stats.confidence
-    trials, trials_problem = read_rows(upstream.search_trials, TrialRow, rerun(SEARCH))
-    ensemble, ensemble_problem = read_model(upstream.ensemble, EnsembleSummary,
-                                            rerun(ENSEMBLE))
-    cells, cells_problem = read_rows(upstream.transfer, CellResult, rerun(TRANSFER))
-    out: dict[str, tuple[Verdict, dict[str, Any] | None]] = {}
-    saturation, grad, centred, means = assess_gradient(rows["gradient"], r, confidence)
-    out["saturation"], out["zero_centred"] = (saturation, grad), (centred, means)
-    curves = evidence.search_train_curves(client, trials) if trials is not None and client \
-        else {}
-    out["convergence"] = assess_convergence(rows["convergence"], cfg.claims.convergence.epochs,
-                                            r, confidence, curves)
-    out["dying_relu"] = assess_dead_units(rows["dead_units"], r, confidence)
-    out["preprocessing"] = assess_preprocessing(rows["preprocessing"], r, confidence)
-    search_es = evidence.search_early_stopping(trials) if trials is not None else {}
-    out["early_stopping"] = assess_early_stopping(rows["early_stopping"], r, confidence,
-                                                  search_es)
-    out["ensemble"] = assess_ensemble(ensemble, ensemble_problem, r, confidence)
-    out["regularization"] = assess_regularization(trials, trials_problem, cfg.grid, r,
-                                                  confidence)
-    out["transfer"] = assess_transfer(cells, cells_problem, r, confidence)
-    return out
+              client: MlflowClient | None) -> dict[str, Judged]:
+    """Every claim's (verdict, details): the findings gathered once, each claim's assessment
+    handed its thresholds (`claims.rules.<rule>`)."""
+    trials = Read(*read_rows(upstream.search_trials, TrialRow, rerun(SEARCH)))
+    found = Findings(
+        claims=cfg.claims, grid=cfg.grid, confidence=cfg.stats.confidence, rows=rows,
+        trials=trials,
+        ensemble=Read(*read_model(upstream.ensemble, EnsembleSummary, rerun(ENSEMBLE))),
+        cells=Read(*read_rows(upstream.transfer, CellResult, rerun(TRANSFER))),
+        search_curves=evidence.search_train_curves(client, trials.content)
+        if trials.content is not None and client else {},
+    )
+    return {claim.key: claim.assess(found, getattr(cfg.claims.rules, claim.rule))
+            for claim in CLAIMS}
 
 
 def metric_key(text: str) -> str:

@@ -13,7 +13,8 @@ from typing import Any
 import matplotlib
 import numpy as np
 
-from trainlab.claims.results import Band, DeadUnits, Entry
+from trainlab.claims.catalogue import CLAIMS
+from trainlab.claims.results import DyingReluDetails, Entry, SaturationDetails, ZeroCentredDetails
 from trainlab.report.document import Cell, Column, FigureBlock, Notice, Paragraph, Section, Table
 from trainlab.report.figures import STYLE, Figure, new_figure, plain, png_bytes
 from trainlab.report.inputs import ReportInputs
@@ -76,13 +77,13 @@ def claims_section(found: ReportInputs, dpi: int) -> Section:
     for entry in entries:
         if entry.conditions:
             section.add(conditions_table(entry))
-    verdicts = claims.claims
-    drawers = [(gradient_profile, verdicts.saturation.details.grad_norm),
-               (layer_means, verdicts.zero_centred.details.layer_mean),
-               (dead_by_lr, verdicts.dying_relu.details.by_lr)]
-    for draw, data in drawers:
-        if data:
-            section.add(FigureBlock(draw(data, dpi)))
+    verdicts = claims.claims.entries()
+    for claim in CLAIMS:  # each claim's figure, drawn by the function its row names (below)
+        details = getattr(verdicts[claim.key], "details", None)
+        figure = globals()[claim.figure](details, dpi) \
+            if claim.figure and details is not None else None
+        if figure is not None:
+            section.add(FigureBlock(figure))
     return section
 
 
@@ -114,8 +115,11 @@ def conditions_table(entry: Entry) -> Table:
                          f"{entry.status}.")
 
 
-def gradient_profile(profiles: dict[str, dict[str, Band]], dpi: int) -> Figure:
+def gradient_profile(details: SaturationDetails, dpi: int) -> Figure | None:
     """Claim 1: weight-gradient norm of each layer of the deep MLP, per activation."""
+    profiles = details.grad_norm
+    if not profiles:
+        return None
     with matplotlib.rc_context(STYLE):
         fig = new_figure(7.5, 3.6)
         ax = fig.subplots()
@@ -141,8 +145,11 @@ def gradient_profile(profiles: dict[str, dict[str, Band]], dpi: int) -> Figure:
                   png)
 
 
-def layer_means(means: dict[str, Band], dpi: int) -> Figure:
+def layer_means(details: ZeroCentredDetails, dpi: int) -> Figure | None:
     """Claim 2: mean output of each hidden layer, per activation (± sd over seeds)."""
+    means = details.layer_mean
+    if not means:
+        return None
     with matplotlib.rc_context(STYLE):
         fig = new_figure(7.5, 3.4)
         ax = fig.subplots()
@@ -161,8 +168,11 @@ def layer_means(means: dict[str, Band], dpi: int) -> Figure:
                   "over seeds). Zero-centred outputs sit on the dotted line.", png)
 
 
-def dead_by_lr(table: list[DeadUnits], dpi: int) -> Figure:
+def dead_by_lr(details: DyingReluDetails, dpi: int) -> Figure | None:
     """Claim 4: dead (and inactive) unit fraction against the learning rate."""
+    table = details.by_lr
+    if not table:
+        return None
     with matplotlib.rc_context(STYLE):
         fig = new_figure(7.5, 3.6)
         ax = fig.subplots()

@@ -8,6 +8,9 @@
 - `workers`: the worker loop, heartbeats, local worker processes
 - `results`: the stage's files, typed: trial rows, search.json, the manifest
 - `outputs`: trial table, summary, top-k checkpoints and manifest, filled from the study
+- `queueing`: which (cell, seed) pairs a search trains, each enqueued exactly once
+- `pipeline`: the coordinator as `SearchRun`, whose `run()` is its steps in order: recover,
+  queue, train, race, write the outputs
 - `stage`: `trainlab search` (coordinator and `--worker`): `run_search`,
   `add_arguments_search`
 

@@ -27,6 +27,7 @@ from trainlab.databases import absolute_uri
 from trainlab.errors import ConfigError, DataError
 
 READY_ATTR = "trainlab.enqueued"  # study user attr: the coordinator finished enqueueing
+PARAMS_ATTR = "trainlab.params_hash"  # study user attr: what workers must agree on
 PARENT_ATTR = "mlflow_parent_run_id"  # study user attr: the current search's MLflow parent run
 PARENTS_ATTR = "trainlab.parent_runs"  # study user attr: configuration id -> its parent run
 OPEN_ATTR = "trainlab.open"  # study user attr: a coordinator may still queue trials (racing)
