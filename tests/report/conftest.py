@@ -24,6 +24,7 @@ from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
+from trainlab.report.inputs import ReportInputs, gather
 from trainlab.search.results import TrialRow
 from trainlab.stagefile import write_model, write_rows
 from trainlab.transfer.results import CellResult, summarise
@@ -323,3 +324,10 @@ def rendered(fake_project: Project, tmp_path_factory: pytest.TempPathFactory) ->
     assert main(["report", "--params", str(path), "--out", str(out),
                  "--inputs", str(fake_project.inputs)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def found(fake_project: Project) -> ReportInputs:
+    """What the report of experiment 'grid' gathers (MLflow, stage files, the study)."""
+    storage = f"sqlite:///{fake_project.root / 'optuna.db'}"
+    return gather(fake_project.uri, "grid", fake_project.inputs, storage, "grid-study", curves=2)

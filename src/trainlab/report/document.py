@@ -10,9 +10,23 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from trainlab.report.figures import Figure
-
 DASH = "—"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A rendered figure: `name` is its file stem (figures/<name>.png). Drawn by
+    :mod:`trainlab.report.figures`; kept here, with the other blocks' data, so rendering a
+    built document needs no matplotlib."""
+
+    name: str
+    title: str
+    caption: str
+    png: bytes
+
+    @property
+    def alt(self) -> str:
+        return f"{self.title}. {self.caption}"
 
 
 @dataclass(frozen=True)

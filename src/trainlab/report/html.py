@@ -7,8 +7,7 @@ import functools
 
 import jinja2
 
-from trainlab.report.document import Document
-from trainlab.report.figures import Figure
+from trainlab.report.document import Document, Figure
 
 
 def datauri(figure: Figure) -> str:

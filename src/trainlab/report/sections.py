@@ -1,19 +1,16 @@
-"""One experiment's report: the sections after the summary, each from the gathered inputs."""
+"""The sections of one experiment's report from Recipes to Search, each from the gathered
+inputs; their titles, anchors and order are the table in :mod:`trainlab.report.outline`."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import pandas as pd
 
 from trainlab.io import flatten
-from trainlab.report import baselines, figures, tables
-from trainlab.report.claims import claims_section
+from trainlab.report import baselines, tables
 from trainlab.report.document import (
     DASH,
     Cell,
     Column,
-    Document,
     FigureBlock,
     KeyValues,
     Notice,
@@ -29,30 +26,9 @@ from trainlab.report.document import (
     spread,
     text_cell,
 )
+from trainlab.report.figures import recipes as figures
+from trainlab.report.figures import stages as stage_figures
 from trainlab.report.inputs import ReportInputs, Stage
-from trainlab.report.leaderboard import leaderboard_section
-from trainlab.report.summary import summary_section
-
-
-def build_document(found: ReportInputs, title: str, dpi: int) -> Document:
-    """Every section of the report, figures rendered at `dpi`."""
-    sections = [
-        leaderboard_section(found, dpi),
-        summary_section(found),
-        recipes_section(found),
-        heatmaps_section(found, dpi),
-        augmentation_section(found, dpi),
-        curves_section(found, dpi),
-        health_section(found, dpi),
-        ensemble_section(found, dpi),
-        transfer_section(found, dpi),
-        search_section(found, dpi),
-        claims_section(found, dpi),
-    ]
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    meta = [("experiment", found.experiment.name), ("generated", when),
-            ("trials from", found.stages["search"].source or DASH)]
-    return Document(title, "Which training recipe works, and why", meta, sections)
 
 
 def _missing(section: Section, stage: Stage) -> Section:
@@ -118,8 +94,7 @@ RECIPE_COLUMNS = [
 ]
 
 
-def recipes_section(found: ReportInputs) -> Section:
-    section = Section("recipes", "Recipes")
+def recipes_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     if found.table.empty:
         return _missing(section, found.stages["search"])
     search = found.search
@@ -151,8 +126,7 @@ def _race_text(race) -> str:
             f"{race.stopped}. Rule: {race.method}.")
 
 
-def heatmaps_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("heatmaps", "Activation × regularization")
+def heatmaps_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     table = found.table
     if not table.empty and "test_high" in table:
         table = table.assign(test_half=(table["test_high"] - table["test_low"]) / 2,
@@ -178,8 +152,7 @@ def heatmaps_section(found: ReportInputs, dpi: int) -> Section:
     return section
 
 
-def augmentation_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("augmentation", "Augmentation and the gap")
+def augmentation_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     effect = tables.augmentation_effect(found.table)
     if effect.empty:
         return _missing(section, found.stages["search"])
@@ -199,8 +172,7 @@ def augmentation_section(found: ReportInputs, dpi: int) -> Section:
     return section
 
 
-def curves_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("curves", "Learning curves")
+def curves_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     if not found.curves:
         if found.table.empty:
             return _missing(section, found.stages["search"])
@@ -209,8 +181,7 @@ def curves_section(found: ReportInputs, dpi: int) -> Section:
     return section.add(FigureBlock(figures.learning_curves(found.curves, dpi)))
 
 
-def health_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("health", "Activation health")
+def health_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     if found.health.empty:
         if found.table.empty:
             return _missing(section, found.stages["search"])
@@ -229,14 +200,13 @@ def health_section(found: ReportInputs, dpi: int) -> Section:
     return section
 
 
-def ensemble_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("ensemble", "Ensemble")
+def ensemble_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     summary = found.ensemble
     if summary is None:
         return _missing(section, found.stages["ensemble"])
     members = baselines.ensemble_members(summary)
     scores = baselines.ensemble_scores(summary)
-    section.add(FigureBlock(figures.ensemble_bars(members, scores, dpi)))
+    section.add(FigureBlock(stage_figures.ensemble_bars(members, scores, dpi)))
     section.add(KeyValues([
         *((label, pct(acc)) for label, acc in scores.items()),
         *((f"{name} gain over the best single model", _gain_text(gain, interval_))
@@ -268,12 +238,11 @@ def _gain_text(gain: float, found) -> str:
             f"{found.p_value:.2g})")
 
 
-def transfer_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("transfer", "Transfer learning")
+def transfer_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     if found.transfer is None:
         return _missing(section, found.stages["transfer"])
     frame = baselines.transfer_frame(found.transfer)
-    section.add(FigureBlock(figures.transfer_lines(frame, dpi)))
+    section.add(FigureBlock(stage_figures.transfer_lines(frame, dpi)))
     gains = baselines.gains_frame(found.transfer)
     if not gains.empty:
         section.add(Table([Column("backbone"), Column("mode"), Column("target images", True),
@@ -292,8 +261,7 @@ def transfer_section(found: ReportInputs, dpi: int) -> Section:
     return section
 
 
-def search_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("search", "Search")
+def search_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     study = found.study
     if study is None or study.problem:
         stage = found.stages.get("study") or Stage("search", problem="no Optuna study configured")

@@ -54,7 +54,7 @@ def add_arguments_report(parser) -> None:
 def build_report(cfg: Config, experiment: str | None = None,
                  inputs: str | Path = INPUTS) -> tuple[Document, ReportInputs]:
     """Gather one experiment's results and lay out its report."""
-    from trainlab.report.sections import build_document
+    from trainlab.report.outline import build_document
 
     found = gather(cfg.tracking.uri, experiment or cfg.tracking.experiment, inputs,
                    cfg.search.storage, cfg.search.study_name, cfg.report.curves)
