@@ -9,9 +9,11 @@ from trainlab.io import flatten
 from trainlab.report import baselines, tables
 from trainlab.report.document import (
     DASH,
+    Callout,
     Cell,
     Column,
     FigureBlock,
+    FileLink,
     KeyValues,
     Notice,
     Paragraph,
@@ -20,7 +22,6 @@ from trainlab.report.document import (
     duration,
     interval,
     num_cell,
-    pct,
     pct_cell,
     points_cell,
     spread,
@@ -105,9 +106,10 @@ def recipes_section(section: Section, found: ReportInputs, dpi: int) -> Section:
         "header to sort."))
     if search is not None and search.best_set is not None:
         best_set = search.best_set
-        section.add(Notice(
+        section.add(Callout(
+            f"Not distinguishable from the best at {level}:",
             f"★ {len(best_set.cells)} of {best_set.compared} recipes cannot be told apart from "
-            f"the best ({best_set.best}) at {level}: {', '.join(best_set.cells)}. How: "
+            f"the best ({best_set.best}): {', '.join(best_set.cells)}. How: "
             f"{best_set.method}."))
     if search is not None and search.race is not None:
         section.add(Paragraph(_race_text(search.race)))
@@ -205,37 +207,42 @@ def ensemble_section(section: Section, found: ReportInputs, dpi: int) -> Section
     if summary is None:
         return _missing(section, found.stages["ensemble"])
     members = baselines.ensemble_members(summary)
-    scores = baselines.ensemble_scores(summary)
-    section.add(FigureBlock(stage_figures.ensemble_bars(members, scores, dpi)))
-    section.add(KeyValues([
-        *((label, pct(acc)) for label, acc in scores.items()),
-        *((f"{name} gain over the best single model", _gain_text(gain, interval_))
-          for name, gain, interval_ in (
-              ("mean-probability", summary.ensemble.gain_points, summary.ensemble.gain_interval),
-              ("majority-vote", summary.vote.gain_points, summary.vote.gain_interval),
-              ("greedy", summary.greedy.gain_points, summary.greedy.gain_interval))),
-        ("ECE of the best single model", f"{summary.best_single.by_val.ece:.4f}"),
-        ("ECE of the ensemble", f"{summary.ensemble.ece:.4f}"),
-        ("member disagreement", f"{summary.diversity.disagreement:.4f}"),
-    ]))
+    methods = baselines.ensemble_methods(summary)
+    section.add(FigureBlock(stage_figures.ensemble_bars(
+        members, {m.label: m.acc for m in methods}, dpi)))
+    level = f"{summary.ensemble.gain_interval.confidence:.0%}"
+    section.add(Table(ENSEMBLE_COLUMNS, [_method_row(m) for m in methods], caption=(
+        f"Every method on the same test images. Gain: test accuracy minus the best single "
+        f"model's (chosen on validation), percentage points [{level} interval, paired over the "
+        f"test images]; p: McNemar's exact test of no difference. Member disagreement "
+        f"{summary.diversity.disagreement:.4f}."), sortable=False))
     section.add(*(Paragraph(f"Note from the ensemble stage: {note}") for note in summary.notes))
     section.add(Table([Column("member"), Column("val acc", True), Column("test acc", True)],
                       [[text_cell(m["name"]), pct_cell(m["val_acc"]), pct_cell(m["test_acc"])]
                        for _, m in members.iterrows()]))
-    values = flatten(summary.model_dump(mode="json"), scalars_only=True)
-    section.add(Table([Column("key"), Column("value")],
-                      [[Cell(k), Cell(f"{v:.6g}" if isinstance(v, float) else str(v))]
-                       for k, v in values.items()],
-                      caption=f"Every value in {found.stages['ensemble'].source}, as written.",
-                      sortable=False))
+    file = found.stages["ensemble"].file
+    if file:  # every other value (members' runs, greedy picks, data): the file, not a dump
+        section.add(FileLink("Every value the ensemble stage wrote:", file))
     return section
 
 
-def _gain_text(gain: float, found) -> str:
-    """'+0.79 pp [+0.21, +1.37] (95%, paired over the test images; McNemar p = 0.008)'."""
-    return (f"{gain:+.2f} pp [{found.low_points:+.2f}, {found.high_points:+.2f}] "
-            f"({found.confidence:.0%}, paired over the test images; McNemar p = "
-            f"{found.p_value:.2g})")
+ENSEMBLE_COLUMNS = [
+    Column("method"), Column("test acc", True),
+    Column("gain over the best single", True, "percentage points [paired interval]"),
+    Column("p", True, "McNemar's exact test of no difference"),
+    Column("ECE", True, "expected calibration error; — where the method gives no probabilities"),
+]
+
+
+def _method_row(method: baselines.Method) -> list[Cell]:
+    gain = method.gain
+    if gain is None:
+        return [text_cell(method.label), pct_cell(method.acc), Cell("reference"), Cell(DASH),
+                num_cell(method.ece, 4)]
+    text = (f"{method.gain_points:+.2f} pp [{gain.low_points:+.2f}, {gain.high_points:+.2f}]")
+    tone = "good" if gain.low_points > 0 else ("bad" if gain.high_points < 0 else "")
+    return [text_cell(method.label), pct_cell(method.acc), Cell(text, method.gain_points, tone),
+            Cell(f"{gain.p_value:.2g}", gain.p_value), num_cell(method.ece, 4)]
 
 
 def transfer_section(section: Section, found: ReportInputs, dpi: int) -> Section:

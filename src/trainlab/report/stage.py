@@ -67,9 +67,9 @@ def write_report(doc: Document, found: ReportInputs, out: str | Path) -> ReportF
     files = ReportFiles(out / "index.html", out / "report.md", out / "metrics.json")
     files.figures = write_figures(doc, out / "figures")
     files.curves = write_curves(found, out / "curves")
-    write_atomic(files.markdown, render_markdown(doc, "figures"))
+    write_atomic(files.markdown, render_markdown(doc, "figures", out))
     write_metrics(files.metrics, metrics_payload(found))
-    write_atomic(files.html, render_html(doc))
+    write_atomic(files.html, render_html(doc, out))
     return files
 
 

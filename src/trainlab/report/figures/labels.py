@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trainlab.report.figures.palette import REFERENCE
+
 # Offset of a label from its point, in points (1/72 inch): right of the marker, a little up.
 DX, DY = 6.0, 2.0
-GAP = 1.0  # points between two stacked labels
+GAP = 2.0  # points between two stacked labels
 CHAR_WIDTH = 0.6  # a character's width as a fraction of the font size (DejaVu Sans ~0.55-0.6)
 LINE_HEIGHT = 1.25  # a line's height as a multiple of the font size
 
@@ -58,20 +60,24 @@ def place(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[float, f
 
 
 def annotate(ax, points: Sequence[tuple[float, float]], texts: Sequence[str],
-             fontsize: float = 7.5, color: str = "#555555") -> list[Box]:
+             fontsize: float = 7.5, color: str = REFERENCE) -> list[Box]:
     """Label each data point of `ax` with its text, placed by :func:`place`; a label moved
     off its point gets a thin leader line back to it. Call after the axes' scales and data
-    are set: the positions are computed on the laid-out figure."""
+    are set: the positions are computed on the laid-out figure, twice, because the labels
+    themselves make constrained layout shrink the axes (and so the points' distances)."""
     fig = ax.get_figure()
-    fig.draw_without_rendering()  # constrained layout settles the axes' box first
-    to_points = 72.0 / fig.dpi
-    anchors = [tuple(to_points * np.asarray(ax.transData.transform(p))) for p in points]
-    boxes = place(anchors, [text_size(t, fontsize) for t in texts])
-    for point, anchor, box, text in zip(points, anchors, boxes, texts, strict=True):
-        dy = box.y - anchor[1]
-        moved = dy > DY + 0.5
-        ax.annotate(text, point, textcoords="offset points", xytext=(box.x - anchor[0], dy),
-                    fontsize=fontsize, va="bottom", ha="left",
-                    arrowprops={"arrowstyle": "-", "color": color, "linewidth": 0.6,
-                                "shrinkA": 0, "shrinkB": 3} if moved else None)
+    leader = {"arrowstyle": "-", "color": color, "linewidth": 0.6, "shrinkA": 0, "shrinkB": 3}
+    notes = [ax.annotate(text, point, textcoords="offset points", xytext=(DX, DY),
+                         fontsize=fontsize, va="bottom", ha="left", arrowprops=leader)
+             for point, text in zip(points, texts, strict=True)]
+    boxes: list[Box] = []
+    for _ in range(2):
+        fig.draw_without_rendering()  # constrained layout settles the axes' box first
+        to_points = 72.0 / fig.dpi
+        anchors = [tuple(to_points * np.asarray(ax.transData.transform(p))) for p in points]
+        boxes = place(anchors, [text_size(t, fontsize) for t in texts])
+        for note, anchor, box in zip(notes, anchors, boxes, strict=True):
+            note.xyann = (box.x - anchor[0], box.y - anchor[1])
+    for note, anchor, box in zip(notes, anchors, boxes, strict=True):
+        note.arrow_patch.set_visible(box.y - anchor[1] > DY + 0.5)  # only off its point
     return boxes
