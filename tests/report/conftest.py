@@ -24,6 +24,8 @@ from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
+from trainlab.leaderboard.results import CurvePoint, LeaderboardFile, Row
+from trainlab.report.inputs import ReportInputs, gather
 from trainlab.search.results import TrialRow
 from trainlab.stagefile import write_model, write_rows
 from trainlab.transfer.results import CellResult, summarise
@@ -254,6 +256,48 @@ def write_stage_files(folder: Path, runs: list[FakeRun], ids: dict[int, str],
     write_rows(folder / "transfer.csv", cells, CellResult)
     write_model(folder / "transfer.json", summarise(cells, {}, 500.0, (0, 1), (5, 6)))
     write_model(folder / "train.json", stagefiles.train_summary(0.871, 0.05))
+    write_model(folder / "leaderboard.json", leaderboard_file())
+
+
+# The reference run's leaderboard (reports/report.md at 70f4a79): the mean-probability and
+# vote ensembles cost the same training (their members'), a fraction of a point apart.
+BOARD = [  # name, kind, test acc [low, high], diff pp [low, high], gap, params, seconds, img/s
+    ("ensemble: mean probability", "ensemble", (0.8823, 0.8758, 0.8886), (1.26, 0.86, 1.68),
+     None, 844_978, 185.0, 1371.0),
+    ("ensemble: greedy selection", "ensemble", (0.8798, 0.8733, 0.8861), (1.01, 0.68, 1.36),
+     None, 422_164, 104.0, 3000.0),
+    ("ensemble: majority vote", "ensemble", (0.8791, 0.8725, 0.8854), (0.94, 0.53, 1.36),
+     None, 844_978, 185.0, 1283.0),
+    ("best single recipe", "recipe", (0.8697, 0.8629, 0.8762), (0.0, 0.0, 0.0), 0.0408,
+     211_082, 53.1, 6622.0),
+    ("efficientnet_lite0 finetune", "baseline", (0.8532, 0.8461, 0.8601), (-1.65, -2.39, -0.89),
+     0.0794, 3_383_818, 107.0, 404.0),
+    ("efficientnet_lite0 linear_probe", "baseline", (0.8121, 0.8043, 0.8197),
+     (-5.76, -6.59, -4.95), 0.0922, 3_383_818, 43.4, 585.0),
+]
+
+
+def leaderboard_file() -> LeaderboardFile:
+    rows = [Row(name=name, kind=kind, test_acc=acc, test_low=low, test_high=high,
+                diff_points=diff, diff_low=dlow, diff_high=dhigh, diff_p=1.0 if diff == 0 else 0.0,
+                train_acc=None if gap is None else acc + gap, gap_acc=gap,
+                ece=None if name.endswith("vote") else 0.02, nll=None if name.endswith("vote")
+                else 0.35, params=params, train_seconds=seconds, images_per_second=speed,
+                run_id=None)
+            for name, kind, (acc, low, high), (diff, dlow, dhigh), gap, params, seconds, speed
+            in BOARD]
+    curve = [CurvePoint(model=model, fraction=images / 10_000, images=images, test_acc=acc,
+                        test_low=acc - 0.01, test_high=acc + 0.01, train_seconds=10.0,
+                        run_id=None)
+             for model, accs in (("best recipe", (0.70, 0.80, 0.87)),
+                                 ("efficientnet_lite0 linear_probe", (0.72, 0.78, 0.81)),
+                                 ("efficientnet_lite0 finetune", (0.71, 0.79, 0.85)))
+             for images, acc in zip((100, 1000, 10_000), accs, strict=True)]
+    return LeaderboardFile(
+        dataset="fashion_mnist", fingerprint="fp-1234", test_images=10_000,
+        train_images=10_000, confidence=0.95, best_single="relu|l2|flip_crop#s0, trial 3",
+        method="Clopper-Pearson; paired bootstrap", rows=tuple(rows), curve=tuple(curve),
+        crossovers=(), notes=(), seconds=600.0, mlflow_run_id=None)
 
 
 def ensemble_summary(members: list[FakeRun], ids: dict[int, str]) -> EnsembleSummary:
@@ -323,3 +367,10 @@ def rendered(fake_project: Project, tmp_path_factory: pytest.TempPathFactory) ->
     assert main(["report", "--params", str(path), "--out", str(out),
                  "--inputs", str(fake_project.inputs)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def found(fake_project: Project) -> ReportInputs:
+    """What the report of experiment 'grid' gathers (MLflow, stage files, the study)."""
+    storage = f"sqlite:///{fake_project.root / 'optuna.db'}"
+    return gather(fake_project.uri, "grid", fake_project.inputs, storage, "grid-study", curves=2)

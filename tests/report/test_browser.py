@@ -26,7 +26,7 @@ def attribute(dom: str, tag: str, name: str) -> str | None:
 def test_figures_load_without_console_errors(rendered, tmp_path):
     result = dump_dom(tmp_path, rendered / "index.html")
     total = attribute(result.stdout, "body", "data-figures-total")
-    assert total == "9"
+    assert total == "11"
     assert attribute(result.stdout, "body", "data-figures-loaded") == total
     assert attribute(result.stdout, "html", "data-errors") is None
     assert console_lines(result.stderr) == []
@@ -62,3 +62,31 @@ def test_screenshot(rendered, tmp_path):
     assert png_size(data) == (1280, 4000)
     assert len(data) > 100_000  # a rendered page with figures, not a blank one
     shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_tables_fit_or_scroll_at_laptop_width(rendered, tmp_path):
+    # At 1280 px every table fits its frame, or its frame scrolls and its header row sticks;
+    # the leaderboard (10 columns) fits: its last column is inside the page, not cut off.
+    probe = """<script>
+window.addEventListener("load", function () {
+  var out = [];
+  document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+    var th = wrap.querySelector("th");
+    var fits = wrap.scrollWidth <= wrap.clientWidth + 1;
+    var sticky = getComputedStyle(th).position === "sticky"
+      && getComputedStyle(wrap).overflowY !== "visible";
+    if (!fits && !sticky) out.push(wrap.closest("section").id);
+  });
+  var board = document.querySelector("#leaderboard .table-wrap");
+  var last = board.querySelector("thead th:last-child").getBoundingClientRect();
+  document.body.setAttribute("data-cut", out.join(" ") || "none");
+  document.body.setAttribute("data-board-fits",
+    String(last.right <= board.getBoundingClientRect().right + 1 && last.right <= 1280));
+});
+</script></body>"""
+    page = tmp_path / "index.html"
+    page.write_text((rendered / "index.html").read_text().replace("</body>", probe))
+    result = chromium(tmp_path, "--window-size=1280,2000", "--virtual-time-budget=5000",
+                      "--dump-dom", page.as_uri())
+    assert attribute(result.stdout, "body", "data-cut") == "none"
+    assert attribute(result.stdout, "body", "data-board-fits") == "true"

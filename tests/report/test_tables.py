@@ -19,12 +19,6 @@ from trainlab.search.results import TrialRow
 from trainlab.stagefile import read_rows
 
 
-@pytest.fixture(scope="module")
-def found(fake_project):
-    storage = f"sqlite:///{fake_project.root / 'optuna.db'}"
-    return gather(fake_project.uri, "grid", fake_project.inputs, storage, "grid-study", curves=2)
-
-
 def _by_hand_from_mlflow(uri: str) -> dict[str, dict[str, list[float]]]:
     """Metric lists per cell of the current search's finished children, read with MlflowClient."""
     client = MlflowClient(tracking_uri=uri)

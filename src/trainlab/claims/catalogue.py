@@ -29,7 +29,8 @@ class Claim:
         assess: its evidence -> its rule -> (verdict, details for the report).
         rule: its section of `claims.rules` (the thresholds handed to `assess`), also the name
             of its function in `trainlab.claims.rules`.
-        figure: the function of `trainlab.report.claims` that draws its details (None: none).
+        figure: the function of `trainlab.report.figures.claims` that draws its details
+            (None: none).
     """
 
     number: int

@@ -7,10 +7,12 @@ cells of an experiment read from MLflow alone (`--compare`) come from its cell r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 from pydantic import ValidationError
 
-from trainlab.ensemble.summary_file import EnsembleSummary
+from trainlab.ensemble.summary_file import EnsembleSummary, GainInterval
 from trainlab.report.sources import ExperimentRuns, column, runs_of_kind
 from trainlab.tracking import TRANSFER_KIND
 from trainlab.transfer.results import CellResult, transfer_gains
@@ -19,14 +21,33 @@ TRANSFER_COLUMNS = list(CellResult.model_fields)
 GAIN_COLUMNS = ["backbone", "mode", "size", "gain_points"]
 
 
+@dataclass(frozen=True)
+class Method:
+    """One way to predict with the members: what a reader compares across the methods."""
+
+    label: str
+    acc: float  # test accuracy
+    gain: GainInterval | None  # over the best single model; None for that model itself
+    gain_points: float | None
+    ece: float | None  # None: the method names classes, no probabilities (the vote)
+
+
+def ensemble_methods(summary: EnsembleSummary) -> list[Method]:
+    """The best single member (chosen on val) and each combination of the members."""
+    best, mean, vote, greedy = (summary.best_single.by_val, summary.ensemble, summary.vote,
+                                summary.greedy)
+    return [
+        Method("best single model", best.acc, None, None, best.ece),
+        Method("mean-probability ensemble", mean.acc, mean.gain_interval, mean.gain_points,
+               mean.ece),
+        Method("majority vote", vote.acc, vote.gain_interval, vote.gain_points, None),
+        Method("greedy selection", greedy.acc, greedy.gain_interval, greedy.gain_points, None),
+    ]
+
+
 def ensemble_scores(summary: EnsembleSummary) -> dict[str, float]:
     """Test accuracy of the best single member (chosen on val) and of each combination."""
-    return {
-        "best single model": summary.best_single.by_val.acc,
-        "mean-probability ensemble": summary.ensemble.acc,
-        "majority vote": summary.vote.acc,
-        "greedy selection": summary.greedy.acc,
-    }
+    return {method.label: method.acc for method in ensemble_methods(summary)}
 
 
 def ensemble_members(summary: EnsembleSummary) -> pd.DataFrame:

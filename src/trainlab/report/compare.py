@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from trainlab.report import figures, tables
+from trainlab.report import tables
 from trainlab.report.document import (
     DASH,
     Cell,
@@ -26,6 +26,7 @@ from trainlab.report.document import (
     spread,
     text_cell,
 )
+from trainlab.report.figures import recipes as figures
 from trainlab.report.inputs import ReportInputs
 from trainlab.report.sections import RECIPE_COLUMNS, recipe_rows
 from trainlab.report.summary import best_transfer_gain, distinct, state_counts, wall_time

@@ -7,12 +7,28 @@ the two formats cannot drift apart in content.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
-from trainlab.report.figures import Figure
-
 DASH = "—"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A rendered figure: `name` is its file stem (figures/<name>.png). Drawn by
+    :mod:`trainlab.report.figures`; kept here, with the other blocks' data, so rendering a
+    built document needs no matplotlib."""
+
+    name: str
+    title: str
+    caption: str
+    png: bytes
+
+    @property
+    def alt(self) -> str:
+        return f"{self.title}. {self.caption}"
 
 
 @dataclass(frozen=True)
@@ -49,8 +65,33 @@ class Notice:
     """Something the reader must act on, e.g. a stage that has not run."""
 
     kind: ClassVar[str] = "notice"
+    heading: ClassVar[str] = "Not available."  # a notice only ever says what is missing
     text: str
     command: str = ""  # the command that fixes it
+
+
+@dataclass(frozen=True)
+class Callout:
+    """A result set apart from the text, under a heading that says what it holds."""
+
+    kind: ClassVar[str] = "callout"
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FileLink:
+    """A stage's raw file, linked rather than copied into the report. `path` is where the
+    report read it; each renderer writes the link relative to the page it writes."""
+
+    kind: ClassVar[str] = "file"
+    text: str
+    path: str
+
+    def href(self, base: str | Path | None) -> str:
+        if base is None:
+            return Path(self.path).as_posix()
+        return Path(os.path.relpath(Path(self.path).resolve(), Path(base).resolve())).as_posix()
 
 
 @dataclass(frozen=True)
@@ -78,7 +119,7 @@ class FigureBlock:
     figure: Figure
 
 
-Block = Table | Paragraph | Notice | Cards | KeyValues | FigureBlock
+Block = Table | Paragraph | Notice | Callout | FileLink | Cards | KeyValues | FigureBlock
 
 
 @dataclass

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import functools
+from pathlib import Path
 
 import jinja2
 
-from trainlab.report.document import Document
-from trainlab.report.figures import Figure
+from trainlab.report.document import Document, Figure
 
 
 def datauri(figure: Figure) -> str:
@@ -29,5 +29,6 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_html(doc: Document) -> str:
-    return environment().get_template("report.html.j2").render(doc=doc)
+def render_html(doc: Document, base: str | Path | None = None) -> str:
+    """The page; `base`: the folder it is written to (links to stage files start there)."""
+    return environment().get_template("report.html.j2").render(doc=doc, base=base)

@@ -26,6 +26,7 @@ class Stage:
     name: str
     source: str = ""  # e.g. "MLflow experiment 'trainlab'" or "reports/ensemble.json"
     problem: str = ""  # why there is nothing (empty when found)
+    file: str = ""  # the stage file its results were read from ("": none, e.g. MLflow)
 
     @property
     def ran(self) -> bool:
@@ -139,7 +140,8 @@ def _trials(runs: sources.ExperimentRuns, inputs: Path | None,
 def _ensemble(runs: sources.ExperimentRuns, inputs: Path | None):
     summary, problem = _read(inputs, "ensemble", EnsembleSummary)
     if summary is not None:
-        return summary, Stage("ensemble", str(inputs / "ensemble.json"))
+        path = str(inputs / sources.STAGE_FILES["ensemble"])
+        return summary, Stage("ensemble", path, file=path)
     found = sources.runs_of_kind(runs.runs, ENSEMBLE_KIND)
     if not found.empty:  # the stage ran but its file is gone (or not read): its run's copy
         run_id = found.sort_values("start_time").iloc[-1]["run_id"]

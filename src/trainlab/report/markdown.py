@@ -8,6 +8,7 @@ so a value cannot split a table row.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from trainlab.report.document import Document, Table
 
@@ -21,8 +22,10 @@ def escape(text: object) -> str:
     return " ".join(out.split())
 
 
-def render_markdown(doc: Document, figures_dir: str = "figures") -> str:
-    """The report as Markdown; figure `name` is linked as `<figures_dir>/<name>.png`."""
+def render_markdown(doc: Document, figures_dir: str = "figures",
+                    base: str | Path | None = None) -> str:
+    """The report as Markdown; figure `name` is linked as `<figures_dir>/<name>.png`, a
+    stage file relative to `base` (the folder the Markdown is written to)."""
     lines = [f"# {escape(doc.title)}", "", f"*{escape(doc.subtitle)}*", ""]
     lines += [f"- **{escape(k)}:** {escape(v)}" for k, v in doc.meta]
     lines += ["", "**Contents:** " + " · ".join(
@@ -30,16 +33,20 @@ def render_markdown(doc: Document, figures_dir: str = "figures") -> str:
     for section in doc.sections:
         lines += [f'<a id="{section.id}"></a>', "", f"## {escape(section.title)}", ""]
         for block in section.blocks:
-            lines += _block(block, figures_dir) + [""]
+            lines += _block(block, figures_dir, base) + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _block(block, figures_dir: str) -> list[str]:
+def _block(block, figures_dir: str, base: str | Path | None) -> list[str]:
     if block.kind == "paragraph":
         return [escape(block.text)]
     if block.kind == "notice":
         command = f" `{block.command}`" if block.command else ""
-        return [f"> **Not available.** {escape(block.text)}{command}"]
+        return [f"> **{escape(block.heading)}** {escape(block.text)}{command}"]
+    if block.kind == "callout":
+        return [f"> **{escape(block.heading)}** {escape(block.text)}"]
+    if block.kind == "file":
+        return [f"{escape(block.text)} [{escape(block.path)}](<{block.href(base)}>)"]
     if block.kind == "cards":
         return [f"- **{escape(c.label)}:** {escape(c.value)}"
                 + (f" ({escape(c.detail)})" if c.detail else "") for c in block.cards]

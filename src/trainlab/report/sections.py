@@ -1,20 +1,19 @@
-"""One experiment's report: the sections after the summary, each from the gathered inputs."""
+"""The sections of one experiment's report from Recipes to Search, each from the gathered
+inputs; their titles, anchors and order are the table in :mod:`trainlab.report.outline`."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import pandas as pd
 
 from trainlab.io import flatten
-from trainlab.report import baselines, figures, tables
-from trainlab.report.claims import claims_section
+from trainlab.report import baselines, tables
 from trainlab.report.document import (
     DASH,
+    Callout,
     Cell,
     Column,
-    Document,
     FigureBlock,
+    FileLink,
     KeyValues,
     Notice,
     Paragraph,
@@ -23,36 +22,14 @@ from trainlab.report.document import (
     duration,
     interval,
     num_cell,
-    pct,
     pct_cell,
     points_cell,
     spread,
     text_cell,
 )
+from trainlab.report.figures import recipes as figures
+from trainlab.report.figures import stages as stage_figures
 from trainlab.report.inputs import ReportInputs, Stage
-from trainlab.report.leaderboard import leaderboard_section
-from trainlab.report.summary import summary_section
-
-
-def build_document(found: ReportInputs, title: str, dpi: int) -> Document:
-    """Every section of the report, figures rendered at `dpi`."""
-    sections = [
-        leaderboard_section(found, dpi),
-        summary_section(found),
-        recipes_section(found),
-        heatmaps_section(found, dpi),
-        augmentation_section(found, dpi),
-        curves_section(found, dpi),
-        health_section(found, dpi),
-        ensemble_section(found, dpi),
-        transfer_section(found, dpi),
-        search_section(found, dpi),
-        claims_section(found, dpi),
-    ]
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    meta = [("experiment", found.experiment.name), ("generated", when),
-            ("trials from", found.stages["search"].source or DASH)]
-    return Document(title, "Which training recipe works, and why", meta, sections)
 
 
 def _missing(section: Section, stage: Stage) -> Section:
@@ -118,8 +95,7 @@ RECIPE_COLUMNS = [
 ]
 
 
-def recipes_section(found: ReportInputs) -> Section:
-    section = Section("recipes", "Recipes")
+def recipes_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     if found.table.empty:
         return _missing(section, found.stages["search"])
     search = found.search
@@ -130,9 +106,10 @@ def recipes_section(found: ReportInputs) -> Section:
         "header to sort."))
     if search is not None and search.best_set is not None:
         best_set = search.best_set
-        section.add(Notice(
+        section.add(Callout(
+            f"Not distinguishable from the best at {level}:",
             f"★ {len(best_set.cells)} of {best_set.compared} recipes cannot be told apart from "
-            f"the best ({best_set.best}) at {level}: {', '.join(best_set.cells)}. How: "
+            f"the best ({best_set.best}): {', '.join(best_set.cells)}. How: "
             f"{best_set.method}."))
     if search is not None and search.race is not None:
         section.add(Paragraph(_race_text(search.race)))
@@ -151,8 +128,7 @@ def _race_text(race) -> str:
             f"{race.stopped}. Rule: {race.method}.")
 
 
-def heatmaps_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("heatmaps", "Activation × regularization")
+def heatmaps_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     table = found.table
     if not table.empty and "test_high" in table:
         table = table.assign(test_half=(table["test_high"] - table["test_low"]) / 2,
@@ -178,8 +154,7 @@ def heatmaps_section(found: ReportInputs, dpi: int) -> Section:
     return section
 
 
-def augmentation_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("augmentation", "Augmentation and the gap")
+def augmentation_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     effect = tables.augmentation_effect(found.table)
     if effect.empty:
         return _missing(section, found.stages["search"])
@@ -199,8 +174,7 @@ def augmentation_section(found: ReportInputs, dpi: int) -> Section:
     return section
 
 
-def curves_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("curves", "Learning curves")
+def curves_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     if not found.curves:
         if found.table.empty:
             return _missing(section, found.stages["search"])
@@ -209,8 +183,7 @@ def curves_section(found: ReportInputs, dpi: int) -> Section:
     return section.add(FigureBlock(figures.learning_curves(found.curves, dpi)))
 
 
-def health_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("health", "Activation health")
+def health_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     if found.health.empty:
         if found.table.empty:
             return _missing(section, found.stages["search"])
@@ -229,51 +202,54 @@ def health_section(found: ReportInputs, dpi: int) -> Section:
     return section
 
 
-def ensemble_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("ensemble", "Ensemble")
+def ensemble_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     summary = found.ensemble
     if summary is None:
         return _missing(section, found.stages["ensemble"])
     members = baselines.ensemble_members(summary)
-    scores = baselines.ensemble_scores(summary)
-    section.add(FigureBlock(figures.ensemble_bars(members, scores, dpi)))
-    section.add(KeyValues([
-        *((label, pct(acc)) for label, acc in scores.items()),
-        *((f"{name} gain over the best single model", _gain_text(gain, interval_))
-          for name, gain, interval_ in (
-              ("mean-probability", summary.ensemble.gain_points, summary.ensemble.gain_interval),
-              ("majority-vote", summary.vote.gain_points, summary.vote.gain_interval),
-              ("greedy", summary.greedy.gain_points, summary.greedy.gain_interval))),
-        ("ECE of the best single model", f"{summary.best_single.by_val.ece:.4f}"),
-        ("ECE of the ensemble", f"{summary.ensemble.ece:.4f}"),
-        ("member disagreement", f"{summary.diversity.disagreement:.4f}"),
-    ]))
+    methods = baselines.ensemble_methods(summary)
+    section.add(FigureBlock(stage_figures.ensemble_bars(
+        members, {m.label: m.acc for m in methods}, dpi)))
+    level = f"{summary.ensemble.gain_interval.confidence:.0%}"
+    section.add(Table(ENSEMBLE_COLUMNS, [_method_row(m) for m in methods], caption=(
+        f"Every method on the same test images. Gain: test accuracy minus the best single "
+        f"model's (chosen on validation), percentage points [{level} interval, paired over the "
+        f"test images]; p: McNemar's exact test of no difference. Member disagreement "
+        f"{summary.diversity.disagreement:.4f}."), sortable=False))
     section.add(*(Paragraph(f"Note from the ensemble stage: {note}") for note in summary.notes))
     section.add(Table([Column("member"), Column("val acc", True), Column("test acc", True)],
                       [[text_cell(m["name"]), pct_cell(m["val_acc"]), pct_cell(m["test_acc"])]
                        for _, m in members.iterrows()]))
-    values = flatten(summary.model_dump(mode="json"), scalars_only=True)
-    section.add(Table([Column("key"), Column("value")],
-                      [[Cell(k), Cell(f"{v:.6g}" if isinstance(v, float) else str(v))]
-                       for k, v in values.items()],
-                      caption=f"Every value in {found.stages['ensemble'].source}, as written.",
-                      sortable=False))
+    file = found.stages["ensemble"].file
+    if file:  # every other value (members' runs, greedy picks, data): the file, not a dump
+        section.add(FileLink("Every value the ensemble stage wrote:", file))
     return section
 
 
-def _gain_text(gain: float, found) -> str:
-    """'+0.79 pp [+0.21, +1.37] (95%, paired over the test images; McNemar p = 0.008)'."""
-    return (f"{gain:+.2f} pp [{found.low_points:+.2f}, {found.high_points:+.2f}] "
-            f"({found.confidence:.0%}, paired over the test images; McNemar p = "
-            f"{found.p_value:.2g})")
+ENSEMBLE_COLUMNS = [
+    Column("method"), Column("test acc", True),
+    Column("gain over the best single", True, "percentage points [paired interval]"),
+    Column("p", True, "McNemar's exact test of no difference"),
+    Column("ECE", True, "expected calibration error; — where the method gives no probabilities"),
+]
 
 
-def transfer_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("transfer", "Transfer learning")
+def _method_row(method: baselines.Method) -> list[Cell]:
+    gain = method.gain
+    if gain is None:
+        return [text_cell(method.label), pct_cell(method.acc), Cell("reference"), Cell(DASH),
+                num_cell(method.ece, 4)]
+    text = (f"{method.gain_points:+.2f} pp [{gain.low_points:+.2f}, {gain.high_points:+.2f}]")
+    tone = "good" if gain.low_points > 0 else ("bad" if gain.high_points < 0 else "")
+    return [text_cell(method.label), pct_cell(method.acc), Cell(text, method.gain_points, tone),
+            Cell(f"{gain.p_value:.2g}", gain.p_value), num_cell(method.ece, 4)]
+
+
+def transfer_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     if found.transfer is None:
         return _missing(section, found.stages["transfer"])
     frame = baselines.transfer_frame(found.transfer)
-    section.add(FigureBlock(figures.transfer_lines(frame, dpi)))
+    section.add(FigureBlock(stage_figures.transfer_lines(frame, dpi)))
     gains = baselines.gains_frame(found.transfer)
     if not gains.empty:
         section.add(Table([Column("backbone"), Column("mode"), Column("target images", True),
@@ -292,8 +268,7 @@ def transfer_section(found: ReportInputs, dpi: int) -> Section:
     return section
 
 
-def search_section(found: ReportInputs, dpi: int) -> Section:
-    section = Section("search", "Search")
+def search_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     study = found.study
     if study is None or study.problem:
         stage = found.stages.get("study") or Stage("search", problem="no Optuna study configured")

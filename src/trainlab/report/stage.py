@@ -54,7 +54,7 @@ def add_arguments_report(parser) -> None:
 def build_report(cfg: Config, experiment: str | None = None,
                  inputs: str | Path = INPUTS) -> tuple[Document, ReportInputs]:
     """Gather one experiment's results and lay out its report."""
-    from trainlab.report.sections import build_document
+    from trainlab.report.outline import build_document
 
     found = gather(cfg.tracking.uri, experiment or cfg.tracking.experiment, inputs,
                    cfg.search.storage, cfg.search.study_name, cfg.report.curves)
@@ -67,9 +67,9 @@ def write_report(doc: Document, found: ReportInputs, out: str | Path) -> ReportF
     files = ReportFiles(out / "index.html", out / "report.md", out / "metrics.json")
     files.figures = write_figures(doc, out / "figures")
     files.curves = write_curves(found, out / "curves")
-    write_atomic(files.markdown, render_markdown(doc, "figures"))
+    write_atomic(files.markdown, render_markdown(doc, "figures", out))
     write_metrics(files.metrics, metrics_payload(found))
-    write_atomic(files.html, render_html(doc))
+    write_atomic(files.html, render_html(doc, out))
     return files
 
 

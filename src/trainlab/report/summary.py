@@ -68,8 +68,7 @@ def best_transfer_gain(found: ReportInputs) -> Gain | None:
     return max((g for g in gains if g.size == smallest), key=lambda g: g.gain_points)
 
 
-def summary_section(found: ReportInputs) -> Section:
-    section = Section("summary", "Summary")
+def summary_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     best, worst = tables.best_and_worst(found.table)
     counts = state_counts(found.trials)
     seconds, seconds_source = wall_time(found)

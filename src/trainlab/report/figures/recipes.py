@@ -1,66 +1,32 @@
-"""Matplotlib figures as PNG bytes (Agg, no pyplot: no global state, no display needed).
-
-Accuracies arrive as fractions and are drawn in percent; gaps and gains in percentage
-points. Every text that comes from a run goes through :func:`plain`, so a `$` in a preset
-name is drawn as a dollar sign instead of starting mathtext.
-"""
+"""The search's figures: heatmaps, augmentation, learning curves, activation health, the
+Optuna study, and two experiments compared (see :mod:`.base` for units and text)."""
 
 from __future__ import annotations
 
-import io
 import math
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import MaxNLocator
 
+from trainlab.report.document import Figure
+from trainlab.report.figures.base import STYLE, new_figure, plain, png_bytes
+from trainlab.report.figures.palette import (
+    ACCENT,
+    ACCURACY_MAP,
+    FADED,
+    GAP_MAP,
+    ON_DARK,
+    ON_LIGHT,
+    REFERENCE,
+    TRAIN,
+    VAL,
+    activation_color,
+)
 from trainlab.report.tables import CurvePick
-
-STYLE = {
-    "font.size": 9.5, "axes.titlesize": 10.5, "axes.titleweight": "bold", "axes.labelsize": 9.5,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-    "grid.alpha": 0.3, "legend.fontsize": 8.5, "legend.frameon": False,
-}
-TRAIN, VAL, ACCENT, MUTED = "#1f77b4", "#d62728", "#e69f00", "#8fa8c8"
-MODE_COLORS = {"linear_probe": "#1f77b4", "finetune": "#2ca02c", "scratch": "#7f7f7f"}
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A rendered figure: `name` is its file stem (figures/<name>.png)."""
-
-    name: str
-    title: str
-    caption: str
-    png: bytes
-
-    @property
-    def alt(self) -> str:
-        return f"{self.title}. {self.caption}"
-
-
-def plain(text: object, width: int | None = None) -> str:
-    """Run data as literal matplotlib text (no mathtext), optionally wrapped."""
-    out = str(text).replace("$", r"\$")
-    return "\n".join(textwrap.wrap(out, width)) if width else out
-
-
-def new_figure(width: float, height: float) -> MplFigure:
-    """A blank figure of `width` x `height` inches in the report's style."""
-    with matplotlib.rc_context(STYLE):
-        return MplFigure(figsize=(width, height), layout="constrained")
-
-
-def png_bytes(fig: MplFigure, dpi: int) -> bytes:
-    """The figure as PNG bytes at `dpi` dots per inch (without matplotlib's Software entry)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -81,10 +47,10 @@ def heatmap(aug: str, finished: HeatGrids, pruned: HeatGrids, name: str, dpi: in
     with matplotlib.rc_context(STYLE):
         fig = new_figure(10.5, max(2.8, 0.5 * len(finished.test.index) + 1.8))
         axes = fig.subplots(1, 2)
-        _heat(axes[0], 100 * finished.test, "viridis", "mean test accuracy (%)",
+        _heat(axes[0], 100 * finished.test, ACCURACY_MAP, "mean test accuracy (%)",
               100 * pruned.test, pruned.epochs,
               None if finished.half is None else 100 * finished.half, finished.marked)
-        _heat(axes[1], 100 * finished.gap, "magma_r", "train − test gap (points)",
+        _heat(axes[1], 100 * finished.gap, GAP_MAP, "train − test gap (points)",
               100 * pruned.gap, pruned.epochs)
         fig.suptitle(plain(f"Augmentation preset: {aug}"), fontweight="bold")
         png = png_bytes(fig, dpi)
@@ -117,20 +83,20 @@ def _heat(ax, grid: pd.DataFrame, cmap: str, label: str, pruned: pd.DataFrame,
     ax.grid(False)
     finite = values[np.isfinite(values)]
     middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
-    dark_low = cmap == "viridis"  # viridis is dark at its low end, magma_r at its high end
+    dark_low = cmap == ACCURACY_MAP  # dark at its low end; the gap map at its high end
     for (i, j), value in np.ndenumerate(values):
         if math.isnan(value) and not math.isnan(early[i, j]):
             stopped = "" if math.isnan(epochs[i, j]) else f" @{epochs[i, j]:.0f}"
             ax.text(j, i, f"{early[i, j]:.1f}\npruned{stopped}", ha="center", va="center",
-                    color="#888888", fontsize=7.5, style="italic")
+                    color=FADED, fontsize=7.5, style="italic")
         elif math.isnan(value):
-            ax.text(j, i, "n/a", ha="center", va="center", color="#888888")
+            ax.text(j, i, "n/a", ha="center", va="center", color=FADED)
         else:
             dark = value < middle if dark_low else value > middle
             text = f"{value:.1f}" + ("" if math.isnan(halves[i, j]) else f"\n±{halves[i, j]:.1f}")
             star = "★ " if stars[i, j] == 1.0 else ""
             ax.text(j, i, star + text, ha="center", va="center", fontsize=8,
-                    color="white" if dark else "black")
+                    color=ON_DARK if dark else ON_LIGHT)
     fig = ax.get_figure()
     fig.colorbar(image, ax=ax, label=label, shrink=0.9)
 
@@ -174,7 +140,7 @@ def learning_curves(picks: Sequence[tuple[CurvePick, pd.DataFrame]], dpi: int) -
             best = curves[curves["best"] == 1]
             if not best.empty:
                 epoch = best["epoch"].iloc[0]
-                ax.axvline(epoch, color="#555555", linestyle="--", linewidth=1)
+                ax.axvline(epoch, color=REFERENCE, linestyle="--", linewidth=1)
                 ax.plot(epoch, 100 * best["val_acc"].iloc[0], marker="*", markersize=12,
                         color=VAL, label=f"kept: epoch {epoch:.0f}")
             if pick.epochs_run < pick.max_epochs:
@@ -207,75 +173,20 @@ def activation_health(health: pd.DataFrame, dpi: int) -> Figure:
             part = health[health["quantity"] == quantity]
             for activation, group in part.groupby("activation", sort=True):
                 ax.plot(group["layer"], scale * group["value"], marker="o",
-                        label=plain(activation))
+                        color=activation_color(str(activation)), label=plain(activation))
             ax.set(title=title, xlabel="layer (1 = first)", ylabel=label)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if quantity == "grad_norm" and (part["value"] > 0).all() and not part.empty:
                 ax.set_yscale("log")
             if part.empty:
                 ax.text(0.5, 0.5, "not logged", ha="center", va="center",
-                        transform=ax.transAxes, color="#888888")
+                        transform=ax.transAxes, color=FADED)
             else:
                 ax.legend()
         png = png_bytes(fig, dpi)
     return Figure("activation_health", "Activation health",
                   "Last logged diagnostics of the finished runs, averaged per activation: dead "
                   "units, saturated outputs and the weight-gradient norm of each layer.", png)
-
-
-def ensemble_bars(members: pd.DataFrame, scores: dict[str, float], dpi: int) -> Figure:
-    """Test accuracy of each member (columns name, test_acc) and of the ensembles."""
-    members = members.sort_values("test_acc")
-    labels = [plain(n, 38) for n in members["name"]] + [plain(k) for k in scores]
-    values = list(100 * members["test_acc"]) + [100 * v for v in scores.values()]
-    colors = [MUTED] * len(members) + [ACCENT] * len(scores)
-    with matplotlib.rc_context(STYLE):
-        fig = new_figure(9.0, 0.38 * len(values) + 1.4)
-        ax = fig.subplots()
-        y = np.arange(len(values))
-        ax.barh(y, values, color=colors)
-        ax.set_yticks(y, labels)
-        for yi, value in zip(y, values, strict=True):
-            ax.text(value, yi, f" {value:.2f}", va="center", fontsize=8)
-        ax.set_xlim(max(0.0, min(values) - 3), min(100.0, max(values) + 1.5))
-        ax.set(xlabel="test accuracy (%)", title="Ensemble vs its members")
-        png = png_bytes(fig, dpi)
-    return Figure("ensemble", "Ensemble vs members",
-                  "Test accuracy of each member (blue) and of the ensembles (orange).", png)
-
-
-def transfer_lines(transfer: pd.DataFrame, dpi: int) -> Figure:
-    """Test accuracy against target-data size per backbone and mode (log x axis); columns
-    backbone, mode, size (images), test_acc."""
-    backbones = [b for b in dict.fromkeys(transfer["backbone"])
-                 if (transfer.loc[transfer["backbone"] == b, "mode"] != "scratch").any()]
-    backbones = backbones or list(dict.fromkeys(transfer["backbone"]))
-    with matplotlib.rc_context(STYLE):
-        fig = new_figure(4.6 * len(backbones), 3.6)
-        axes = np.atleast_1d(fig.subplots(1, len(backbones), squeeze=False).ravel())
-        for ax, backbone in zip(axes, backbones, strict=True):
-            _transfer_panel(ax, transfer, backbone)
-        png = png_bytes(fig, dpi)
-    return Figure("transfer", "Transfer learning",
-                  "Linear probe and fine-tuning of pretrained backbones against training from "
-                  "scratch, by number of target training images (log scale).", png)
-
-
-def _transfer_panel(ax, transfer: pd.DataFrame, backbone: str) -> None:
-    own = transfer[transfer["backbone"] == backbone]
-    if not (own["mode"] == "scratch").any():
-        own = pd.concat([own, transfer[transfer["mode"] == "scratch"]])
-    sizes = set()
-    for mode, group in own.groupby("mode", sort=True):
-        means = group.groupby("size")["test_acc"].mean()  # sorted by size
-        sizes |= set(means.index)
-        ax.plot(means.index, 100 * means.to_numpy(), marker="o", color=MODE_COLORS.get(mode),
-                label=plain(mode))
-    ax.set_xscale("log")
-    ax.set_xticks(sorted(sizes), [str(size) for size in sorted(sizes)])
-    ax.minorticks_off()
-    ax.set(title=plain(backbone), xlabel="target training images", ylabel="test accuracy (%)")
-    ax.legend()
 
 
 def importance_bars(importances: dict[str, float], dpi: int,
@@ -313,7 +224,8 @@ def optimisation_history(trials: pd.DataFrame, maximize: bool, dpi: int) -> Figu
             ax.scatter(pruned["number"], scale * pruned["last_intermediate"], marker="x",
                        color=VAL, s=22, label="pruned (last reported)", zorder=3)
         best = complete["value"].cummax() if maximize else complete["value"].cummin()
-        ax.step(complete["number"], scale * best, where="post", color=ACCENT, label="best so far")
+        ax.step(complete["number"], scale * best, where="post", color=ACCENT,
+                label="best so far")
         unit = " (%)" if scale == 100.0 else ""
         ax.set(xlabel="trial number", ylabel=f"objective: validation accuracy{unit}",
                title="Optimisation history")
