@@ -7,7 +7,7 @@ from trainlab.claims.catalogue import CLAIMS, measures
 from trainlab.claims.experiments import Experiments
 from trainlab.claims.results import Verdicts
 from trainlab.config import ClaimRules, ClaimsConfig
-from trainlab.report import claims as report_claims
+from trainlab.report.figures import claims as drawers
 
 
 def test_each_row_names_its_rule_experiment_and_figure():
@@ -15,7 +15,7 @@ def test_each_row_names_its_rule_experiment_and_figure():
     for claim in CLAIMS:
         assert claim.rule in ClaimRules.model_fields and callable(getattr(rules, claim.rule))
         assert claim.measure is None or callable(getattr(Experiments, claim.measure))
-        assert claim.figure is None or callable(getattr(report_claims, claim.figure))
+        assert claim.figure is None or callable(getattr(drawers, claim.figure))
         assert claim.experiment(ClaimsConfig()).endswith(".")
     assert measures() == ["gradient", "convergence", "dead_units", "preprocessing",
                           "early_stopping"]
