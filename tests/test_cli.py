@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
+from pathlib import Path
 
 import pytest
 import yaml
@@ -52,6 +54,15 @@ def test_every_command_has_params_and_set(project):
     for name in COMMANDS:
         args = build_parser(name).parse_args([name, "--params", "p.yaml", "--set", "a.b=1"])
         assert args.params == "p.yaml" and args.overrides == ["a.b=1"]
+
+
+def test_every_command_that_loads_prepared_data_checks_its_params_first():
+    # The table's flag is what the CLI checks: a command module that loads the prepared data
+    # without it would train on whatever data/prepared holds, whatever the params say.
+    for name, entry in COMMANDS.items():
+        spec = importlib.util.find_spec(entry.module)
+        loads = "load_prepared(" in Path(spec.origin).read_text()
+        assert entry.reads_prepared == loads, name
 
 
 def test_ui_binds_loopback_by_default_and_passes_an_argument_list(project):
