@@ -109,6 +109,12 @@ CASES = [
          params="train: {lr: [0.1\n"),
     Case("output path outside the project", ["prepare", "--set", "data.prepared_dir=../x"], 2,
          r"data\.prepared_dir = '\.\./x' is not allowed: must be a relative path inside"),
+    # The prepared data is digits (conftest): a command may not train on it as other data.
+    Case("data keys naming other data than the prepared", ["train", "--set",
+                                                            "data.dataset=fashion_mnist"], 2,
+         r"the params name other data than data/prepared holds \(its meta\.json\): "
+         r"data\.dataset = 'fashion_mnist' \(prepared: 'digits'\); run `trainlab prepare` "
+         r"\(or `dvc repro`\) to prepare the data these params name"),
     # --- data and runtime: exit 1 -------------------------------------------------------
     Case("missing dataset folder",
          ["prepare", "--set", "data.dataset=imagefolder", "--set", "data.root=no_such_dir"], 1,

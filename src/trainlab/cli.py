@@ -16,27 +16,48 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from trainlab.config import load_config
 from trainlab.errors import ConfigError, TrainlabError
 
-# command -> (module, function, help): each stage's entry is `trainlab.<package>.stage`, with
-# `run_<command>` (takes cfg, args; returns an exit code) and `add_arguments_<command>`.
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "prepare": ("trainlab.data.stage", "run_prepare", "load, split and preprocess the dataset"),
-    "train": ("trainlab.training.stage", "run_train", "train one recipe and track it in MLflow"),
-    "search": ("trainlab.search.stage", "run_search", "Optuna search over the recipe grid"),
-    "ensemble": ("trainlab.ensemble.stage", "run_ensemble",
-                 "average the top-k models' probabilities"),
-    "report": ("trainlab.report.stage", "run_report", "HTML/Markdown report, DVC metrics, plots"),
-    "transfer": ("trainlab.transfer.stage", "run_transfer", "linear probe / fine-tune vs scratch"),
-    "claims": ("trainlab.claims.stage", "run_claims", "test the lecture's claims on this data"),
-    "leaderboard": ("trainlab.leaderboard.stage", "run_leaderboard",
-                    "best recipe, ensembles and pretrained baselines on the same test images"),
-    "config": ("trainlab.config.stage", "run_config",
-               "print the resolved configuration (profile and --set applied)"),
-    "ui": ("trainlab.ui", "run_ui", "start the MLflow UI on the project's tracking database"),
-    "dashboard": ("trainlab.dashboard", "run_dashboard", "optuna-dashboard on the search's study"),
+
+class Command(NamedTuple):
+    """One row of the command table: a stage's entry is `trainlab.<package>.stage`, with
+    `run_<command>` (takes cfg, args; returns an exit code) and `add_arguments_<command>`."""
+
+    module: str
+    function: str
+    help: str
+    # It reads data.prepared_dir: its params are checked against the prepared data's own
+    # record first (trainlab.data.prepared.check_params), before any work.
+    reads_prepared: bool = False
+
+
+COMMANDS: dict[str, Command] = {
+    "prepare": Command("trainlab.data.stage", "run_prepare",
+                       "load, split and preprocess the dataset"),
+    "train": Command("trainlab.training.stage", "run_train",
+                     "train one recipe and track it in MLflow", reads_prepared=True),
+    "search": Command("trainlab.search.stage", "run_search", "Optuna search over the recipe grid",
+                      reads_prepared=True),
+    "ensemble": Command("trainlab.ensemble.stage", "run_ensemble",
+                        "average the top-k models' probabilities", reads_prepared=True),
+    "report": Command("trainlab.report.stage", "run_report",
+                      "HTML/Markdown report, DVC metrics, plots"),
+    "transfer": Command("trainlab.transfer.stage", "run_transfer",
+                        "linear probe / fine-tune vs scratch", reads_prepared=True),
+    "claims": Command("trainlab.claims.stage", "run_claims",
+                      "test the lecture's claims on this data", reads_prepared=True),
+    "leaderboard": Command("trainlab.leaderboard.stage", "run_leaderboard",
+                           "best recipe, ensembles and pretrained baselines on the same test "
+                           "images", reads_prepared=True),
+    "config": Command("trainlab.config.stage", "run_config",
+                      "print the resolved configuration (profile and --set applied)"),
+    "ui": Command("trainlab.ui", "run_ui",
+                  "start the MLflow UI on the project's tracking database"),
+    "dashboard": Command("trainlab.dashboard", "run_dashboard",
+                         "optuna-dashboard on the search's study"),
 }
 # No usage data leaves the machine unless the user asks (MLFLOW_DISABLE_TELEMETRY=false):
 # MLflow reads it on its first import, so before any command's module is imported.
@@ -53,8 +74,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _add_command_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     """Options beyond --params/--set, declared by the command's module (`add_arguments_<name>`)."""
-    module_name, _, _ = COMMANDS[name]
-    module = importlib.import_module(module_name)
+    module = importlib.import_module(COMMANDS[name].module)
     adder = getattr(module, f"add_arguments_{name}", None)
     if adder is not None:
         adder(parser)
@@ -66,8 +86,8 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version",
                         version=f"%(prog)s {importlib.metadata.version('trainlab')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (_, _, help_text) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
+    for name, entry in COMMANDS.items():
+        command = sub.add_parser(name, help=entry.help, description=entry.help)
         _add_common(command)
         if name == chosen:
             _add_command_arguments(name, command)
@@ -100,8 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_libraries()
     try:
         cfg = load_config(args.params, args.overrides)
-        module_name, function_name, _ = COMMANDS[args.command]
-        command = getattr(importlib.import_module(module_name), function_name)
+        entry = COMMANDS[args.command]
+        if entry.reads_prepared:
+            from trainlab.data.prepared import check_params  # torch: only for such commands
+
+            check_params(cfg)
+        command = getattr(importlib.import_module(entry.module), entry.function)
         return int(command(cfg, args) or 0)
     except TrainlabError as err:
         kind = "config error" if isinstance(err, ConfigError) else "error"

@@ -5,11 +5,14 @@ checkpoint for the best recipe): input float32 images (N, C, H, W) with pixels i
 the prepared data holds them once scaled; output the class probabilities (N, classes).
 Registered as `<experiment>-recipe` and `<experiment>-ensemble`, each new version takes the
 alias `champion`, so `mlflow.pyfunc.load_model("models:/<name>@champion")` always loads the
-newest. Loading needs trainlab installed (the checkpoints are its LightningModules).
+newest. A version is a new model: registering the checkpoints the latest version already
+holds (a rerun with nothing new) adds none and keeps the alias there. Loading needs trainlab
+installed (the checkpoints are its LightningModules).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import logging
 from collections.abc import Sequence
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import infer_signature
 from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
@@ -24,6 +28,8 @@ from mlflow.types.type_hints import TypeFromExample
 
 ALIAS = "champion"  # moved to every newly registered version
 EXAMPLE_IMAGES = 4  # images in the logged input example
+# A version's tag: the sha256 of its checkpoints' bytes, in member order (checkpoints_digest).
+CHECKPOINTS_TAG = "trainlab.checkpoints_sha256"
 
 
 class CheckpointEnsemble(PythonModel):
@@ -49,7 +55,18 @@ class CheckpointEnsemble(PythonModel):
 def register(client: MlflowClient, run_id: str, name: str, checkpoints: Sequence[str | Path],
              example: np.ndarray) -> str:
     """Log the checkpoints as one pyfunc model of run `run_id`, register it as `name` and
-    point the alias `champion` at the new version; its version number."""
+    point the alias `champion` at the new version; its version number.
+
+    When the latest version of `name` holds the same checkpoints (same bytes, same order),
+    nothing is logged or registered: the alias stays on (or returns to) that version, whose
+    number is returned. The run does not count: an ensemble rerun is a new run of the same
+    model.
+    """
+    digest = checkpoints_digest(checkpoints)
+    latest = latest_version(client, name)
+    if latest is not None and latest.tags.get(CHECKPOINTS_TAG) == digest:
+        client.set_registered_model_alias(name, ALIAS, latest.version)
+        return str(latest.version)
     artifacts = {f"member{k}": str(Path(path).resolve()) for k, path in enumerate(checkpoints)}
     loaded = CheckpointEnsemble()  # only for the signature's output: the logged one is bare
     loaded.load_context(_Context(artifacts))
@@ -66,8 +83,28 @@ def register(client: MlflowClient, run_id: str, name: str, checkpoints: Sequence
                               f"torch=={importlib.metadata.version('torch')}"],
         )
     version = str(info.registered_model_version)
+    # Tagged before the alias moves: a version the alias names always carries its digest (a
+    # crash in between leaves an untagged version, and the next run registers a new one).
+    client.set_model_version_tag(name, version, CHECKPOINTS_TAG, digest)
     client.set_registered_model_alias(name, ALIAS, version)
     return version
+
+
+def checkpoints_digest(checkpoints: Sequence[str | Path]) -> str:
+    """sha256 hex digest over each checkpoint's sha256, in order: what the model is."""
+    digest = hashlib.sha256()
+    for path in checkpoints:
+        with open(path, "rb") as stream:
+            digest.update(hashlib.file_digest(stream, "sha256").digest())
+    return digest.hexdigest()
+
+
+def latest_version(client: MlflowClient, name: str) -> ModelVersion | None:
+    """The highest-numbered version of registered model `name`; None before the first."""
+    # MLflow's filter takes no escapes: a name holding ' is matched inside "..." instead.
+    quote = '"' if "'" in name else "'"
+    versions = client.search_model_versions(f"name = {quote}{name}{quote}")
+    return max(versions, key=lambda version: int(version.version), default=None)
 
 
 def example_images(data) -> np.ndarray:

@@ -204,7 +204,7 @@ def test_stage_tracks_its_verdicts_in_one_mlflow_run(claims_run):
     [run] = client.search_runs([experiment.experiment_id], "tags.`trainlab.kind` = 'claims'")
     assert run.info.run_id == claims.mlflow_run_id and run.info.status == "FINISHED"
     assert run.data.tags["claims.ensemble.status"] == NOT_HOLDS
-    assert run.data.metrics["ensemble/gain pp"] == pytest.approx(-0.4)
+    assert run.data.metrics["ensemble/gain_pp"] == pytest.approx(-0.4)
     assert run.data.metrics["claims/does_not_hold"] == claims.summary.does_not_hold
     assert run.data.params["claims.seeds"] == "2"
     assert {a.path for a in client.list_artifacts(run.info.run_id)} == {

@@ -7,6 +7,7 @@ import torch
 from trainlab.data.prepared import (
     PreparedData,
     Split,
+    check_params,
     fingerprint,
     load_prepared,
     prepare,
@@ -88,6 +89,26 @@ def test_meta_json_summarises_the_splits(tmp_path, digits):
     for name, counts in meta["class_counts"].items():
         assert sum(counts.values()) == meta["sizes"][name]
         assert counts["3"] == int((digits.splits[name].labels == 3).sum())
+
+
+def test_the_prepared_data_checks_the_params_that_decided_it(monkeypatch, tmp_path,
+                                                             digits_config, digits):
+    monkeypatch.chdir(tmp_path)
+    save_prepared(digits, digits_config.data.prepared_dir)
+    meta_path = tmp_path / digits_config.data.prepared_dir / "meta.json"
+    assert json.loads(meta_path.read_text())["params"]["data.dataset"] == "digits"
+    check_params(digits_config)  # the same params: silent
+    check_params(digits_config.replace(**{"data.download": False, "train.lr": 0.5}))
+    with pytest.raises(ConfigError, match=r"seed = 1 \(prepared: 0\), data\.train_subset = 500 "
+                                          r"\(prepared: None\); run `trainlab prepare`"):
+        check_params(digits_config.replace(**{"seed": 1, "data.train_subset": 500}))
+    # Data prepared before meta.json recorded its params: its dataset still decides.
+    meta = json.loads(meta_path.read_text())
+    del meta["params"]
+    meta_path.write_text(json.dumps(meta))
+    check_params(digits_config.replace(seed=1))
+    with pytest.raises(ConfigError, match=r"data\.dataset = 'mnist' \(prepared: 'digits'\)"):
+        check_params(digits_config.replace(**{"data.dataset": "mnist"}))
 
 
 def test_missing_prepared_data_says_how_to_make_it(tmp_path):

@@ -116,23 +116,6 @@ def test_classes_the_dataset_lacks_are_a_config_error_naming_key_value_and_range
         check_classes(bad_source, data)
 
 
-@pytest.mark.parametrize(
-    "override,message",
-    [
-        ({"transfer.source_classes": [0, 1, 5], "transfer.target_classes": [5, 6]},
-         r"transfer\.source_classes = \[0, 1, 5\] and transfer\.target_classes = \[5, 6\] "
-         r"overlap in \[5\]"),
-        ({"transfer.target_classes": [5]}, r"needs at least 2 classes"),
-        ({"transfer.sizes": [100, 100]}, r"transfer\.sizes = \[100, 100\] repeats a value"),
-        ({"transfer.backbones": ["vgg"]}, r"transfer\.backbones\.0 = 'vgg' is not allowed"),
-        ({"transfer.modes": ["probe"]}, r"transfer\.modes\.0 = 'probe' is not allowed"),
-    ],
-)
-def test_config_rejects_bad_transfer_sections(override, message):
-    with pytest.raises(ConfigError, match=message):
-        Config().replace(**override)
-
-
 def classes_data(n: int) -> PreparedData:
     labels = [k % n for k in range(6 * n)]
     split = tagged_split(labels)

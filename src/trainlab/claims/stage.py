@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from trainlab.config import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.ensemble.summary_file import STAGE as ENSEMBLE
 from trainlab.ensemble.summary_file import EnsembleSummary
-from trainlab.io import clean
+from trainlab.io import clean, slug
 from trainlab.models.device import resolve_device
 from trainlab.progress import Steps
 from trainlab.provenance import provenance_tags
@@ -138,8 +137,10 @@ def judge_all(cfg: Config, rows: dict[str, Any], upstream: Evidence,
 
 
 def metric_key(text: str) -> str:
-    """An MLflow-safe metric name (letters, digits, _ - . / and spaces)."""
-    return re.sub(r"[^\w./\- ]", "_", text)
+    """An MLflow metric name: each '/'-separated part as :func:`trainlab.io.slug` writes
+    names ('ensemble/gain pp' -> 'ensemble/gain_pp'); the '/' stays, the MLflow UI groups
+    metrics by it."""
+    return "/".join(slug(part) for part in text.split("/"))
 
 
 def track(client: MlflowClient, cfg: Config, claims: ClaimsFile, rows: dict[str, Any],

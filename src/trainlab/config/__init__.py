@@ -1,9 +1,10 @@
 """params.yaml -> typed, validated, frozen config (pydantic); one clear error per mistake.
 
 - `schema`: what every section is (frozen, unknown keys forbidden), the value types and
-  choices the sections share, and the pipeline's sections (data, model, train ... report)
+  choices the sections share, and the recipe's, the search's and the outputs' sections
 - `claims`: the `claims` section (the lecture's claims: experiments and verdict rules)
-- `leaderboard`: the `leaderboard` section (the pretrained baselines on the main task)
+- `pretrained`: the pretrained networks' sections, `transfer` and the `leaderboard` that
+  trains its baselines as transfer cells, and the backbone and mode names
 - `params`: the whole params.yaml (:class:`Config`), :data:`RECIPE_KEYS` (what decides a
   training's result), and loading: YAML, `--set` overrides, profiles, the grid's presets
 - `stage`: `trainlab config`, the resolved configuration printed as YAML
@@ -30,7 +31,6 @@ from trainlab.config.claims import (
     TransferRule,
     ZeroCentredRule,
 )
-from trainlab.config.leaderboard import LeaderboardConfig
 from trainlab.config.params import (
     RECIPE_KEYS,
     TRAINING_SECTIONS,
@@ -40,6 +40,7 @@ from trainlab.config.params import (
     set_dotted,
     validate,
 )
+from trainlab.config.pretrained import LeaderboardConfig, TransferConfig
 from trainlab.config.schema import (
     ACTIVATIONS,
     PREPROCESSING,
@@ -59,7 +60,6 @@ from trainlab.config.schema import (
     StatsConfig,
     TrackingConfig,
     TrainConfig,
-    TransferConfig,
 )
 
 __all__ = [

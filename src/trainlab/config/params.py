@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError
 
 from trainlab.config import schema
 from trainlab.config.claims import ClaimsConfig
-from trainlab.config.leaderboard import LeaderboardConfig
+from trainlab.config.pretrained import LeaderboardConfig, TransferConfig
 from trainlab.config.schema import Section
 from trainlab.errors import ConfigError
 from trainlab.io import flatten
@@ -36,7 +36,7 @@ class Config(Section):
     grid: schema.GridConfig = schema.GridConfig()
     search: schema.SearchConfig = schema.SearchConfig()
     ensemble: schema.EnsembleConfig = schema.EnsembleConfig()
-    transfer: schema.TransferConfig = schema.TransferConfig()
+    transfer: TransferConfig = TransferConfig()
     leaderboard: LeaderboardConfig = LeaderboardConfig()
     report: schema.ReportConfig = schema.ReportConfig()
     stats: schema.StatsConfig = schema.StatsConfig()

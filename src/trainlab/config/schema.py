@@ -1,5 +1,8 @@
 """The params sections: what every section is (frozen, unknown keys forbidden), the value types
-and choices they share, and the pipeline's sections (data, model, train ... report).
+and choices they share, and the sections of the recipe and its search (data, model, train,
+regularization, augmentation, tracking, presets, grid, search, ensemble) and of the outputs
+(stats, report). The pretrained networks' sections are :mod:`trainlab.config.pretrained`'s,
+the claims' :mod:`trainlab.config.claims`'.
 
 A typo such as `train.lrr` stops the command before any work with a message naming the key,
 the value and what is allowed (exit code 2 via :class:`~trainlab.errors.ConfigError`).
@@ -17,8 +20,6 @@ DATASETS = ("fashion_mnist", "digits", "mnist", "cifar10", "cifar100", "svhn", "
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout", "gelu")
 PREPROCESSING = ("none", "mean_image", "channel_mean", "channel_standardize")
 PENALTIES = ("none", "l2", "l1", "elastic")
-BACKBONES = ("efficientnet_lite0", "resnet18", "source")
-TRANSFER_MODES = ("linear_probe", "finetune", "scratch")
 
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -283,64 +284,6 @@ class EnsembleConfig(Section):
     ece_bins: PositiveInt = 15  # equal-width bins on the max probability for the ECE
     batch_size: PositiveInt = 1024  # images per inference batch
     device: Literal["auto", "cpu", "cuda"] = "auto"
-
-
-class TransferConfig(Section):
-    """Transfer learning: pretrained backbones vs training from scratch on a target task.
-
-    The target task is `target_classes` of the prepared data, relabelled 0..C-1; the `source`
-    backbone is a trainlab network pretrained on `source_classes` (no download needed).
-    """
-
-    backbones: tuple[Literal[BACKBONES], ...] = ("source", "efficientnet_lite0")  # type: ignore[valid-type]
-    modes: tuple[Literal[TRANSFER_MODES], ...] = TRANSFER_MODES  # type: ignore[valid-type]
-    sizes: tuple[PositiveInt | Literal["all"], ...] = (100, 1000)  # target train images per cell
-    # None: the first half of the dataset's classes (source) and the rest (target), resolved
-    # by the stage once it knows the classes; (0..4) and (5..9) on Fashion-MNIST.
-    source_classes: tuple[Annotated[int, Field(ge=0)], ...] | None = None
-    target_classes: tuple[Annotated[int, Field(ge=0)], ...] | None = None
-    image_size: PositiveInt = 64  # side the pretrained backbones see (grayscale -> 3 channels)
-    epochs: PositiveInt = 5
-    min_steps: PositiveInt = 20  # optimizer steps per epoch at least (small sizes cycle)
-    patience: PositiveInt | None = None  # early stopping on target val/acc; None = all epochs
-    source_epochs: PositiveInt = 3
-    batch_size: PositiveInt = 32
-    lr: Positive = 3e-3  # Adam; the new head's lr, and every layer's in scratch
-    backbone_lr_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # finetune: backbone lr
-    finetune_blocks: Annotated[int, Field(ge=1)] | Literal["all"] = 3  # top blocks unfrozen
-    val_size: PositiveInt | None = 1000  # stratified val images (each epoch); None = all
-    test_size: PositiveInt | None = 2000  # stratified test images (once per cell); None = all
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: PositiveInt | None = None  # torch intra-op threads; None = torch's default
-    resnet18_weights: str | None = None  # local weights file; None = torchvision's download
-    models_dir: ProjectPath = "models/transfer"
-
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TransferConfig:
-        check_lists("transfer", self, ("backbones", "modes", "sizes"),
-                    ("source_classes", "target_classes"))
-        # None (halves of the dataset's classes) is resolved and checked by the stage.
-        if self.target_classes is not None and len(self.target_classes) < 2:
-            raise ValueError(
-                f"transfer.target_classes = {list(self.target_classes)} needs at least 2 classes"
-            )
-        if ("source" in self.backbones and self.source_classes is not None
-                and len(self.source_classes) < 2):
-            raise ValueError(
-                f"transfer.source_classes = {list(self.source_classes)} needs at least 2 classes "
-                "to pretrain the `source` backbone (or drop `source` from transfer.backbones)"
-            )
-        if self.source_classes is None or self.target_classes is None:
-            return self
-        shared = sorted(set(self.source_classes) & set(self.target_classes))
-        if shared:
-            raise ValueError(
-                f"transfer.source_classes = {list(self.source_classes)} and "
-                f"transfer.target_classes = {list(self.target_classes)} overlap in {shared}: "
-                "a class must not be in both, or the source network has seen the target task"
-            )
-        return self
 
 
 class StatsConfig(Section):

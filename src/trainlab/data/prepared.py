@@ -3,6 +3,10 @@
 `prepare` builds it from params, `save_prepared` writes `data.pt` + `meta.json` atomically,
 `load_prepared` reads it back and checks it. The fingerprint (sha256 over the split bytes and
 class names) goes with every run so a number can be traced to the exact data.
+
+The prepared data owns what the data is: `meta.json` records the params that decided it
+(:func:`prepared_by`), and :func:`check_params` stops a command whose params name other data
+(`trainlab train --set data.dataset=digits` on data prepared from Fashion-MNIST).
 """
 
 from __future__ import annotations
@@ -21,15 +25,17 @@ from trainlab.config import Config
 from trainlab.data.preprocessing import STAT_NAMES, fit_stats
 from trainlab.data.sources import load_raw
 from trainlab.data.split import SPLITS, Split, plan_split, split_dataset
-from trainlab.errors import DataError
+from trainlab.errors import ConfigError, DataError
 from trainlab.io import write_bytes, write_with
 
 __all__ = [
     "PreparedData",
     "Split",
+    "check_params",
     "fingerprint",
     "load_prepared",
     "prepare",
+    "prepared_by",
     "save_prepared",
 ]
 
@@ -39,6 +45,9 @@ DATA_FILE = "data.pt"
 META_FILE = "meta.json"
 FORMAT = "trainlab.prepared/1"  # bump when the payload layout changes
 FIX = "run `trainlab prepare` (or `dvc repro prepare`) to write it again"
+# The params that do not decide the prepared data: where it is written, and whether the raw
+# files may be downloaded (the same files either way).
+NOT_DECIDING = ("data.prepared_dir", "data.download")
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +62,7 @@ class PreparedData:
         stats: `mean_image` (C, H, W), `channel_mean` (C,), `channel_std` (C,), float32 on
             the [0, 1] scale, fitted on train only (every mode can use them).
         fingerprint: first 16 hex digits of the sha256 of the split bytes and class names.
+        params: the params that decided it (:func:`prepared_by`); None when loaded back.
     """
 
     train: Split
@@ -63,6 +73,7 @@ class PreparedData:
     preprocessing: str
     stats: dict[str, torch.Tensor]
     fingerprint: str
+    params: dict[str, Any] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -91,6 +102,13 @@ def fingerprint(splits: dict[str, Split], classes: tuple[str, ...]) -> str:
     return digest.hexdigest()[:16]
 
 
+def prepared_by(cfg: Config) -> dict[str, Any]:
+    """The params that decide the prepared data, under their dotted keys: the seed (it seeds
+    the split) and every `data` key but those in :data:`NOT_DECIDING`."""
+    return {key: value for key, value in cfg.flat("seed", "data").items()
+            if key not in NOT_DECIDING}
+
+
 def prepare(cfg: Config) -> PreparedData:
     """Load the dataset of `cfg.data`, split it with `cfg.seed`, fit the train statistics.
 
@@ -109,6 +127,7 @@ def prepare(cfg: Config) -> PreparedData:
         preprocessing=cfg.data.preprocessing,
         stats=fit_stats(splits["train"].images),
         fingerprint=fingerprint(splits, raw.classes),
+        params=prepared_by(cfg),
     )
     sizes = {name: len(split) for name, split in splits.items()}
     log.info(
@@ -160,7 +179,7 @@ def _meta(data: PreparedData) -> dict[str, Any]:
         )
         for name, split in data.splits.items()
     }
-    return {
+    meta = {
         "dataset": data.dataset,
         "classes": list(data.classes),
         "preprocessing": data.preprocessing,
@@ -169,6 +188,40 @@ def _meta(data: PreparedData) -> dict[str, Any]:
         "sizes": {name: len(split) for name, split in data.splits.items()},
         "class_counts": counts,
     }
+    if data.params is not None:
+        meta["params"] = data.params
+    return meta
+
+
+def check_params(cfg: Config) -> None:
+    """Stop when the params name other data than `data.prepared_dir` holds.
+
+    Compares :func:`prepared_by` with what the prepared `meta.json` records: the params that
+    decided it, or (data prepared before they were recorded) its dataset and preprocessing.
+    Reads only meta.json (milliseconds); missing or unreadable prepared data is left to
+    :func:`load_prepared`'s own message.
+
+    Raises:
+        ConfigError: a deciding key differs; the message names each key, both values and
+            the fix.
+    """
+    path = Path(cfg.data.prepared_dir) / META_FILE
+    try:
+        meta = json.loads(path.read_text())
+        recorded = meta.get("params") or {"data.dataset": meta["dataset"],
+                                          "data.preprocessing": meta["preprocessing"]}
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return
+    # Through JSON as meta.json was written, so 0.1 and 0.1, None and null compare equal.
+    wanted = json.loads(json.dumps(prepared_by(cfg)))
+    differ = [f"{key} = {wanted.get(key)!r} (prepared: {recorded.get(key)!r})"
+              for key in wanted if key in recorded and wanted[key] != recorded[key]]
+    if differ:
+        raise ConfigError(
+            f"the params name other data than {cfg.data.prepared_dir} holds (its {META_FILE}): "
+            f"{', '.join(differ)}; run `trainlab prepare` (or `dvc repro`) to prepare the "
+            "data these params name, or drop the overrides that differ"
+        )
 
 
 def load_prepared(directory: str | Path) -> PreparedData:

@@ -1,10 +1,11 @@
 """A second `trainlab prepare` of unchanged data does no work.
 
 The stamp is a sha256 over what decides the prepared data: the raw files (every file under
-the dataset's source paths: relative path, size, modification time), the `data` section (but
-`prepared_dir`), the seed, and the data package's own code. `stamp.json` beside `data.pt`
-records it; :func:`forget` removes it before `data.pt` is replaced and :func:`record` writes
-it after, so a stamp found always describes the `data.pt` beside it. DVC skips an unchanged
+the dataset's source paths: relative path, size, modification time), the params that decide
+the prepared data (:func:`~trainlab.data.prepared.prepared_by`: the seed and the `data` keys),
+and the data package's own code. `stamp.json` beside `data.pt` records it; :func:`forget`
+removes it before `data.pt` is replaced and :func:`record` writes it after, so a stamp found
+always describes the `data.pt` beside it. DVC skips an unchanged
 stage on its own; this serves the direct command.
 
 Cost: listing and stat-ing 10,000 image files takes ~30 ms; a prepare of them, seconds.
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from trainlab.config import Config
-from trainlab.data.prepared import DATA_FILE
+from trainlab.data.prepared import DATA_FILE, prepared_by
 from trainlab.data.sources import source_paths
 from trainlab.io import write_json
 
@@ -34,8 +35,7 @@ def source_stamp(cfg: Config) -> str:
         DataError: the dataset's place cannot be named (an image folder without data.root).
     """
     digest = hashlib.sha256()
-    params = cfg.data.model_dump(mode="json", exclude={"prepared_dir"})
-    digest.update(json.dumps({"seed": cfg.seed, "data": params}, sort_keys=True).encode())
+    digest.update(json.dumps(prepared_by(cfg), sort_keys=True).encode())
     for source in source_paths(cfg.data):
         digest.update(f"\0source {source.absolute()}\n".encode())
         for entry in _files(source):

@@ -8,8 +8,8 @@ Early stopping and the best snapshot use the target val accuracy; the test accur
 from the best snapshot.
 
 This module orchestrates: the parent run, the backbones and what each cell is given, the
-outputs. One cell's training is :mod:`trainlab.transfer.cell`'s, the frozen-feature cache
-:mod:`trainlab.transfer.features`'.
+outputs. One cell's training is :mod:`trainlab.transfer.cell`'s, a pretrained backbone's
+cells (the frozen-feature cache, then each mode x size) :mod:`trainlab.transfer.pretrained`'s.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from torch import nn
 from trainlab.config import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.data.preprocessing import Normalize
+from trainlab.data.split import SPLITS
 from trainlab.io import project_path
 from trainlab.models.device import resolve_device
 from trainlab.models.networks import build_network
@@ -46,20 +47,13 @@ from trainlab.transfer.backbones import (
     imagenet_backbone,
     source_backbone,
 )
-from trainlab.transfer.cell import (
-    CellSetup,
-    pretrained_module,
-    run_cell,
-    seed_cell,
-    stage_params,
-)
-from trainlab.transfer.features import Inputs, frozen_inputs
+from trainlab.transfer.cell import CellSetup, run_cell, seed_cell, stage_params
+from trainlab.transfer.features import Inputs
 from trainlab.transfer.module import TransferModule
+from trainlab.transfer.pretrained import train_pretrained_cells
 from trainlab.transfer.results import CellResult, TransferSummary, summarise
 from trainlab.transfer.source import pretrain_source
 from trainlab.transfer.tasks import TargetTask, check_classes, plan_target, resolve_classes
-
-SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -161,10 +155,7 @@ def run_backbone(ctx: Context, name: str) -> BackboneRun:
     t = ctx.cells.cfg.transfer
     cells: list[CellResult] = []
 
-    def cell(mode: str, requested: str, size: int, module: TransferModule, inputs: Inputs,
-             trainable_blocks: int) -> None:
-        result = run_cell(ctx.cells, name, mode, requested, size, module, inputs,
-                          {"trainable_blocks": trainable_blocks})
+    def done(result: CellResult) -> None:
         if ctx.on_cell is not None:
             ctx.on_cell(result)
         cells.append(result)
@@ -173,20 +164,10 @@ def run_backbone(ctx: Context, name: str) -> BackboneRun:
     feature_seconds, source = None, None
     if pretrained_modes:
         backbone, source = pretrained_backbone(ctx, name)
-        frozen, top = backbone.split(t.finetune_blocks)
-        started = time.perf_counter()
-        probe, tune = frozen_inputs(ctx.images, ctx.cells.device, backbone, frozen, top,
-                                    "finetune" in pretrained_modes)
-        # Computed once, shared by the cells (whose own seconds leave it out).
-        feature_seconds = round(time.perf_counter() - started, 2)
-        blocks = len(top)
-        for mode in pretrained_modes:
-            inputs = probe if mode == "linear_probe" else tune
-            for requested, size in ctx.sizes:
-                module = pretrained_module(mode, backbone, frozen, top, tune is ctx.images,
-                                           ctx.task.num_classes, t)
-                cell(mode, requested, size, module, inputs,
-                     0 if mode == "linear_probe" else blocks)
+        trained = train_pretrained_cells(ctx.cells, name, backbone, pretrained_modes, ctx.sizes,
+                                         ctx.images, ctx.task.num_classes,
+                                         on_cell=lambda cell: done(cell.result))
+        feature_seconds = round(trained.feature_seconds, 2)
     if "scratch" in t.modes:
         for requested, size in ctx.sizes:
             seed_cell(ctx.cells.cfg)  # the random initialisation is part of the cell: seeded
@@ -194,7 +175,8 @@ def run_backbone(ctx: Context, name: str) -> BackboneRun:
             prep, body = fresh.split("all")
             module = TransferModule(nn.Linear(fresh.feature_dim, ctx.task.num_classes),
                                     top=body, frozen=prep, lr=t.lr, backbone_lr=t.lr)
-            cell("scratch", requested, size, module, ctx.images, len(body))
+            done(run_cell(ctx.cells, name, "scratch", requested, size, module, ctx.images,
+                          {"trainable_blocks": len(body)}))
     return BackboneRun(cells, feature_seconds, source)
 
 

@@ -121,7 +121,7 @@ def test_missing_params_file(tmp_path):
 def test_repository_params_yaml_is_valid():
     from pathlib import Path
 
-    cfg = load_config(Path(__file__).parents[1] / "params.yaml")
+    cfg = load_config(Path(__file__).parents[2] / "params.yaml")
     assert cfg.data.dataset == "fashion_mnist"
 
 
