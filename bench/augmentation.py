@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet()
     set_threads(args.threads)
-    from trainlab.config import AugmentationConfig
+    from trainlab.config.schema import AugmentationConfig
     from trainlab.data.augment import BatchAugment
 
     images = args.images or (4096 if args.quick else 10_000)

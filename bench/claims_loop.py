@@ -47,7 +47,7 @@ def variants(data, epochs: int, workdir: Path):
     from lightning.pytorch.callbacks import Callback
 
     from trainlab.claims.loop import make_module, make_subsets, scoring_batches, train
-    from trainlab.config import Config
+    from trainlab.config.params import Config
     from trainlab.models.scoring import module_accuracy
     from trainlab.training.recipe import build_datamodule
     from trainlab.training.trainer import build_trainer, fit

@@ -59,7 +59,7 @@ def fashion_mnist(
     """Prepared Fashion-MNIST: the folder `prepared` if given; else the project's
     `data/prepared` when it holds the pipeline's Fashion-MNIST; else prepared now from
     Debian's files with the pipeline's sizes (plus `overrides`)."""
-    from trainlab.config import Config
+    from trainlab.config.params import Config
     from trainlab.data.prepared import load_prepared, prepare
     from trainlab.errors import DataError
 

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def slice_params(cells: int, device: str, dry_run: bool, data_root: str | None = None) -> dict:
     """params.yaml of the slice: the full profile, its grid cut to the first `cells` cells."""
-    from trainlab.config import load_config
+    from trainlab.config.params import load_config
     from trainlab.search.grid import grid_cells
 
     cfg = load_config(ROOT / "params.yaml", ["profile=full"])
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.dry_run:
         args.device, args.cells, args.workers = "cpu", 2, [1, 2]
-    from trainlab.config import load_config
+    from trainlab.config.params import load_config
     from trainlab.search.grid import grid_cells
 
     full = load_config(ROOT / "params.yaml", ["profile=full"])

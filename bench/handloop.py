@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData
 from trainlab.data.preprocessing import Normalize
 from trainlab.models.networks import build_network

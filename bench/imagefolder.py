@@ -103,7 +103,7 @@ def noop_prepare_s(folder: Path, rounds: int) -> float:
     import io
     import os
 
-    from trainlab.config import load_config
+    from trainlab.config.params import load_config
     from trainlab.data.stage import run_prepare
 
     with tempfile.TemporaryDirectory(prefix="bench-prepare-") as tmp:

@@ -64,7 +64,7 @@ def reduce_params(path: Path, overrides: dict) -> None:
     """Apply dotted-key overrides to params.yaml in place (the scratch copy's)."""
     import yaml
 
-    from trainlab.config import load_config, set_dotted
+    from trainlab.config.params import load_config, set_dotted
 
     raw = yaml.safe_load(path.read_text())
     for key, value in overrides.items():

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet()
     import yaml
 
-    from trainlab.config import load_config, parse_override
+    from trainlab.config.params import load_config, parse_override
 
     overrides = dict(QUICK) if args.quick else {}
     overrides |= dict(parse_override(text) for text in args.extra)

@@ -28,7 +28,7 @@ TARGET = 0.90  # trainlab's images/s over the hand-written loop's, on the CPU
 
 
 def configs(arch: str, epochs: int, threads: int, workdir: Path, device: str = "cpu"):
-    from trainlab.config import Config
+    from trainlab.config.params import Config
 
     return Config().replace(**{
         "model.arch": arch, "train.epochs": epochs, "train.patience": None,

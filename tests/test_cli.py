@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from trainlab.cli import COMMANDS, build_parser, main
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.ui import ui_command
 
 

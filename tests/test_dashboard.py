@@ -16,7 +16,7 @@ import yaml
 from support import free_port, wait_for_server  # tests/support.py
 
 from trainlab.cli import build_parser, main
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.search.study import OBJECTIVE, create_or_load, open_storage
 
 STUDY = "tiny-study"

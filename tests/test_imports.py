@@ -6,9 +6,11 @@ Each check runs in a fresh interpreter, since this test process has long importe
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +31,7 @@ def loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
 
 
 @pytest.mark.parametrize("module", [
-    "trainlab.claims.rules", "trainlab.ensemble.metrics", "trainlab.config", "trainlab.io",
+    "trainlab.claims.rules", "trainlab.ensemble.metrics", "trainlab.config.params", "trainlab.io",
     "trainlab.search.grid", "trainlab.models.scoring", "trainlab.models.device",
 ])
 def test_a_pure_module_imports_no_heavy_library(module):
@@ -60,3 +62,14 @@ def test_the_ensemble_stage_loads_no_training_package():
 
 def test_the_check_sees_a_heavy_import():
     assert loaded_after("import trainlab.report.sources") == ["mlflow", "pandas"]
+
+
+def test_a_package_init_imports_nothing():
+    # Each package's __init__ is a map of its modules (a docstring); a name is imported from
+    # the module that defines it, so importing one module never loads its siblings.
+    root = Path(__file__).resolve().parents[1] / "src" / "trainlab"
+    for init in sorted(root.rglob("__init__.py")):
+        tree = ast.parse(init.read_text())
+        imports = [node for node in ast.walk(tree)
+                   if isinstance(node, (ast.Import, ast.ImportFrom))]
+        assert imports == [], init.relative_to(root).as_posix()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.registry import ALIAS, CHECKPOINTS_TAG, example_images, register
 from trainlab.tracking import client_for

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.errors import ConfigError, TrainlabError
 
 

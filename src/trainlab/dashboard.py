@@ -14,7 +14,7 @@ from wsgiref.simple_server import WSGIServer, make_server
 
 from optuna_dashboard import wsgi
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.databases import sqlite_file
 from trainlab.errors import DataError
 from trainlab.search.study import open_storage, redact

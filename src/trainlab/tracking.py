@@ -27,7 +27,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.time import get_current_time_millis
 
-from trainlab.config import TrackingConfig
+from trainlab.config.schema import TrackingConfig
 from trainlab.databases import absolute_uri, sqlite_file
 from trainlab.errors import ConfigError
 

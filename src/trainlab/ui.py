@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.tracking import client_for, experiment_id
 
 # MLflow 3's UI keeps a GenAI / machine-learning switch in the browser (GenAI by default) and

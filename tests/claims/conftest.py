@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import stagefiles  # tests/stagefiles.py
 
-from trainlab.config import Config, load_config
+from trainlab.config.params import Config, load_config
 from trainlab.correctness import save_correct
 from trainlab.search.results import TrialRow
 from trainlab.stagefile import write_model, write_rows

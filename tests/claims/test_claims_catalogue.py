@@ -6,7 +6,7 @@ from trainlab.claims import rules
 from trainlab.claims.catalogue import CLAIMS, measures
 from trainlab.claims.experiments import Experiments
 from trainlab.claims.results import Verdicts
-from trainlab.config import ClaimRules, ClaimsConfig
+from trainlab.config.claims import ClaimRules, ClaimsConfig
 from trainlab.report.figures import claims as drawers
 
 

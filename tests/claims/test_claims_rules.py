@@ -9,7 +9,7 @@ import pytest
 
 from trainlab.claims import rules
 from trainlab.claims.verdict import HOLDS, INCONCLUSIVE, NOT_HOLDS, Verdict
-from trainlab.config import ClaimRules
+from trainlab.config.claims import ClaimRules
 from trainlab.stats.intervals import Interval
 
 R = ClaimRules()  # the defaults of params.yaml

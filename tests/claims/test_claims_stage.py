@@ -17,7 +17,9 @@ from trainlab.claims.catalogue import CLAIMS
 from trainlab.claims.results import ClaimsFile
 from trainlab.claims.verdict import HOLDS, NOT_HOLDS, PENDING
 from trainlab.cli import main
-from trainlab.config import ClaimRules, Config, GridConfig, load_config, set_dotted
+from trainlab.config.claims import ClaimRules
+from trainlab.config.params import Config, load_config, set_dotted
+from trainlab.config.schema import GridConfig
 from trainlab.databases import absolute_uri
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.errors import ConfigError

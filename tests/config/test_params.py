@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trainlab.config import Config, load_config, parse_override, validate
+from trainlab.config.params import Config, load_config, parse_override, validate
 from trainlab.errors import ConfigError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.errors import ConfigError
 
 

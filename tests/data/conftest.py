@@ -13,7 +13,7 @@ import pytest
 import torch
 from support import write_digits_folder
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.sources import RawDataset
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trainlab.config import AugmentationConfig
+from trainlab.config.schema import AugmentationConfig
 from trainlab.data.affine import warp
 from trainlab.data.augment import BatchAugment
 

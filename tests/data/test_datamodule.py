@@ -10,7 +10,7 @@ from trainlab.data.prepared import prepare
 
 @pytest.fixture(scope="module")
 def digits():
-    from trainlab.config import Config
+    from trainlab.config.params import Config
 
     return prepare(Config().replace(**{"data.dataset": "digits", "data.train_subset": None}))
 

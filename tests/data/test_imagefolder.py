@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from trainlab.config import DataConfig
+from trainlab.config.schema import DataConfig
 from trainlab.data.imagefolder import load_image_folder
 from trainlab.data.sources import load_raw
 from trainlab.errors import DataError

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainlab.config import DataConfig
+from trainlab.config.schema import DataConfig
 from trainlab.data import sources
 from trainlab.data.sources import FASHION_MNIST_CLASSES, RawDataset, load_raw
 from trainlab.errors import DataError

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from trainlab.config import DataConfig
+from trainlab.config.schema import DataConfig
 from trainlab.data.sources import RawDataset
 from trainlab.data.split import Split, describe_sizes, plan_split, split_dataset
 from trainlab.errors import ConfigError

@@ -12,7 +12,7 @@ import pytest
 import stagefiles  # tests/stagefiles.py
 import torch
 
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.module import RecipeModule
 from trainlab.stagefile import write_model

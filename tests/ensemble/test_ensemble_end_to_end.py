@@ -12,7 +12,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.databases import absolute_uri
 from trainlab.models.checkpoint import load_module

@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from stagefiles import manifest, member  # tests/stagefiles.py
 
 from trainlab.cli import main
-from trainlab.config import EnsembleConfig
+from trainlab.config.schema import EnsembleConfig
 from trainlab.databases import absolute_uri
 from trainlab.ensemble.predict import Predictions
 from trainlab.ensemble.summary import summarize
@@ -222,7 +222,7 @@ def test_top_k_smaller_than_the_greedy_pool():
 def test_every_gain_carries_its_paired_interval_over_the_test_images():
     # The interval is the sampling error of the gain itself: the ensemble's and the best
     # single member's per-image results, paired (trainlab.stats), not the members' spread.
-    from trainlab.config import StatsConfig
+    from trainlab.config.schema import StatsConfig
     from trainlab.stats.paired import paired_difference
 
     generator = torch.Generator().manual_seed(1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.errors import ConfigError
 from trainlab.leaderboard.baselines import fraction_sizes, train_baselines

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainlab.config import StatsConfig
+from trainlab.config.schema import StatsConfig
 from trainlab.leaderboard.results import BEST_SINGLE
 from trainlab.leaderboard.table import Entry, crossover, leaderboard_rows
 from trainlab.report.leaderboard import pareto_front

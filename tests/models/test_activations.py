@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainlab.config import ModelConfig
+from trainlab.config.schema import ModelConfig
 from trainlab.models.activations import (
     ACTIVATIONS,
     Activation,
@@ -25,7 +25,7 @@ def values_and_grads(name: str, x: torch.Tensor = POINTS, **overrides):
 
 
 def test_registry_covers_every_configured_activation():
-    from trainlab.config import ACTIVATIONS as CONFIGURED
+    from trainlab.config.schema import ACTIVATIONS as CONFIGURED
 
     assert set(ACTIVATIONS) == set(CONFIGURED)
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainlab.config import ModelConfig
+from trainlab.config.schema import ModelConfig
 from trainlab.models.activations import make_activation
 from trainlab.models.diagnostics import (
     ActivationProbe,

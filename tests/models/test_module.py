@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.models.classifier import EpochTotals
 from trainlab.models.module import RecipeModule, _as_list
 

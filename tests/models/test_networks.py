@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainlab.config import ACTIVATIONS, ModelConfig
+from trainlab.config.schema import ACTIVATIONS, ModelConfig
 from trainlab.models.activations import Activation
 from trainlab.models.networks import (
     RecipeNet,

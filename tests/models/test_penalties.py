@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainlab.config import RegularizationConfig
+from trainlab.config.schema import RegularizationConfig
 from trainlab.models.penalties import penalty
 
 

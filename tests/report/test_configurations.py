@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from trainlab.cli import main
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.report.stage import build_report
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import load_prepared
 from trainlab.search import capacity
 from trainlab.search.capacity import auto_workers, free_bytes, trial_bytes, wait_for_memory

@@ -11,15 +11,8 @@ import pytest
 import yaml
 
 from trainlab.cli import main
-from trainlab.config import (
-    RECIPE_KEYS,
-    TRAINING_SECTIONS,
-    Config,
-    ReportConfig,
-    TrackingConfig,
-    load_config,
-    validate,
-)
+from trainlab.config.params import RECIPE_KEYS, TRAINING_SECTIONS, Config, load_config, validate
+from trainlab.config.schema import ReportConfig, TrackingConfig
 from trainlab.errors import ConfigError
 from trainlab.search.grid import (
     Cell,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.models.checkpoint import load_module
 from trainlab.search.grid import base_config, search_hash

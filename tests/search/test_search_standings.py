@@ -97,7 +97,7 @@ def test_racing_decides_on_validation_only():
 
 
 def test_racing_rounds_add_new_seeds_and_replay_exactly():
-    from trainlab.config import Config
+    from trainlab.config.params import Config
 
     base = Config().replace(**{"search.repeats": 2, "search.race.enabled": True,
                                "search.race.seeds_per_round": 2})

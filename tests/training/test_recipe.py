@@ -10,7 +10,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
-from trainlab.config import TRAINING_SECTIONS, load_config
+from trainlab.config.params import TRAINING_SECTIONS, load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.databases import absolute_uri
 from trainlab.models.checkpoint import load_module, loss_and_accuracy, predict_proba

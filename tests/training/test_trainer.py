@@ -10,7 +10,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from mlflow.tracking import MlflowClient
 from torch import nn
 
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.databases import absolute_uri
 from trainlab.tracking import client_for, tracked_run

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainlab.config import ModelConfig
+from trainlab.config.schema import ModelConfig
 from trainlab.errors import DataError
 from trainlab.models.networks import build_network
 from trainlab.transfer.backbones import (

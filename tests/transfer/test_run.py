@@ -11,7 +11,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
-from trainlab.config import load_config
+from trainlab.config.params import load_config
 from trainlab.data.prepared import load_prepared
 from trainlab.databases import absolute_uri
 from trainlab.tracking import client_for
@@ -121,7 +121,7 @@ def test_the_stage_is_declared_in_dvc_yaml_and_params_yaml():
     assert "--out-json reports/transfer.json" in stage["cmd"]
     assert "--out-csv reports/transfer.csv" in stage["cmd"]
     assert {"seed", "model", "transfer", "tracking", "data.prepared_dir"} <= set(stage["params"])
-    from trainlab.config import load_config
+    from trainlab.config.params import load_config
 
     params = load_config(root / "params.yaml").transfer
     assert params.backbones == ("source", "efficientnet_lite0")

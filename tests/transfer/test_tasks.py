@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trainlab.config import Config, TransferConfig
+from trainlab.config.params import Config
+from trainlab.config.pretrained import TransferConfig
 from trainlab.data.prepared import PreparedData
 from trainlab.data.preprocessing import fit_stats
 from trainlab.data.split import Split

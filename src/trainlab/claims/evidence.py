@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from trainlab.config import GridConfig
+from trainlab.config.schema import GridConfig
 from trainlab.correctness import load_correct
 from trainlab.errors import DataError
 from trainlab.search.results import TrialRow

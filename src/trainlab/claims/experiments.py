@@ -24,7 +24,8 @@ from trainlab.claims.loop import (
     make_subsets,
     train,
 )
-from trainlab.config import Config, ModelConfig
+from trainlab.config.params import Config
+from trainlab.config.schema import ModelConfig
 from trainlab.data.prepared import PreparedData
 
 

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from trainlab.config import ModelConfig
+from trainlab.config.schema import ModelConfig
 from trainlab.data.loader import DeviceLoader
 from trainlab.data.prepared import PreparedData
 from trainlab.data.split import Split

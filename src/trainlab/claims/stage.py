@@ -25,7 +25,7 @@ from trainlab.claims.catalogue import CLAIMS, measures
 from trainlab.claims.experiments import Experiments
 from trainlab.claims.results import ClaimsFile
 from trainlab.claims.verdict import STATUSES
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.ensemble.summary_file import STAGE as ENSEMBLE
 from trainlab.ensemble.summary_file import EnsembleSummary

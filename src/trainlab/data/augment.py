@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainlab.config import AugmentationConfig
+from trainlab.config.schema import AugmentationConfig
 from trainlab.data.affine import affine_theta, warp
 
 GEOMETRIC = ("crop_scale", "translate", "rotate", "stretch", "shear")

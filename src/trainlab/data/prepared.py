@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.preprocessing import STAT_NAMES, fit_stats
 from trainlab.data.sources import load_raw
 from trainlab.data.split import SPLITS, Split, plan_split, split_dataset

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainlab.config import PREPROCESSING
+from trainlab.config.schema import PREPROCESSING
 
 STAT_NAMES = ("mean_image", "channel_mean", "channel_std")
 # Which statistics each mode subtracts / divides by (also the buffers a checkpoint holds).

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainlab.config import DataConfig
+from trainlab.config.schema import DataConfig
 from trainlab.data.idx import has_idx_files, read_idx_pair
 from trainlab.data.imagefolder import load_image_folder
 from trainlab.errors import DataError

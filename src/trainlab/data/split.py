@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from trainlab.config import DataConfig
+from trainlab.config.schema import DataConfig
 from trainlab.errors import ConfigError
 
 if TYPE_CHECKING:  # sources imports the image folder loader, which plans splits: no cycle

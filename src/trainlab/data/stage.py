@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data import stamp
 from trainlab.data.prepared import prepare, save_prepared
 from trainlab.data.split import describe_sizes

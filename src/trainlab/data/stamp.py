@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import DATA_FILE, prepared_by
 from trainlab.data.sources import source_paths
 from trainlab.io import write_json

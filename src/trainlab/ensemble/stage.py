@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import load_prepared
 from trainlab.ensemble.manifest import read_manifest
 from trainlab.ensemble.predict import check_fingerprints, predict_members

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from trainlab.config import EnsembleConfig, StatsConfig
+from trainlab.config.schema import EnsembleConfig, StatsConfig
 from trainlab.ensemble.combine import greedy_select, majority_vote, mean_probs
 from trainlab.ensemble.metrics import disagreement, expected_calibration_error, nll
 from trainlab.ensemble.predict import Predictions

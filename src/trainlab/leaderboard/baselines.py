@@ -19,7 +19,7 @@ import torch
 from mlflow.tracking import MlflowClient
 from torch import nn
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.correctness import load_correct
 from trainlab.data.prepared import PreparedData
 from trainlab.data.split import SPLITS

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.correctness import load_correct
 from trainlab.data.prepared import PreparedData
 from trainlab.data.split import Split

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.ensemble.manifest import read_manifest
 from trainlab.ensemble.summary_file import EnsembleSummary

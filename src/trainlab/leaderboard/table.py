@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trainlab.config import StatsConfig
+from trainlab.config.schema import StatsConfig
 from trainlab.ensemble.metrics import expected_calibration_error, nll
 from trainlab.leaderboard.results import BEST_SINGLE, Crossover, CurvePoint, Row
 from trainlab.stats.intervals import accuracy_interval

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from trainlab.config import ModelConfig
+from trainlab.config.schema import ModelConfig
 
 # Units that can go "dead" (output <= 0 for every input): ReLU and the variants meant to fix it.
 RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu", "gelu"})

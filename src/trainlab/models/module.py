@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from trainlab.config import AugmentationConfig, ModelConfig, RegularizationConfig
+from trainlab.config.schema import AugmentationConfig, ModelConfig, RegularizationConfig
 from trainlab.data.augment import BatchAugment
 from trainlab.data.preprocessing import Normalize
 from trainlab.errors import TrainingError

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from trainlab.config import ModelConfig
+from trainlab.config.schema import ModelConfig
 from trainlab.models.activations import RELU_FAMILY, Activation, make_activation, width_factor
 
 WEIGHTED = (nn.Linear, nn.Conv2d)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from trainlab.config import RegularizationConfig
+from trainlab.config.schema import RegularizationConfig
 from trainlab.models.networks import weighted_layers
 
 

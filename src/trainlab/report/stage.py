@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.io import slug, write_atomic, write_bytes
 from trainlab.report import sources, tables
 from trainlab.report.compare import build_comparison

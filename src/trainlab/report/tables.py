@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trainlab.config import ACTIVATIONS
+from trainlab.config.schema import ACTIVATIONS
 from trainlab.report.trials import RECIPE_AXES
 from trainlab.search.results import CellStanding
 

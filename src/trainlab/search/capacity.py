@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData
 
 MAX_WORKERS = 8  # per device: beyond it kernel launches from more processes stop helping

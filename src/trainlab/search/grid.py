@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from trainlab.config import Config, GridConfig
+from trainlab.config.params import Config
+from trainlab.config.schema import GridConfig
 from trainlab.errors import ConfigError
 
 T = TypeVar("T")

@@ -28,7 +28,7 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData
 from trainlab.errors import ConfigError, TrainingError
 from trainlab.io import project_path

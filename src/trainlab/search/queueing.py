@@ -7,7 +7,7 @@ trains only what is missing, and a retried pair records the attempt it retries.
 
 from __future__ import annotations
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData
 from trainlab.search import outputs
 from trainlab.search.grid import grid_cells, handout_order, recipe_hash, trial_config

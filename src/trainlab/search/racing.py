@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.search.results import RaceRound, RaceSummary, TrialRow
 from trainlab.search.standings import race_scores
 from trainlab.search.study import RACE_ATTR, SearchStudy

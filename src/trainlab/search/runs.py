@@ -20,7 +20,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.errors import ConfigError
 from trainlab.provenance import provenance_tags
 from trainlab.search.grid import Cell, grid_cells

@@ -18,7 +18,7 @@ import time
 import optuna
 from mlflow.tracking import MlflowClient
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.errors import ConfigError
 from trainlab.search import runs

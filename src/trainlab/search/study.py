@@ -22,7 +22,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from trainlab.config import Config, SearchConfig
+from trainlab.config.params import Config
+from trainlab.config.schema import SearchConfig
 from trainlab.databases import absolute_uri
 from trainlab.errors import ConfigError, DataError
 

@@ -28,7 +28,7 @@ import torch
 from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData
 from trainlab.models.device import resolve_device
 from trainlab.progress import remaining

@@ -26,7 +26,7 @@ import yaml
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from mlflow.tracking import MlflowClient
 
-from trainlab.config import TRAINING_SECTIONS, Config
+from trainlab.config.params import TRAINING_SECTIONS, Config
 from trainlab.correctness import ARTIFACT as CORRECT_ARTIFACT
 from trainlab.correctness import FILE as CORRECT_FILE
 from trainlab.correctness import save_correct

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import load_prepared
 from trainlab.io import write_atomic
 from trainlab.progress import on_terminal

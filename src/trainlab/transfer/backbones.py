@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainlab.config import TransferConfig
+from trainlab.config.pretrained import TransferConfig
 from trainlab.errors import DataError
 from trainlab.models.networks import WEIGHTED, RecipeNet
 

@@ -22,7 +22,8 @@ from lightning.pytorch.callbacks import Callback
 from mlflow.tracking import MlflowClient
 from torch import nn
 
-from trainlab.config import Config, TransferConfig
+from trainlab.config.params import Config
+from trainlab.config.pretrained import TransferConfig
 from trainlab.correctness import FILE as CORRECT_FILE
 from trainlab.correctness import save_correct
 from trainlab.data.prepared import PreparedData

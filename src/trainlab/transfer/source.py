@@ -12,7 +12,8 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from trainlab.config import Config, TrainConfig
+from trainlab.config.params import Config
+from trainlab.config.schema import TrainConfig
 from trainlab.data.prepared import PreparedData
 from trainlab.models.checkpoint import load_module
 from trainlab.models.module import RecipeModule

@@ -23,7 +23,7 @@ import torch
 from mlflow.tracking import MlflowClient
 from torch import nn
 
-from trainlab.config import Config
+from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.data.preprocessing import Normalize
 from trainlab.data.split import SPLITS

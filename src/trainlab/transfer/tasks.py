@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-from trainlab.config import Config, TransferConfig
+from trainlab.config.params import Config
+from trainlab.config.pretrained import TransferConfig
 from trainlab.data.prepared import PreparedData, fingerprint
 from trainlab.data.preprocessing import fit_stats
 from trainlab.data.split import Split

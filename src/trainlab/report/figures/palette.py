@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 
-from trainlab.config import ACTIVATIONS
+from trainlab.config.schema import ACTIVATIONS
 
 # One colour per activation of the grid (config.ACTIVATIONS); the same in the health
 # figure, the claims' gradient profile, layer means and dead units.
