@@ -57,7 +57,7 @@ def test_a_search_killed_mid_round_resumes_without_repeating_a_trial(search_proj
     (racing,) = [t for t in project.trials() if t.state.name == "RUNNING"]
     assert racing.user_attrs["seed"] >= 1 and "mlflow_run_id" in racing.user_attrs
     run.send_signal(signal.SIGKILL)
-    assert run.wait(timeout=60) == -signal.SIGKILL
+    assert run.wait() == -signal.SIGKILL
     before = project.trials()
     attrs = project.study().user_attrs
     (key,) = [k for k in attrs if k.startswith(RACE_ATTR)]  # the round, stored when decided
