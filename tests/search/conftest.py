@@ -14,6 +14,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,21 @@ class SearchProject:
         for process in survivors:
             release(self.held_dir, process.pid)
         return running[str(victim.pid)].number, victim
+
+    def coordinate_while_one_worker_dies(self, workers: list[subprocess.Popen]) -> tuple[int, Any]:
+        """Coordinate the study in this process (`--workers 0`: it queues the cells, trains
+        nothing itself, and returns once the queue is empty) while, beside it, the first of
+        `workers` is killed mid-trial (hold_every_worker_then_kill_one): its trial number and
+        its process."""
+        killed: list = []
+        killer = threading.Thread(
+            target=lambda: killed.append(self.hold_every_worker_then_kill_one(workers)),
+            daemon=True)
+        killer.start()
+        assert self.run("--workers", "0") == 0
+        killer.join()
+        (number, victim), = killed
+        return number, victim
 
     def wait_for(self, condition: Callable[[list], bool], *processes: subprocess.Popen) -> list:
         """Poll the study until `condition(trials)` holds (see support.wait_until)."""

@@ -84,21 +84,13 @@ def test_four_postgres_workers_one_killed_mid_trial_the_others_finish(search_pro
     postgres_or_skip()
     name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
     # Heartbeat every second, a trial without one for 3 s is stale: the killed worker's
-    # trial is failed and queued again within seconds, while the others still train.
-    project = search_project.configure(GRID_8, {"epochs": 6}, storage=POSTGRES,
+    # trial is failed and queued again within seconds by the others (each waits while a
+    # trial is RUNNING: it may be a dead worker's).
+    project = search_project.configure(GRID_8, {"epochs": 3}, storage=POSTGRES,
                                        study_name=name, heartbeat_interval=1, grace_period=3)
     workers = project.start_workers(4)
-    killed: list = []  # (trial number, the killed worker process)
-    killer = threading.Thread(
-        target=lambda: killed.append(project.hold_every_worker_then_kill_one(workers)),
-        daemon=True)
-    killer.start()
     try:
-        # The coordinator queues the cells, trains nothing itself, waits for the queue to empty.
-        assert project.run("--workers", "0") == 0
-        killer.join()
-        assert len(killed) == 1
-        number, victim = killed[0]
+        number, victim = project.coordinate_while_one_worker_dies(workers)
         survivors = [process for process in workers if process is not victim]
         assert victim.wait() == -signal.SIGKILL
         assert [process.wait() for process in survivors] == [0, 0, 0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from collections import Counter
 
@@ -46,19 +45,10 @@ def test_two_local_workers_train_every_cell_once(search_project, capfd):
 def test_postgres_workers_share_a_study_and_redo_a_dead_workers_cell(search_project):
     postgres_or_skip()
     name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
-    project = search_project.configure(GRID_6, {"epochs": 6}, storage=POSTGRES, study_name=name)
+    project = search_project.configure(GRID_6, {"epochs": 3}, storage=POSTGRES, study_name=name)
     workers = project.start_workers(2)
-    killed: list = []  # (trial number, the killed worker process)
-    killer = threading.Thread(
-        target=lambda: killed.append(project.hold_every_worker_then_kill_one(workers)),
-        daemon=True)
-    killer.start()
     try:
-        # The coordinator queues the cells, trains nothing itself, waits for the queue to empty.
-        assert project.run("--workers", "0") == 0
-        killer.join()
-        assert len(killed) == 1
-        number, victim = killed[0]
+        number, victim = project.coordinate_while_one_worker_dies(workers)
         (survivor,) = [process for process in workers if process is not victim]
         assert victim.wait() == -9 and survivor.wait() == 0
         trials = project.trials()
