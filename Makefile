@@ -57,8 +57,9 @@ chromium:  ## headless Chromium for the report rendering test
 	@command -v chromium >/dev/null || { [ -n "$(APT)" ] && $(SUDO) apt-get update -qq && \
 		$(SUDO) apt-get install -y -qq chromium; } || echo "note: chromium unavailable; browser tests skip"
 
-lint:
+lint: setup  ## ruff over the code and tests; mypy over src/ (its settings: pyproject.toml)
 	$(VENV)/bin/ruff check src stages tests bench
+	$(VENV)/bin/mypy
 
 bench: setup  ## the benchmarks under bench/, results in bench/results/
 	$(PY) -m bench.run_all

@@ -32,12 +32,15 @@ def save_correct(path: str | Path, correct: np.ndarray) -> Path:
     return write_bytes(path, buffer.getvalue())
 
 
-def load_correct(path: str | Path, n_images: int | None = None) -> np.ndarray:
+def load_correct(path: str | Path | None, n_images: int | None = None) -> np.ndarray:
     """The bool array saved by :func:`save_correct`.
 
     Raises:
-        DataError: missing, unreadable, not a 1-D bool array, or not `n_images` long.
+        DataError: missing (`path` None: none was recorded), unreadable, not a 1-D bool array,
+            or not `n_images` long.
     """
+    if path is None:
+        raise DataError("no test correctness was recorded; rerun the training that writes it")
     try:
         array = np.load(Path(path), allow_pickle=False)
     except (OSError, ValueError) as err:

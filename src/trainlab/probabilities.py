@@ -56,7 +56,8 @@ def write_predictions(path: str | Path, labels: np.ndarray, **models: np.ndarray
                              f"({labels.shape[0]}, classes) or ({labels.shape[0]},)")
         arrays[name] = values.astype(np.float32 if values.ndim == 2 else np.int64)
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    # allow_pickle named (its default): else numpy's stub matches the **arrays against it
+    np.savez_compressed(buffer, allow_pickle=True, **arrays)
     return write_bytes(path, buffer.getvalue())
 
 

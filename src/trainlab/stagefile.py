@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,7 +45,7 @@ def rerun(stage: str) -> str:
     return f"rerun `dvc repro {stage}`"
 
 
-def write_dvc_metrics(path: str | Path, values: dict[str, float | int | None]) -> Path:
+def write_dvc_metrics(path: str | Path, values: Mapping[str, float | int | None]) -> Path:
     """A DVC metrics file: a stage's headline numbers only (what `dvc metrics show` and
     `dvc exp show` print as columns, so few and short), unmeasured ones left out. Text, ids
     and paths belong in the stage's own file, a plain output."""

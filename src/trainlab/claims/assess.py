@@ -17,7 +17,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from trainlab.claims import evidence, rules
 from trainlab.claims.verdict import Verdict, pending
@@ -140,7 +140,7 @@ def convergence(found: Findings, thresholds: ConvergenceRule) -> Judged:
     details: Details = {"threshold": thresholds.train_acc, "mean_curve": {
         act: _layerwise([[p[2] for p in c] for c in cs])["mean"] for act, cs in curves.items()},
         "epochs": [p[0] for p in next(iter(curves.values()))[0]] if curves else []}
-    context = {}
+    context: dict[str, float | None] = {}
     for act, curve in found.search_curves.items():
         reached = next((e + 1 for e, acc in enumerate(curve) if acc >= thresholds.train_acc),
                        None)
@@ -176,7 +176,9 @@ def best_val_test(row: dict[str, Any]) -> float | None:
 
 def preprocessing(found: Findings, thresholds: PreprocessingRule) -> Judged:
     """Claim 5 from one MLP run per mode and seed (test accuracy at the best val epoch)."""
-    by_mode = {mode: [best_val_test(row) for row in sorted(seeds, key=lambda x: x["seed"])]
+    # best_val_test is None only for a run without epochs; the claims loop records none such
+    by_mode = {mode: [cast(float, best_val_test(row))
+                      for row in sorted(seeds, key=lambda x: x["seed"])]
                for mode, seeds in _by(found.rows["preprocessing"], "preprocessing").items()}
     return rules.preprocessing(by_mode, thresholds, found.confidence), {"test_acc": by_mode}
 

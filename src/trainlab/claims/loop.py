@@ -71,7 +71,7 @@ def make_module(data: PreparedData, model: ModelConfig, preprocessing: str, opti
     torch.manual_seed(seed)
     module = RecipeModule(
         model=model.model_dump(mode="json"), regularization={}, augmentation={},
-        image_shape=tuple(data.image_shape), num_classes=data.num_classes,
+        image_shape=data.image_shape, num_classes=data.num_classes,
         preprocessing=preprocessing, optimizer=optimizer, lr=lr, momentum=momentum,
         diagnostics_every=0,
     )

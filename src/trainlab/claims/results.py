@@ -14,6 +14,7 @@ from trainlab.claims.verdict import HOLDS, INCONCLUSIVE, NOT_HOLDS, PENDING
 from trainlab.stagefile import StageFile
 
 STAGE = "claims"  # `dvc repro claims` writes the file
+# Literal of the status constants (one owner: claims.verdict); mypy reads only literal values.
 Status = Literal[HOLDS, NOT_HOLDS, INCONCLUSIVE, PENDING]  # type: ignore[valid-type]
 Numbers = dict[str, float | None]  # label (units included, e.g. "gain pp") -> value
 

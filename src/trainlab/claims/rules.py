@@ -161,7 +161,8 @@ def convergence(
         return _inconclusive("only relu was trained: add sigmoid/tanh to "
                              "claims.convergence.activations", numbers, text, confidence)
     each = each_confidence(confidence, len(others))
-    verdicts, notes = {}, []
+    verdicts: dict[str, EffectVerdict] = {}
+    notes: list[str] = []
     for act in others:
         speedups, censored = [], 0
         for relu, other in zip(cross["relu"], cross[act], strict=True):
@@ -307,7 +308,7 @@ def regularization_rule(rule: RegularizationRule, confidence: float) -> str:
 
 
 def regularization(
-    presets: Mapping[str, Mapping[str, object]], untested: Sequence[str],
+    presets: Mapping[str, Mapping[str, Sequence[float | None]]], untested: Sequence[str],
     rule: RegularizationRule, confidence: float,
 ) -> Verdict:
     """Claim 8 from paired search trials: per preset, the gap of `none` minus the preset's

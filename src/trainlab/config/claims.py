@@ -18,6 +18,7 @@ from trainlab.config.schema import (
 )
 
 
+# `Literal[ACTIVATIONS]` and its `type: ignore[valid-type]`: see config.schema.
 class GradientClaim(Section):
     """Claims 1-2: one batch through a deep MLP per activation, at init and briefly trained."""
 

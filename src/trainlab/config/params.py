@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from trainlab.config import schema
 from trainlab.config.claims import ClaimsConfig
@@ -129,14 +130,14 @@ def _section_keys(loc: tuple[Any, ...]) -> list[str]:
     return sorted(getattr(model, "model_fields", {}))
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "params"
     if error["type"] == "extra_forbidden":
         allowed = _section_keys(error["loc"])
         hint = f"allowed keys here: {', '.join(allowed)}" if allowed else "check its spelling"
         return f"unknown key {key!r} (value {error['input']!r}); {hint}"
-    allowed = error.get("ctx", {}).get("expected")
-    reason = f"allowed: {allowed}" if allowed else error["msg"]
+    expected = error.get("ctx", {}).get("expected")
+    reason = f"allowed: {expected}" if expected else error["msg"]
     reason = reason.removeprefix("Value error, ").replace("Input should be", "must be")
     return f"{key} = {error.get('input')!r} is not allowed: {reason}"
 
@@ -168,7 +169,9 @@ def _resolve_presets(raw: dict[str, Any], source: str) -> dict[str, Any]:
     grid = raw.get("grid")
     if not isinstance(grid, dict) or not any(isinstance(grid.get(a), list) for a in PRESET_AXES):
         return raw
-    presets = raw.get("presets") if isinstance(raw.get("presets"), dict) else {}
+    presets = raw.get("presets")
+    if not isinstance(presets, dict):
+        presets = {}
     resolved = copy.deepcopy(raw)
     for axis in PRESET_AXES:
         names = grid.get(axis)

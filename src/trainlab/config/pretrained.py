@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from trainlab.config.schema import Positive, PositiveInt, ProjectPath, Section, check_lists
 
+# `Literal[...]` of these tuples and its `type: ignore[valid-type]`: see config.schema.
 BACKBONES = ("efficientnet_lite0", "resnet18", "source")
 TRANSFER_MODES = ("linear_probe", "finetune", "scratch")
 # The leaderboard trains on the main task, so only ImageNet-pretrained backbones (`source` is

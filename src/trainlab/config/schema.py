@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# `Literal[NAMES]` of a tuple constant: pydantic validates the choices from the one tuple that
+# names them; mypy reads only literal values there, hence its `type: ignore[valid-type]`.
 DATASETS = ("fashion_mnist", "digits", "mnist", "cifar10", "cifar100", "svhn", "imagefolder")
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout", "gelu")
 PREPROCESSING = ("none", "mean_image", "channel_mean", "channel_standardize")

@@ -80,10 +80,10 @@ def decode(path: str, image_size: int | None) -> np.ndarray | str:
             mode = "L" if image.mode in GRAYSCALE_MODES else "RGB"
             if image_size is not None and image.format == "JPEG":
                 image.draft(mode, (image_size, image_size))  # DCT scaling: a big JPEG decodes small
-            image = image.convert(mode)
-            if image_size is not None and image.size != (image_size, image_size):
-                image = image.resize((image_size, image_size), Image.Resampling.BILINEAR)
-            array = np.asarray(image, dtype=np.uint8)
+            converted = image.convert(mode)
+            if image_size is not None and converted.size != (image_size, image_size):
+                converted = converted.resize((image_size, image_size), Image.Resampling.BILINEAR)
+            array = np.asarray(converted, dtype=np.uint8)
     except DECODE_ERRORS as err:
         return _reason(err)
     if array.ndim == 3 and (array[..., 0] == array[..., 1]).all() and (

@@ -97,7 +97,7 @@ def _check_sizes(
     sizes = Counter((width, height) for _, width, height in headers)
     if len(sizes) == 1:
         return
-    example = {}
+    example: dict[tuple[int, int], str] = {}
     for path, (_, width, height) in zip(listing.paths, headers, strict=True):
         example.setdefault((width, height), os.path.relpath(path, listing.root))
     found = [f"{w}x{h} ({count} image(s), e.g. {example[w, h]})"

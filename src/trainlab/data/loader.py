@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -91,7 +92,8 @@ class DeviceLoader:
             return self.num_batches
         return -(-self.num_batches // self.group)
 
-    def __iter__(self) -> Iterator[Batch] | Iterator[list[Batch]]:
+    # Any: a Batch, or a list of them with `group` (a runtime choice the type cannot follow).
+    def __iter__(self) -> Iterator[Any]:
         order = self.indices
         if self.shuffle:
             # Drawn on the CPU so the same seed gives the same batches on every device;
@@ -102,7 +104,7 @@ class DeviceLoader:
         self.epoch += 1  # here, not in the generator body: iter() itself starts an epoch
         return self._batches(order)
 
-    def _batches(self, order: torch.Tensor | None) -> Iterator[Batch] | Iterator[list[Batch]]:
+    def _batches(self, order: torch.Tensor | None) -> Iterator[Any]:
         served = self.num_batches * self.batch_size if self.drop_last else self.num_samples
         step = self.batch_size * (self.group or 1)
         for start in range(0, served, step):

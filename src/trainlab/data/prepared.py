@@ -90,14 +90,20 @@ class PreparedData:
         return {"train": self.train, "val": self.val, "test": self.test}
 
 
+def _buffer(tensor: torch.Tensor) -> memoryview:
+    """A CPU tensor's bytes through the buffer protocol: no copy."""
+    # numpy's stubs declare ndarray.__buffer__ only for Python >= 3.12; it has one on 3.11 too.
+    return memoryview(tensor.contiguous().numpy())  # type: ignore[arg-type]
+
+
 def fingerprint(splits: dict[str, Split], classes: tuple[str, ...]) -> str:
     """sha256 (first 16 hex digits) of every split's shape, image and label bytes, and classes."""
     digest = hashlib.sha256()
     for name in SPLITS:
         split = splits[name]
         digest.update(f"{name}:{tuple(split.images.shape)}".encode())
-        digest.update(split.images.contiguous().numpy())  # buffer protocol: no bytes copy
-        digest.update(split.labels.contiguous().numpy())
+        digest.update(_buffer(split.images))
+        digest.update(_buffer(split.labels))
     digest.update("\n".join(classes).encode())
     return digest.hexdigest()[:16]
 
@@ -246,7 +252,7 @@ def load_prepared(directory: str | Path) -> PreparedData:
     try:
         splits = {name: Split(**payload["splits"][name]) for name in SPLITS}
         data = PreparedData(
-            **splits,
+            train=splits["train"], val=splits["val"], test=splits["test"],
             classes=tuple(payload["classes"]),
             dataset=payload["dataset"],
             preprocessing=payload["preprocessing"],

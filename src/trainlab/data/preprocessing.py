@@ -64,6 +64,11 @@ class Normalize(nn.Module):
     Only the statistics the mode needs become buffers, so they are saved in `state_dict`.
     """
 
+    # The buffers (those of `mode` only): declared for the type checker.
+    mean_image: torch.Tensor
+    channel_mean: torch.Tensor
+    channel_std: torch.Tensor
+
     def __init__(self, mode: str, stats: dict[str, torch.Tensor]) -> None:
         super().__init__()
         if mode not in PREPROCESSING:

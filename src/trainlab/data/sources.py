@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,7 +61,7 @@ class RawDataset:
         _check_pair(self.train_images, self.train_labels, "train", len(self.classes))
         if (self.test_images is None) != (self.test_labels is None):
             raise ValueError("test_images and test_labels must both be set or both be None")
-        if self.test_images is not None:
+        if self.test_images is not None and self.test_labels is not None:
             _check_pair(self.test_images, self.test_labels, "test", len(self.classes))
             if self.test_images.shape[1:] != self.train_images.shape[1:]:
                 raise ValueError(
@@ -208,7 +209,7 @@ def _torchvision(cfg: DataConfig, root: Path, looked: list[Path]) -> RawDataset:
     return RawDataset(train_images, train_labels, test_images, test_labels, classes, source)
 
 
-def _tensors(dataset: object) -> tuple[torch.Tensor, torch.Tensor]:
+def _tensors(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """torchvision's in-memory arrays -> (N, C, H, W) uint8 and (N,) int64."""
     data = torch.as_tensor(np.asarray(dataset.data), dtype=torch.uint8)
     if data.dim() == 3:  # (N, H, W): MNIST-like grayscale

@@ -133,7 +133,10 @@ def split_dataset(raw: RawDataset, cfg: DataConfig, seed: int) -> dict[str, Spli
     test_labels = None if raw.test_labels is None else raw.test_labels.numpy()
     plan = plan_split(raw.train_labels.numpy(), test_labels, cfg, seed, raw.classes)
     pool = Split(raw.train_images, raw.train_labels)
-    own_test = None if plan.test_from_pool else Split(raw.test_images, raw.test_labels)
+    own_test = None
+    if not plan.test_from_pool:  # plan_split draws test from the pool when there is no own test
+        assert raw.test_images is not None and raw.test_labels is not None
+        own_test = Split(raw.test_images, raw.test_labels)
     return {
         "train": pool.subset(plan.train),
         "val": pool.subset(plan.val),

@@ -46,6 +46,9 @@ class RecipePoint:
 
 
 def best_cell(best: TrialRow) -> Cell:
+    if best.activation is None or best.regularization is None or best.augmentation is None:
+        raise DataError(f"the best trial (#{best.trial}) names no grid cell in "
+                        "reports/search_trials.csv; rerun `dvc repro search`")
     return Cell(best.activation, best.regularization, best.augmentation, best.preprocessing)
 
 

@@ -38,7 +38,11 @@ class EpochTotals:
     PENDING = 16  # batches kept before summing: a DeviceLoader group (STEPS_PER_CALL)
 
     def __init__(self) -> None:
-        self.loss = self.correct = None  # 0-dim device tensors: sum of loss * n, correct
+        self._reset()
+
+    def _reset(self) -> None:
+        # 0-dim device tensors: sum of loss * n, correct; None until the first sum
+        self.totals: tuple[torch.Tensor, torch.Tensor] | None = None
         self.count = 0  # images: the batch sizes are known on the host
         self._pending: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
 
@@ -51,19 +55,19 @@ class EpochTotals:
     def _sum_pending(self) -> None:
         if not self._pending:
             return
-        losses, logits, labels = zip(*self._pending, strict=True)
+        step_losses, logits, labels = zip(*self._pending, strict=True)
         sizes = [len(y) for y in labels]
-        losses = torch.stack(losses).float()
+        losses = torch.stack(step_losses).float()
         if len(set(sizes)) == 1:  # a training epoch's batches are all full
             loss = losses.sum() * sizes[0]
         else:
             loss = losses @ torch.tensor(sizes, dtype=losses.dtype, device=losses.device)
         correct = (torch.cat(logits).argmax(dim=1) == torch.cat(labels)).sum()
-        if self.loss is None:
-            self.loss, self.correct = loss, correct
+        if self.totals is None:
+            self.totals = loss, correct
         else:
-            self.loss.add_(loss)
-            self.correct.add_(correct)
+            self.totals[0].add_(loss)
+            self.totals[1].add_(correct)
         self._pending = []
 
     def compute(self) -> dict[str, float]:
@@ -71,9 +75,10 @@ class EpochTotals:
         if not self.count:
             return {}
         self._sum_pending()
-        loss, correct = torch.stack([self.loss.float(), self.correct.float()]).tolist()
+        assert self.totals is not None  # count > 0: at least one batch was summed
+        loss, correct = torch.stack([t.float() for t in self.totals]).tolist()
         out = {"loss": loss / self.count, "acc": correct / self.count}
-        self.__init__()
+        self._reset()
         return out
 
 

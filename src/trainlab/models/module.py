@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -66,7 +66,7 @@ class RecipeModule(ClassifierModule):
         self.reg_cfg = RegularizationConfig(**regularization)
         self.normalize = Normalize.empty(preprocessing, *image_shape)
         self.augment = BatchAugment(AugmentationConfig(**augmentation))
-        self.net = build_network(self.model_cfg, tuple(image_shape), num_classes)
+        self.net = build_network(self.model_cfg, image_shape, num_classes)
         # How many of the first validation images the per-epoch diagnostics look at (0: none);
         # they are read from the validation pass itself (ActivationProbe).
         self.diagnostics_images = 0
@@ -112,7 +112,8 @@ class RecipeModule(ClassifierModule):
         that it would apply). Its step counter is advanced here instead, so `global_step`,
         the checkpoints and the loggers count optimizer steps.
         """
-        optimizer = self.optimizers(use_pl_optimizer=False)
+        # configure_optimizers returns one optimizer, never a list of them
+        optimizer = cast(torch.optim.Optimizer, self.optimizers(use_pl_optimizer=False))
         batches = _as_list(batch)
         step = self._epoch_steps  # a local: setting module attributes per step is slow
         for x, y in batches:
@@ -123,7 +124,7 @@ class RecipeModule(ClassifierModule):
                 raise TrainingError(
                     f"the loss (cross-entropy + penalty) became {total.item()} at epoch "
                     f"{self.current_epoch}, step {self.global_step + step - self._epoch_steps}: "
-                    f"the training diverged; lower train.lr (now {self.hparams.lr}) or "
+                    f"the training diverged; lower train.lr (now {self.hparams['lr']}) or "
                     f"regularization.strength (now {self.reg_cfg.strength})"
                 )
             optimizer.zero_grad(set_to_none=True)
@@ -150,7 +151,7 @@ class RecipeModule(ClassifierModule):
 
     # --- epoch ends ---------------------------------------------------------------------
     def _diagnostics_due(self) -> bool:
-        every = self.hparams.diagnostics_every
+        every = self.hparams["diagnostics_every"]
         return every > 0 and self.current_epoch % every == 0
 
     def _epoch_extras(self, stage: str, values: dict[str, float]) -> dict[str, float]:
@@ -163,7 +164,7 @@ class RecipeModule(ClassifierModule):
         if not math.isfinite(values["loss"]):
             raise TrainingError(
                 f"train/loss became {values['loss']} in epoch {self.current_epoch}: the training "
-                f"diverged; lower train.lr (now {self.hparams.lr}) or the penalty strength"
+                f"diverged; lower train.lr (now {self.hparams['lr']}) or the penalty strength"
             )
         if not self._grad_norms:
             return {}
@@ -173,8 +174,8 @@ class RecipeModule(ClassifierModule):
         return dict(zip(names, norms, strict=True))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return build_optimizer(self.parameters(), self.hparams.optimizer, self.hparams.lr,
-                               self.hparams.momentum)
+        return build_optimizer(self.parameters(), self.hparams["optimizer"], self.hparams["lr"],
+                               self.hparams["momentum"])
 
 
 def _as_list(batch: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -46,7 +46,8 @@ def _hidden(layer: nn.Linear | nn.Conv2d, cfg: ModelConfig) -> nn.Linear | nn.Co
     if cfg.activation in RELU_FAMILY:
         slope = cfg.leaky_slope if cfg.activation == "leaky_relu" else 0.0
         nn.init.kaiming_normal_(layer.weight, a=slope, nonlinearity="leaky_relu")
-        nn.init.zeros_(layer.bias)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
     return layer
 
 
@@ -104,7 +105,8 @@ def build_network(
     builders = {"mlp": _mlp, "cnn": _cnn}
     if cfg.arch not in builders:
         raise ValueError(f"model.arch = {cfg.arch!r} is not allowed: allowed: {sorted(builders)}")
-    return builders[cfg.arch](cfg, tuple(image_shape), num_classes)
+    channels, height, width = image_shape  # a list when read back from a checkpoint
+    return builders[cfg.arch](cfg, (channels, height, width), num_classes)
 
 
 def hidden_activations(net: nn.Module) -> list[tuple[str, Activation]]:
@@ -113,7 +115,7 @@ def hidden_activations(net: nn.Module) -> list[tuple[str, Activation]]:
     return [(f"layer{i}", m) for i, m in enumerate(found, start=1)]
 
 
-def weighted_layers(net: nn.Module) -> list[tuple[str, nn.Module]]:
+def weighted_layers(net: nn.Module) -> list[tuple[str, nn.Linear | nn.Conv2d]]:
     """The Linear/Conv2d layers of ``net`` in forward order, ``layer1``... (last = output)."""
     found = [m for m in net.modules() if isinstance(m, WEIGHTED)]
     return [(f"layer{i}", m) for i, m in enumerate(found, start=1)]

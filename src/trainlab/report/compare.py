@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,7 +137,7 @@ def cells_section(a: ReportInputs, b: ReportInputs, dpi: int) -> Section:
     return section
 
 
-def _num(value: object) -> float | None:
+def _num(value: Any) -> float | None:  # a pandas cell
     return None if pd.isna(value) else float(value)
 
 

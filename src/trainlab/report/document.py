@@ -10,7 +10,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 DASH = "—"
 
@@ -146,69 +146,74 @@ class Document:
 
 
 # --- number formatting: accuracies are fractions in, percent out ---------------------------
-def missing(value: object) -> bool:
+# A value to format: a number, None, NaN, or a pandas/JSON scalar; float() of one that is not
+# missing is the check (Any: pandas, where most of them come from, has no types).
+Value = Any
+
+
+def missing(value: Value) -> bool:
     if value is None:
         return True
     try:
-        return math.isnan(float(value))  # type: ignore[arg-type]
+        return math.isnan(float(value))
     except (TypeError, ValueError):
         return False
 
 
-def pct(value: object, digits: int = 2) -> str:
-    return DASH if missing(value) else f"{100 * float(value):.{digits}f}%"  # type: ignore[arg-type]
+def pct(value: Value, digits: int = 2) -> str:
+    return DASH if missing(value) else f"{100 * float(value):.{digits}f}%"
 
 
-def pct_cell(value: object) -> Cell:
-    return Cell(pct(value), None if missing(value) else float(value))  # type: ignore[arg-type]
+def pct_cell(value: Value) -> Cell:
+    return Cell(pct(value), None if missing(value) else float(value))
 
 
-def spread(mean: object, std: object) -> str:
+def spread(mean: Value, std: Value) -> str:
     """'91.23% ± 0.41' (std in points); the ± part only when there is a spread."""
     if missing(mean):
         return DASH
-    return pct(mean) + ("" if missing(std) else f" ± {100 * float(std):.2f}")  # type: ignore[arg-type]
+    return pct(mean) + ("" if missing(std) else f" ± {100 * float(std):.2f}")
 
 
-def interval(mean: object, low: object, high: object, scale: float = 100.0,
+def interval(mean: Value, low: Value, high: Value, scale: float = 100.0,
              unit: str = "%") -> str:
     """'86.97% [86.31, 87.62]': the estimate and its interval (fractions shown x `scale`);
     the bracket only when the interval exists."""
     if missing(mean):
         return DASH
-    text = f"{scale * float(mean):.2f}{unit}"  # type: ignore[arg-type]
+    text = f"{scale * float(mean):.2f}{unit}"
     if missing(low) or missing(high):
         return text
-    return f"{text} [{scale * float(low):.2f}, {scale * float(high):.2f}]"  # type: ignore[arg-type]
+    return f"{text} [{scale * float(low):.2f}, {scale * float(high):.2f}]"
 
 
-def points(value: object, digits: int = 2) -> str:
+def points(value: Value, digits: int = 2) -> str:
     """A difference already in percentage points, signed."""
-    return DASH if missing(value) else f"{float(value):+.{digits}f} pp"  # type: ignore[arg-type]
+    return DASH if missing(value) else f"{float(value):+.{digits}f} pp"
 
 
-def points_cell(value: object, higher_is_better: bool = True) -> Cell:
+def points_cell(value: Value, higher_is_better: bool = True) -> Cell:
     if missing(value):
         return Cell(DASH)
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     good = number > 0 if higher_is_better else number < 0
     tone = "" if abs(number) < 1e-9 else ("good" if good else "bad")
     return Cell(points(number), number, tone)
 
 
-def number(value: object, digits: int = 1) -> str:
-    return DASH if missing(value) else f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+def number(value: Value, digits: int = 1) -> str:
+    return DASH if missing(value) else f"{float(value):.{digits}f}"
 
 
-def num_cell(value: object, digits: int = 1) -> Cell:
-    return Cell(number(value, digits), None if missing(value) else float(value))  # type: ignore[arg-type]
+def num_cell(value: Value, digits: int = 1) -> Cell:
+    return Cell(number(value, digits), None if missing(value) else float(value))
 
 
-def duration(seconds: object) -> str:
+def duration(seconds: Value) -> str:
     """12.3 s, 4 min 05 s, 2 h 03 min."""
     if missing(seconds):
         return DASH
-    s = float(seconds)  # type: ignore[arg-type]
+    s = float(seconds)
     if s < 60:
         return f"{s:.1f} s"
     if s < 3600:

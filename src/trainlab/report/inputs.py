@@ -131,7 +131,7 @@ def _trials(runs: sources.ExperimentRuns, inputs: Path | None,
     if not child_runs.empty:
         source = f"MLflow experiment {runs.name!r} ({len(child_runs)} trial runs)"
         return trials.trials_from_runs(child_runs), Stage("search", source)
-    if rows is not None:
+    if inputs is not None and rows is not None:
         return trials.trials_from_csv(rows), Stage("search", str(inputs / "search_trials.csv"))
     why = runs.problem or f"the MLflow experiment {runs.name!r} has no search trial runs"
     return trials.trials_from_csv([]), Stage("search", problem=f"{why}; {csv_problem}")
@@ -139,7 +139,7 @@ def _trials(runs: sources.ExperimentRuns, inputs: Path | None,
 
 def _ensemble(runs: sources.ExperimentRuns, inputs: Path | None):
     summary, problem = _read(inputs, "ensemble", EnsembleSummary)
-    if summary is not None:
+    if inputs is not None and summary is not None:
         path = str(inputs / sources.STAGE_FILES["ensemble"])
         return summary, Stage("ensemble", path, file=path)
     found = sources.runs_of_kind(runs.runs, ENSEMBLE_KIND)
@@ -154,21 +154,21 @@ def _ensemble(runs: sources.ExperimentRuns, inputs: Path | None):
 
 def _claims(inputs: Path | None):
     claims, problem = _read(inputs, "claims", ClaimsFile)
-    if claims is not None:
+    if inputs is not None and claims is not None:
         return claims, Stage("claims", str(inputs / "claims.json"))
     return None, Stage("claims", problem=problem or "")
 
 
 def _leaderboard(inputs: Path | None):
     board, problem = _read(inputs, "leaderboard", LeaderboardFile)
-    if board is not None:
+    if inputs is not None and board is not None:
         return board, Stage("leaderboard", str(inputs / "leaderboard.json"))
     return None, Stage("leaderboard", problem=problem or "")
 
 
 def _transfer(runs: sources.ExperimentRuns, inputs: Path | None):
     cells, problem = _read_rows(inputs, "transfer", CellResult)
-    if cells is not None:
+    if inputs is not None and cells is not None:
         return cells, Stage("transfer", str(inputs / "transfer.csv"))
     cells = baselines.transfer_from_runs(runs)
     if cells is not None:

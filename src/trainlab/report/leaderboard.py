@@ -73,7 +73,7 @@ def _row_cells(row: Row) -> list[doc.Cell]:
 def pareto_front(rows: tuple[Row, ...] | list[Row]) -> list[Row]:
     """The rows no other row beats on both test accuracy and training seconds, cheapest
     first."""
-    front = []
+    front: list[Row] = []
     for row in sorted(rows, key=lambda r: (r.train_seconds, -r.test_acc)):
         if not front or row.test_acc > front[-1].test_acc:
             front.append(row)

@@ -3,6 +3,8 @@ inputs; their titles, anchors and order are the table in :mod:`trainlab.report.o
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from trainlab.io import flatten
@@ -74,7 +76,7 @@ def _versus_best(r: pd.Series) -> Cell:
     return Cell(text, float(r["vs_best"]), tone)
 
 
-def _sort(value: object) -> float | None:
+def _sort(value: Any) -> float | None:  # a pandas cell
     return None if value is None or pd.isna(value) else float(value)
 
 

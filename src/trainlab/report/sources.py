@@ -84,7 +84,8 @@ def load_experiment(uri: str, name: str) -> ExperimentRuns:
     if experiment is None or experiment.lifecycle_stage == "deleted":
         return ExperimentRuns(name, uri, empty, f"no MLflow experiment named {name!r} at {uri}",
                               client)
-    records, token = [], None
+    records: list[dict[str, Any]] = []
+    token: str | None = None
     while True:
         page = client.search_runs([experiment.experiment_id], max_results=1000, page_token=token)
         records.extend(_run_record(run) for run in page)

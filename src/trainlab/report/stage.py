@@ -64,11 +64,12 @@ def build_report(cfg: Config, experiment: str | None = None,
 def write_report(doc: Document, found: ReportInputs, out: str | Path) -> ReportFiles:
     """Write every output of one experiment's report under `out`."""
     out = Path(out)
-    files = ReportFiles(out / "index.html", out / "report.md", out / "metrics.json")
+    metrics = out / "metrics.json"
+    files = ReportFiles(out / "index.html", out / "report.md", metrics)
     files.figures = write_figures(doc, out / "figures")
     files.curves = write_curves(found, out / "curves")
     write_atomic(files.markdown, render_markdown(doc, "figures", out))
-    write_metrics(files.metrics, metrics_payload(found))
+    write_metrics(metrics, metrics_payload(found))
     write_atomic(files.html, render_html(doc, out))
     return files
 

@@ -146,8 +146,7 @@ def activation_health(trials: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     grad_norm), value (fractions for dead/saturated), runs (how many runs averaged).
     """
     done = trials.loc[trials["state"] == "finished", ["run_id", "activation"]]
-    matches = [(c, _LAYER.match(c)) for c in runs.columns]
-    matches = [(c, m) for c, m in matches if m]
+    matches = [(c, m) for c in runs.columns if (m := _LAYER.match(c))]
     if done.empty or not matches:
         return pd.DataFrame(columns=["activation", "layer", "quantity", "value", "runs"])
     merged = done.merge(runs, on="run_id", how="inner")

@@ -173,15 +173,15 @@ def _recipe(
     cfg = trial_config(ctx.base, ctx.base.grid, cell, seed, extra)
     data = trial_data(ctx.data, cell)
     preprocessing = cell.preprocessing or data.preprocessing
+    recipe = recipe_hash(cfg, data.fingerprint)
     attrs = {
         "cell": cell.id, "seed": seed, **cell.params(), "preprocessing": preprocessing,
-        "recipe_hash": recipe_hash(cfg, data.fingerprint), "base_hash": ctx.base_hash,
+        "recipe_hash": recipe, "base_hash": ctx.base_hash,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
-    tags = trial_tags(cell, preprocessing, seed, trial.number, ctx.study_name,
-                      attrs["recipe_hash"])
+    tags = trial_tags(cell, preprocessing, seed, trial.number, ctx.study_name, recipe)
     suffix = f"s{seed}" if ctx.base.search.sampler == "grid" else f"t{trial.number}"
     return cfg, data, f"{cell.id}#{suffix}", tags
 

@@ -70,7 +70,7 @@ def counts(trials: list[FrozenTrial]) -> TrialCounts:
 def ranked(rows: list[TrialRow]) -> list[TrialRow]:
     """COMPLETE rows, best val accuracy first (ties: the earlier trial)."""
     complete = [row for row in rows if row.state == "COMPLETE" and row.val_acc is not None]
-    return sorted(complete, key=lambda row: (-row.val_acc, row.trial))
+    return sorted(complete, key=lambda row: (-(row.val_acc or 0.0), row.trial))
 
 
 def write_csv(path: str | Path, rows: list[TrialRow]) -> Path:
@@ -123,12 +123,20 @@ def keep_top_k(
     return members
 
 
+def _run_id(row: TrialRow) -> str:
+    """The row's MLflow run, to download its artifacts from."""
+    if row.run_id is None:
+        raise MlflowException(f"trial {row.trial} has no MLflow run")
+    return row.run_id
+
+
 def _copy_checkpoint(row: TrialRow, target: Path, client: MlflowClient) -> bool:
     source = Path(row.checkpoint or "")
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         if not source.is_file():
             try:
-                source = Path(client.download_artifacts(row.run_id, "checkpoints/best.ckpt", tmp))
+                source = Path(client.download_artifacts(_run_id(row), "checkpoints/best.ckpt",
+                                                        tmp))
             except (MlflowException, OSError) as err:
                 print(f"search: trial {row.trial}: no checkpoint at {row.checkpoint!r} "
                       f"nor in MLflow ({err}); skipped for the top-k", file=sys.stderr)
@@ -154,7 +162,7 @@ def test_correctness(rows: list[TrialRow], client: MlflowClient,
                 found[row.trial] = load_correct(path, n_images)
                 continue
             with tempfile.TemporaryDirectory() as tmp:
-                fetched = client.download_artifacts(row.run_id, CORRECT_ARTIFACT, tmp)
+                fetched = client.download_artifacts(_run_id(row), CORRECT_ARTIFACT, tmp)
                 found[row.trial] = load_correct(fetched, n_images)
         except (MlflowException, OSError, DataError):
             missing.append(row.trial)

@@ -95,6 +95,7 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
                        launch, started)
     result, parent = search.run()
     best, tally = result.best, result.trials
+    assert best is not None  # SearchRun.run() raises when no trial completed
     print(f"search: {tally.complete} complete, {tally.pruned} pruned, {tally.fail} "
           f"failed: {tally.total} trials for {result.n_trials_expected} expected; "
           f"best {best.cell}#s{best.seed} "

@@ -28,9 +28,14 @@ def complete_by_cell(rows: Sequence[TrialRow]) -> dict[str, list[TrialRow]]:
     return {cell: sorted(own, key=lambda r: (r.seed or 0, r.trial)) for cell, own in cells.items()}
 
 
+def val_accs(own: Sequence[TrialRow]) -> list[float]:
+    """The validation accuracies of a cell's rows from :func:`complete_by_cell` (all set)."""
+    return [r.val_acc for r in own if r.val_acc is not None]
+
+
 def race_scores(rows: Sequence[TrialRow]) -> dict[str, list[float]]:
     """cell -> its seeds' validation accuracies (racing must not look at test)."""
-    return {cell: [r.val_acc for r in own] for cell, own in complete_by_cell(rows).items()}
+    return {cell: val_accs(own) for cell, own in complete_by_cell(rows).items()}
 
 
 def cell_standings(
@@ -60,12 +65,12 @@ def cell_standings(
     versus = {}
     if comparable:
         best_set = not_distinguishable_from_best(
-            {cell: [r.val_acc for r in own] for cell, own in comparable.items()},
+            {cell: val_accs(own) for cell, own in comparable.items()},
             {cell: np.stack([correct[r.trial] for r in own]) for cell, own in comparable.items()},
             confidence, n_resamples=resamples, seed=seed,
         )
         versus = {row.name: row for row in best_set.rows}
-    order = sorted(cells, key=lambda c: (-float(np.mean([r.val_acc for r in cells[c]])), c))
+    order = sorted(cells, key=lambda c: (-float(np.mean(val_accs(cells[c]))), c))
     best = best_set.best if best_set else order[0]
     standings = [
         _standing(cell, cells[cell], rank, correct, versus.get(cell), best, confidence,
@@ -83,7 +88,7 @@ def cell_standings(
 def _standing(cell: str, own: list[TrialRow], rank: int, correct: Mapping[int, np.ndarray],
               versus, best: str, confidence: float, raced: int) -> CellStanding:
     first = own[0]
-    val = mean_interval([r.val_acc for r in own], confidence)
+    val = mean_interval(val_accs(own), confidence)
     test = _test_interval(own, correct, confidence)
     gaps = [r.gap_acc for r in own if r.gap_acc is not None]
     gap = mean_interval(gaps, confidence) if gaps else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -90,12 +91,15 @@ def work(ctx: TrialContext, search_study: SearchStudy, label: str = "search",
         with heartbeat(search_study, trial.number):
             # A trial that does not fit in the device's free memory waits for one that ends.
             prefix = f"{label}: trial {trial.number}"
-            wait_for_memory(need, lambda: free_bytes(device),
-                            lambda text, prefix=prefix: print(f"{prefix} {text}", flush=True))
+            wait_for_memory(need, lambda: free_bytes(device), functools.partial(_say, prefix))
             state = run_trial(ctx, trial)
         ran += 1
         print(f"{label}: {progress(search_study, ctx.base_hash)} "
               f"{describe(search_study, trial.number, state)}", flush=True)
+
+
+def _say(prefix: str, text: str) -> None:
+    print(f"{prefix} {text}", flush=True)
 
 
 def trial_need(cfg: Config, data: PreparedData, device: torch.device) -> int:

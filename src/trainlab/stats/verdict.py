@@ -126,9 +126,11 @@ def judge(
         status, where = (HOLDS if direction == "below" else NOT_HOLDS), "lies below"
     else:
         status, where = INCONCLUSIVE, "straddles"
+    low, high = interval.low, interval.high
+    assert low is not None and high is not None  # interval.defined
     reason = (
         f"mean effect {_number(interval.estimate, unit)}, {level} interval "
-        f"[{_number(interval.low, unit)}, {_number(interval.high, unit)}] "
+        f"[{_number(low, unit)}, {_number(high, unit)}] "
         f"({interval.method}) {where} the threshold {_number(threshold, unit)}"
     )
     return EffectVerdict(status, interval, threshold, direction, reason)

@@ -38,7 +38,14 @@ from trainlab.models.module import RecipeModule
 from trainlab.provenance import provenance_tags
 from trainlab.tracking import client_for, log_artifacts, log_params, tracked_run
 from trainlab.tracking_inputs import log_dataset
-from trainlab.training.trainer import TrackedRun, build_trainer, final_metrics, fit, load_best
+from trainlab.training.trainer import (
+    TrackedRun,
+    best_score,
+    build_trainer,
+    final_metrics,
+    fit,
+    load_best,
+)
 
 # Augmentation lives in the LightningModule's on_after_batch_transfer (it is part of the recipe
 # and runs on the device); Lightning warns that the DataModule's hook is then not used.
@@ -67,8 +74,8 @@ class TrainResult:
     epochs_run: int
     best_epoch: int
     seconds: float
+    test_correct: Path  # the best snapshot's correctness per test image
     history: list[dict[str, float]] = field(default_factory=list)
-    test_correct: Path | None = None  # the best snapshot's correctness per test image
     test_predicted: list[int] = field(default_factory=list)  # its class per test image
     test_labels: list[int] = field(default_factory=list)
 
@@ -98,7 +105,7 @@ def build_module(cfg: Config, data: PreparedData) -> RecipeModule:
         model=cfg.model.model_dump(mode="json"),
         regularization=cfg.regularization.model_dump(mode="json"),
         augmentation=cfg.augmentation.model_dump(mode="json"),
-        image_shape=tuple(data.image_shape),
+        image_shape=data.image_shape,
         num_classes=data.num_classes,
         preprocessing=data.preprocessing,
         optimizer=cfg.train.optimizer,
@@ -153,7 +160,8 @@ def train_recipe(
         trainer, checkpoint = build_trainer(
             max_epochs=cfg.train.epochs, device=device,
             checkpoint_dir=checkpoint_dir / (run_id or f"untracked-{uuid.uuid4().hex}"),
-            run=TrackedRun(client, cfg.tracking.experiment, run_id) if run_id else None,
+            run=TrackedRun(client, cfg.tracking.experiment, run_id)
+            if run_id and client is not None else None,
             patience=cfg.train.patience, min_delta=cfg.train.min_delta, callbacks=callbacks,
             deterministic=cfg.train.deterministic, progress=progress,
         )
@@ -166,9 +174,9 @@ def train_recipe(
             final.update(metrics)
         correct = save_correct(Path(checkpoint.best_model_path).parent / CORRECT_FILE,
                                (test_probs.argmax(dim=1) == test_labels).cpu().numpy())
-        if run_id:
+        if run_id and client is not None:
             # One upload for every artifact: each MLflow request costs 10-20 ms of CPU.
-            files = {"checkpoints/best.ckpt": checkpoint.best_model_path} \
+            files: dict[str, str | Path] = {"checkpoints/best.ckpt": checkpoint.best_model_path} \
                 if cfg.tracking.log_checkpoint else {}
             files[CORRECT_ARTIFACT] = correct
             log_artifacts(client, run_id, {
@@ -200,7 +208,7 @@ def _evaluate_best(
     )
     metrics = gap_metrics(test_probs, test_labels, train_probs, train_labels)
     metrics |= {
-        "val/acc_best": float(checkpoint.best_model_score),
+        "val/acc_best": best_score(checkpoint),
         "epochs_run": float(trainer.current_epoch),
         "best_epoch": float(best_epoch),
     }
@@ -216,8 +224,9 @@ def _run(
     parent_run_id: str | None,
     data: PreparedData,
 ) -> Iterator[str | None]:
-    """The MLflow run of one training, with its params and config; None when tracking is off."""
-    if not cfg.tracking.enabled:
+    """The MLflow run of one training, with its params and config; None when tracking is off
+    (train_recipe makes a client whenever it is on)."""
+    if not cfg.tracking.enabled or client is None:
         yield None
         return
     with tracked_run(client, cfg.tracking.experiment, run_name, tags, parent_run_id) as run_id:

@@ -106,6 +106,13 @@ def load_best(module: pl.LightningModule, checkpoint: ModelCheckpoint,
     return int(best["epoch"])
 
 
+def best_score(checkpoint: ModelCheckpoint) -> float:
+    """The monitored metric of the best snapshot (set by the first validation epoch)."""
+    if checkpoint.best_model_score is None:
+        raise ValueError("no best snapshot: the training ran no validation epoch")
+    return float(checkpoint.best_model_score)
+
+
 @contextlib.contextmanager
 def final_metrics(trainer: pl.Trainer) -> Iterator[dict[str, float]]:
     """A dict for the final metrics of a fitted training, sent at the end of the block with

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +42,9 @@ class ImageNetInput(nn.Module):
     and then replicated to 3 channels (3x less interpolation work). The output is channels-last,
     the layout the ImageNet backbones are kept in (see :func:`imagenet_backbone`).
     """
+
+    mean: torch.Tensor  # buffers, declared for the type checker
+    std: torch.Tensor
 
     def __init__(self, size: int) -> None:
         super().__init__()
@@ -143,7 +147,8 @@ def efficientnet_lite0_model(pretrained: bool, image_size: int) -> nn.Module:
     return model
 
 
-def efficientnet_backbone(model: nn.Module, image_size: int, pretrained: bool) -> Backbone:
+# `model: Any` below: the backbones read the private submodules of untyped libraries' models.
+def efficientnet_backbone(model: Any, image_size: int, pretrained: bool) -> Backbone:
     """The EfficientNet without `_dropout`/`_fc`: stem, 16 MBConv blocks, head (1280 features)."""
     stem = nn.Sequential(model._conv_stem, model._bn0, model._swish)
     rate = model._global_params.drop_connect_rate or 0.0
@@ -193,7 +198,7 @@ def resnet18_model(pretrained: bool, weights_file: str | None = None) -> nn.Modu
         ) from None
 
 
-def resnet18_backbone(model: nn.Module, image_size: int, pretrained: bool) -> Backbone:
+def resnet18_backbone(model: Any, image_size: int, pretrained: bool) -> Backbone:
     """ResNet-18 without `fc`: stem, layer1..layer4 (+ global pooling), 512 features."""
     stem = nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool)
     top = nn.Sequential(model.layer4, model.avgpool, nn.Flatten())  # (B, 512, h, w) -> (B, 512)

@@ -32,7 +32,14 @@ from trainlab.models.scoring import module_accuracy, module_correct
 from trainlab.progress import on_terminal
 from trainlab.provenance import provenance_tags
 from trainlab.tracking import KIND_TAG, TRANSFER_KIND, log_params, tracked_run
-from trainlab.training.trainer import TrackedRun, build_trainer, final_metrics, fit, load_best
+from trainlab.training.trainer import (
+    TrackedRun,
+    best_score,
+    build_trainer,
+    final_metrics,
+    fit,
+    load_best,
+)
 from trainlab.transfer.backbones import Backbone
 from trainlab.transfer.features import Inputs
 from trainlab.transfer.module import FEATURE_BATCH, Batches, CellData, TransferModule
@@ -112,8 +119,8 @@ def run_cell(
                      setup.parent_run_id) as run_id:
         log_params(setup.client, run_id, stage_params(cfg) | {
             "cell.backbone": backbone, "cell.mode": mode, "cell.size": size,
-            "cell.head_lr": module.hparams.lr,
-            "cell.backbone_lr": module.hparams.backbone_lr if mode != "linear_probe" else 0.0,
+            "cell.head_lr": module.hparams["lr"],
+            "cell.backbone_lr": module.hparams["backbone_lr"] if mode != "linear_probe" else 0.0,
             **{f"cell.{k}": v for k, v in extra_params.items()},
         })
         trainer, checkpoint = build_trainer(
@@ -129,10 +136,11 @@ def run_cell(
                                                      inputs.labels["test"], FEATURE_BATCH))
             test_acc = correct.double().mean().item()
             # Per test image, for claim 9's paired interval (the cells share the images).
+            assert checkpoint.dirpath is not None  # build_trainer gave it checkpoint_dir
             correct_path = save_correct(Path(checkpoint.dirpath) / CORRECT_FILE,
                                         correct.cpu().numpy())
             train_acc = module_accuracy(module, Batches(train_x, train_y, FEATURE_BATCH))
-            val_acc = float(checkpoint.best_model_score)
+            val_acc = best_score(checkpoint)
             seconds = time.perf_counter() - started
             final.update({
                 "test/acc": test_acc, "final/train_acc": train_acc,

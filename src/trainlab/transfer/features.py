@@ -28,8 +28,8 @@ class Inputs:
 
 
 def frozen_inputs(
-    images: Inputs, device: torch.device, backbone: Backbone, frozen: nn.Module, top: nn.Module,
-    finetune: bool,
+    images: Inputs, device: torch.device, backbone: Backbone, frozen: nn.Sequential,
+    top: nn.Module, finetune: bool,
 ) -> tuple[Inputs, Inputs]:
     """(linear-probe features, fine-tune inputs), each computed once for the whole task.
 

@@ -148,11 +148,11 @@ class TransferModule(ClassifierModule):
         self._shared_step(batch, "val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        groups = [{"params": list(self.head.parameters()), "lr": self.hparams.lr}]
+        groups = [{"params": list(self.head.parameters()), "lr": self.hparams["lr"]}]
         top = [p for p in self.top.parameters() if p.requires_grad]
         if top:
-            groups.append({"params": top, "lr": self.hparams.backbone_lr})
-        return build_optimizer(groups, "adam", self.hparams.lr)
+            groups.append({"params": top, "lr": self.hparams["backbone_lr"]})
+        return build_optimizer(groups, "adam", self.hparams["lr"])
 
 
 class CellData(pl.LightningDataModule):

@@ -19,7 +19,7 @@ from trainlab.models.checkpoint import load_module
 from trainlab.models.module import RecipeModule
 from trainlab.tracking import KIND_TAG, TRANSFER_SOURCE_KIND
 from trainlab.training.recipe import TrainResult, train_recipe
-from trainlab.transfer.tasks import source_data
+from trainlab.transfer.tasks import resolved, source_data
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ def pretrain_source(
         run_name=f"transfer-source-{cfg.model.arch}",
         parent_run_id=parent_run_id,
         tags={KIND_TAG: TRANSFER_SOURCE_KIND, "transfer.backbone": "source",
-              "transfer.source_classes": str(list(cfg.transfer.source_classes))},
+              "transfer.source_classes": str(list(resolved(cfg.transfer.source_classes,
+                                                           "source_classes")))},
         client=client,
     )
     return SourceModel(load_module(result.checkpoint), result)

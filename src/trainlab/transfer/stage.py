@@ -53,7 +53,13 @@ from trainlab.transfer.module import TransferModule
 from trainlab.transfer.pretrained import train_pretrained_cells
 from trainlab.transfer.results import CellResult, TransferSummary, summarise
 from trainlab.transfer.source import pretrain_source
-from trainlab.transfer.tasks import TargetTask, check_classes, plan_target, resolve_classes
+from trainlab.transfer.tasks import (
+    TargetTask,
+    check_classes,
+    plan_target,
+    resolve_classes,
+    resolved,
+)
 
 
 @dataclass
@@ -143,7 +149,8 @@ def run_transfer_study(
         cells = [cell for run in runs.values() for cell in run.cells]
         seconds = time.perf_counter() - started
         notes = {name: run.notes() for name, run in runs.items()}
-        summary = summarise(cells, notes, seconds, t.source_classes, t.target_classes)
+        summary = summarise(cells, notes, seconds, resolved(t.source_classes, "source_classes"),
+                            resolved(t.target_classes, "target_classes"))
         log_metrics(client, parent_run_id, {"time/seconds": seconds, "cells": len(cells)})
         client.log_dict(parent_run_id, summary.model_dump(mode="json"), "transfer.json")
     return TransferStudy(cells, summary, parent_run_id)

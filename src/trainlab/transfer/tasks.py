@@ -56,12 +56,20 @@ def resolve_classes(cfg: Config, data: PreparedData) -> tuple[Config, str | None
         note = (f"transfer: {data.dataset} has {n} classes, too few to pretrain the `source` "
                 "backbone on half of them: left out; the target task is every class")
     half = n // 2 if "transfer.backbones" not in changes else 0
-    if t.source_classes is None:
-        changes["transfer.source_classes"] = list(range(half))
+    source = list(range(half)) if t.source_classes is None else None
+    if source is not None:
+        changes["transfer.source_classes"] = source
     if t.target_classes is None:
-        taken = set(changes.get("transfer.source_classes", t.source_classes or ()))
+        taken = set(source if source is not None else t.source_classes or ())
         changes["transfer.target_classes"] = [c for c in range(half, n) if c not in taken]
     return cfg.replace(**changes), note
+
+
+def resolved(classes: tuple[int, ...] | None, key: str) -> tuple[int, ...]:
+    """`transfer.<key>` as :func:`resolve_classes` set it (None only before that)."""
+    if classes is None:
+        raise ValueError(f"transfer.{key} is not resolved yet: call resolve_classes first")
+    return tuple(classes)
 
 
 def check_classes(cfg: TransferConfig, data: PreparedData) -> None:
@@ -90,9 +98,10 @@ def class_task(split: Split, classes: tuple[int, ...]) -> Split:
 
 def target_task(data: PreparedData, cfg: TransferConfig) -> TargetTask:
     """The target task: `cfg.target_classes` of every split, relabelled 0..C-1."""
-    classes = tuple(cfg.target_classes)
+    classes = resolved(cfg.target_classes, "target_classes")
     return TargetTask(
-        *(class_task(split, classes) for split in (data.train, data.val, data.test)),
+        class_task(data.train, classes), class_task(data.val, classes),
+        class_task(data.test, classes),
         classes=tuple(data.classes[c] for c in classes),
     )
 
@@ -147,13 +156,13 @@ def source_data(data: PreparedData, cfg: TransferConfig, seed: int) -> PreparedD
     train images: the source network never sees a target image, not even through its
     normalisation.
     """
-    classes = tuple(cfg.source_classes)
+    classes = resolved(cfg.source_classes, "source_classes")
     splits = {name: class_task(split, classes) for name, split in data.splits.items()}
     splits["val"] = cap(splits["val"], cfg.val_size, seed)
     splits["test"] = cap(splits["test"], cfg.test_size, seed)
     names = tuple(data.classes[c] for c in classes)
     return PreparedData(
-        **splits,
+        train=splits["train"], val=splits["val"], test=splits["test"],
         classes=names,
         dataset=data.dataset,
         preprocessing=data.preprocessing,

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import io
 import textwrap
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.figure import Figure as MplFigure
 
-STYLE = {
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+STYLE: dict[RcKeyType, Any] = {
     "font.size": 9.5, "axes.titlesize": 10.5, "axes.titleweight": "bold", "axes.labelsize": 9.5,
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
     "grid.alpha": 0.3, "legend.fontsize": 8.5, "legend.frameon": False,

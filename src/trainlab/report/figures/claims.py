@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import matplotlib
 import numpy as np
 
@@ -10,6 +12,10 @@ from trainlab.claims.results import DyingReluDetails, SaturationDetails, ZeroCen
 from trainlab.report.document import Figure
 from trainlab.report.figures.base import STYLE, new_figure, plain, png_bytes
 from trainlab.report.figures.palette import REFERENCE, activation_color
+
+# Claim 1's two profiles per activation, as SaturationDetails keys them, and their line styles.
+STATE_STYLES: tuple[tuple[Literal["init", "trained"], str], ...] = (
+    ("trained", "-"), ("init", "--"))
 
 
 # Each drawer is named by its claim's row of the catalogue (trainlab.claims.catalogue) and
@@ -24,7 +30,7 @@ def gradient_profile(details: SaturationDetails, dpi: int) -> Figure | None:
         ax = fig.subplots()
         for activation, states in sorted(profiles.items()):
             color = activation_color(activation)
-            for state, style in (("trained", "-"), ("init", "--")):
+            for state, style in STATE_STYLES:
                 band = states.get(state)
                 values = np.array([np.nan if v is None else v for v in band.mean] if band else [],
                                   dtype=float)

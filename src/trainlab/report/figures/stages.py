@@ -24,7 +24,7 @@ def ensemble_bars(members: pd.DataFrame, scores: dict[str, float], dpi: int) -> 
         y = np.arange(len(values))
         ax.barh(y, values, color=colors)
         ax.set_yticks(y, labels)
-        for yi, value in zip(y, values, strict=True):
+        for yi, value in enumerate(values):
             ax.text(value, yi, f" {value:.2f}", va="center", fontsize=8)
         ax.set_xlim(max(0.0, min(values) - 3), min(100.0, max(values) + 1.5))
         ax.set(xlabel="test accuracy (%)", title="Ensemble vs its members")
