@@ -9,12 +9,14 @@ signal, so the signal lands mid-training on a machine of any speed.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import signal
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ import optuna
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
-from support import held, hold_env, release, wait_until  # tests/support.py
+from support import POSTGRES, held, hold_env, postgres_or_skip, release, wait_until
 
 from trainlab.databases import absolute_uri
 
@@ -42,6 +44,7 @@ class SearchProject:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.started: list[subprocess.Popen] = []  # killed at the test's end if still alive
         self.params = yaml.safe_load((root / "params.yaml").read_text())
         self.params["tracking"]["log_checkpoint"] = False  # artifacts: not what these test
         # Absolute: MLflow caches one store per URI string in a process, and a relative
@@ -84,6 +87,7 @@ class SearchProject:
                 env=hold_env(self.held_dir, hold),
             )
         process.log_path = path
+        self.started.append(process)
         return process
 
     def wait_held(self, process: subprocess.Popen) -> dict[str, Any]:
@@ -188,5 +192,21 @@ class SearchProject:
 @pytest.fixture
 def search_project(prepared: Path) -> SearchProject:
     handler = signal.getsignal(signal.SIGTERM)  # cli.main installs its own: put it back
-    yield SearchProject(prepared)
+    project = SearchProject(prepared)
+    yield project
     signal.signal(signal.SIGTERM, handler)
+    for process in project.started:  # a failed test leaves no search process behind
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def postgres_study() -> str:
+    """A fresh study name on the PostgreSQL server of `make postgres`, deleted afterwards
+    (the test skips without the server)."""
+    postgres_or_skip()
+    name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    with contextlib.suppress(KeyError):  # the test failed before the study was created
+        optuna.delete_study(study_name=name, storage=POSTGRES)

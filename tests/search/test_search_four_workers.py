@@ -10,12 +10,10 @@ from __future__ import annotations
 import re
 import signal
 import threading
-import uuid
 from collections import Counter
 
-import optuna
 import pytest
-from support import POSTGRES, held, hold_env, postgres_or_skip, release, wait_until
+from support import POSTGRES, held, hold_env, release, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -80,48 +78,42 @@ def test_four_local_workers_train_every_cell_once(search_project, capfd, monkeyp
 
 
 @pytest.mark.postgres
-def test_four_postgres_workers_one_killed_mid_trial_the_others_finish(search_project):
-    postgres_or_skip()
-    name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
+def test_four_postgres_workers_one_killed_mid_trial_the_others_finish(search_project,
+                                                                      postgres_study):
     # Heartbeat every second, a trial without one for 3 s is stale: the killed worker's
     # trial is failed and queued again within seconds by the others (each waits while a
     # trial is RUNNING: it may be a dead worker's).
     project = search_project.configure(GRID_8, {"epochs": 3}, storage=POSTGRES,
-                                       study_name=name, heartbeat_interval=1, grace_period=3)
+                                       study_name=postgres_study, heartbeat_interval=1,
+                                       grace_period=3)
     workers = project.start_workers(4)
-    try:
-        number, victim = project.coordinate_while_one_worker_dies(workers)
-        survivors = [process for process in workers if process is not victim]
-        assert victim.wait() == -signal.SIGKILL
-        assert [process.wait() for process in survivors] == [0, 0, 0]
-        for process in survivors:
-            assert "no queued trial left" in project.log(process)
+    number, victim = project.coordinate_while_one_worker_dies(workers)
+    survivors = [process for process in workers if process is not victim]
+    assert victim.wait() == -signal.SIGKILL
+    assert [process.wait() for process in survivors] == [0, 0, 0]
+    for process in survivors:
+        assert "no queued trial left" in project.log(process)
 
-        trials = project.trials()
-        complete = [t for t in trials if t.state.name == "COMPLETE"]
-        assert Counter(t.user_attrs["cell"] for t in complete) == CELLS_8  # each exactly once
-        assert len(trials) == 9 and not [t for t in trials if t.state.name in (
-            "RUNNING", "WAITING", "PRUNED")]
-        lost = trials[number]
-        assert lost.state.name == "FAIL"  # failed by a living worker: no heartbeat for 3 s
-        assert lost.user_attrs["worker"].endswith(f":{victim.pid}")
-        (redo,) = [t for t in complete if t.user_attrs.get("retry_of") == lost.number]
-        assert redo.user_attrs["cell"] == lost.user_attrs["cell"]
-        assert redo.user_attrs["worker"].endswith(tuple(f":{p.pid}" for p in survivors))
+    trials = project.trials()
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    assert Counter(t.user_attrs["cell"] for t in complete) == CELLS_8  # each exactly once
+    assert len(trials) == 9 and not [t for t in trials if t.state.name in (
+        "RUNNING", "WAITING", "PRUNED")]
+    lost = trials[number]
+    assert lost.state.name == "FAIL"  # failed by a living worker: no heartbeat for 3 s
+    assert lost.user_attrs["worker"].endswith(f":{victim.pid}")
+    (redo,) = [t for t in complete if t.user_attrs.get("retry_of") == lost.number]
+    assert redo.user_attrs["cell"] == lost.user_attrs["cell"]
+    assert redo.user_attrs["worker"].endswith(tuple(f":{p.pid}" for p in survivors))
 
-        runs = project.runs()
-        assert [r.info.status for r in runs.values()].count("RUNNING") == 0
-        run = runs[lost.user_attrs["mlflow_run_id"]]
-        assert run.info.status == "KILLED" and run.data.tags["optuna.state"] == "FAIL"
-        finished = Counter(r.data.tags["recipe.cell"] for r in runs.values()
-                           if r.data.tags.get("trainlab.kind") != "search"
-                           and r.info.status == "FINISHED")
-        assert finished == CELLS_8  # one finished MLflow run per cell; the lost one KILLED
-        assert children_by_cell(project) == CELLS_8 + Counter([lost.user_attrs["cell"]])
-        assert project.summary()["trials"] | {} == {
-            "complete": 8, "pruned": 0, "fail": 0, "interrupted": 1, "unfinished": 0, "total": 9}
-    finally:
-        for process in workers:
-            if process.poll() is None:
-                process.kill()
-        optuna.delete_study(study_name=name, storage=POSTGRES)
+    runs = project.runs()
+    assert [r.info.status for r in runs.values()].count("RUNNING") == 0
+    run = runs[lost.user_attrs["mlflow_run_id"]]
+    assert run.info.status == "KILLED" and run.data.tags["optuna.state"] == "FAIL"
+    finished = Counter(r.data.tags["recipe.cell"] for r in runs.values()
+                       if r.data.tags.get("trainlab.kind") != "search"
+                       and r.info.status == "FINISHED")
+    assert finished == CELLS_8  # one finished MLflow run per cell; the lost one KILLED
+    assert children_by_cell(project) == CELLS_8 + Counter([lost.user_attrs["cell"]])
+    assert project.summary()["trials"] | {} == {
+        "complete": 8, "pruned": 0, "fail": 0, "interrupted": 1, "unfinished": 0, "total": 9}

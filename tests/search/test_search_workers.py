@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections import Counter
 
-import optuna
 import pytest
-from support import POSTGRES, postgres_or_skip  # tests/support.py
+from support import POSTGRES  # tests/support.py
 
 pytestmark = pytest.mark.slow
 
@@ -42,29 +40,23 @@ def test_two_local_workers_train_every_cell_once(search_project, capfd):
 
 
 @pytest.mark.postgres
-def test_postgres_workers_share_a_study_and_redo_a_dead_workers_cell(search_project):
-    postgres_or_skip()
-    name = f"trainlab-test-{uuid.uuid4().hex[:8]}"
-    project = search_project.configure(GRID_6, {"epochs": 3}, storage=POSTGRES, study_name=name)
+def test_postgres_workers_share_a_study_and_redo_a_dead_workers_cell(search_project,
+                                                                     postgres_study):
+    project = search_project.configure(GRID_6, {"epochs": 3}, storage=POSTGRES,
+                                       study_name=postgres_study)
     workers = project.start_workers(2)
-    try:
-        number, victim = project.coordinate_while_one_worker_dies(workers)
-        (survivor,) = [process for process in workers if process is not victim]
-        assert victim.wait() == -9 and survivor.wait() == 0
-        trials = project.trials()
-        complete = [t for t in trials if t.state.name == "COMPLETE"]
-        assert Counter(t.user_attrs["cell"] for t in complete) == CELLS_6  # each exactly once
-        lost = trials[number]
-        assert lost.state.name == "FAIL"  # failed by a living process: no heartbeat for 4 s
-        redo = [t for t in complete if t.user_attrs.get("retry_of") == lost.number]
-        assert [t.user_attrs["cell"] for t in redo] == [lost.user_attrs["cell"]]
-        assert redo[0].user_attrs["worker"].endswith(f":{survivor.pid}")
-        run = project.runs()[lost.user_attrs["mlflow_run_id"]]
-        assert run.info.status == "KILLED" and run.data.tags["optuna.state"] == "FAIL"
-        assert project.summary()["trials"] | {} == {
-            "complete": 6, "pruned": 0, "fail": 0, "interrupted": 1, "unfinished": 0, "total": 7}
-    finally:
-        for process in workers:
-            if process.poll() is None:
-                process.kill()
-        optuna.delete_study(study_name=name, storage=POSTGRES)
+    number, victim = project.coordinate_while_one_worker_dies(workers)
+    (survivor,) = [process for process in workers if process is not victim]
+    assert victim.wait() == -9 and survivor.wait() == 0
+    trials = project.trials()
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    assert Counter(t.user_attrs["cell"] for t in complete) == CELLS_6  # each exactly once
+    lost = trials[number]
+    assert lost.state.name == "FAIL"  # failed by a living process: no heartbeat for 4 s
+    redo = [t for t in complete if t.user_attrs.get("retry_of") == lost.number]
+    assert [t.user_attrs["cell"] for t in redo] == [lost.user_attrs["cell"]]
+    assert redo[0].user_attrs["worker"].endswith(f":{survivor.pid}")
+    run = project.runs()[lost.user_attrs["mlflow_run_id"]]
+    assert run.info.status == "KILLED" and run.data.tags["optuna.state"] == "FAIL"
+    assert project.summary()["trials"] | {} == {
+        "complete": 6, "pruned": 0, "fail": 0, "interrupted": 1, "unfinished": 0, "total": 7}
