@@ -1,9 +1,12 @@
-"""Which test images a model got right: one bool per image of the prepared test split.
+"""Which test (and validation) images a model got right: one bool per image of a prepared split.
 
 Paired comparisons (:mod:`trainlab.stats.paired`) need two models' results on the SAME images,
 in the same order: every training saves its best snapshot's correctness beside its checkpoint
 (`test_correct.npy`, ~10 KB for 10,000 images) and as an MLflow artifact, so the search, the
 report and the leaderboard compare recipes image by image without re-scoring a checkpoint.
+
+The best snapshot's validation correctness is saved the same way (`val_correct.npy`): racing
+compares cells on the validation images (it decides what to train, so it never looks at test).
 
 Ground floor: numpy and :mod:`trainlab.io` only.
 """
@@ -20,6 +23,8 @@ from trainlab.io import write_bytes
 
 FILE = "test_correct.npy"  # beside a training's best.ckpt
 ARTIFACT = f"predictions/{FILE}"  # in its MLflow run
+VAL_FILE = "val_correct.npy"  # the same snapshot on the validation split
+VAL_ARTIFACT = f"predictions/{VAL_FILE}"
 
 
 def save_correct(path: str | Path, correct: np.ndarray) -> Path:
@@ -32,24 +37,25 @@ def save_correct(path: str | Path, correct: np.ndarray) -> Path:
     return write_bytes(path, buffer.getvalue())
 
 
-def load_correct(path: str | Path | None, n_images: int | None = None) -> np.ndarray:
-    """The bool array saved by :func:`save_correct`.
+def load_correct(path: str | Path | None, n_images: int | None = None,
+                 split: str = "test") -> np.ndarray:
+    """The bool array saved by :func:`save_correct` (`split` names it in the errors).
 
     Raises:
         DataError: missing (`path` None: none was recorded), unreadable, not a 1-D bool array,
             or not `n_images` long.
     """
     if path is None:
-        raise DataError("no test correctness was recorded; rerun the training that writes it")
+        raise DataError(f"no {split} correctness was recorded; rerun the training that writes it")
     try:
         array = np.load(Path(path), allow_pickle=False)
     except (OSError, ValueError) as err:
-        raise DataError(f"cannot read the test correctness {str(path)!r} ({err}); rerun the "
+        raise DataError(f"cannot read the {split} correctness {str(path)!r} ({err}); rerun the "
                         "training that wrote it") from None
     if array.ndim != 1 or array.dtype != np.bool_:
         raise DataError(f"{str(path)!r} holds {array.dtype} {array.shape}, not one bool per "
-                        "test image; rerun the training that wrote it")
+                        f"{split} image; rerun the training that wrote it")
     if n_images is not None and array.size != n_images:
-        raise DataError(f"{str(path)!r} scores {array.size} test images, not {n_images}: it "
+        raise DataError(f"{str(path)!r} scores {array.size} {split} images, not {n_images}: it "
                         "was trained on other prepared data; rerun the search")
     return array

@@ -160,6 +160,10 @@ def test_ensemble_is_judged_by_its_paired_interval():
     assert near.status == INCONCLUSIVE
     assert rules.ensemble(Interval(0.3, -0.2, 0.8, C, 10_000, "x"), R.ensemble,
                           C).status == NOT_HOLDS
+    # One ensemble against one trained model: the same interval, never decided.
+    once = rules.ensemble(Interval(2.5, 1.6, 3.4, C, 10_000, "x", seeds=1), R.ensemble, C)
+    assert once.status == INCONCLUSIVE and "one seed" in once.reason
+    assert once.conditions["mean-probability ensemble"].status == INCONCLUSIVE
 
 
 # --- claim 8: per preset, the cost beside, and a gap worth shrinking -----------------------
@@ -215,12 +219,17 @@ def test_transfer_holds_for_the_imagenet_backbone_on_the_issues_numbers():
     gains = {"efficientnet_lite0/linear_probe": {"100": 8.1, "1000": 4.05},
              "efficientnet_lite0/finetune": {"100": 8.1, "1000": 6.45},
              "source/linear_probe": {"100": -16.65, "1000": -16.65}}
-    verdict = rules.transfer(diffs, gains, R.transfer, C)
+    verdict = rules.transfer(diffs, gains, R.transfer, C, seeds=3)  # as if 3 seeds a cell
     probe = verdict.conditions["efficientnet_lite0/linear_probe"]
     assert probe.status == HOLDS and probe.effect == pytest.approx(4.05)
     assert verdict.conditions["efficientnet_lite0/finetune"].effect == pytest.approx(1.65)
     assert verdict.status == HOLDS  # rule 'any': not pooled with the source backbone
     assert verdict.conditions["source/linear_probe"].status != HOLDS
+    # The same numbers from one training per cell (today's default): never decided.
+    once = rules.transfer(diffs, gains, R.transfer, C)
+    assert once.status == INCONCLUSIVE
+    for condition in once.conditions.values():
+        assert condition.status == INCONCLUSIVE and condition.reason.startswith("one seed")
 
 
 def test_transfer_without_per_image_results_is_inconclusive():

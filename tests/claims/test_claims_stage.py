@@ -15,7 +15,7 @@ from trainlab.claims import assess, evidence
 from trainlab.claims.assess import Findings, Read
 from trainlab.claims.catalogue import CLAIMS
 from trainlab.claims.results import ClaimsFile
-from trainlab.claims.verdict import HOLDS, NOT_HOLDS, PENDING
+from trainlab.claims.verdict import HOLDS, INCONCLUSIVE, NOT_HOLDS, PENDING
 from trainlab.cli import main
 from trainlab.config.claims import ClaimRules
 from trainlab.config.params import Config, load_config, set_dotted
@@ -82,13 +82,18 @@ def test_claims_7_to_9_judge_contradicting_evidence_from_the_stage_files(tmp_pat
     # The ensemble hurts: -0.4 points.
     ensemble = _ensemble(fake.ensemble_json(tmp_path / "e.json", -0.4, [0.86, 0.865, 0.855]))
     verdict, details = assess.ensemble(_found(ensemble=ensemble), rules.ensemble)
-    assert verdict.status == NOT_HOLDS and verdict.numbers["gain pp"] == -0.4
+    # One ensemble against one trained model (the file's gain has seeds = 1): whatever the
+    # interval, not decided.
+    assert verdict.status == INCONCLUSIVE and verdict.numbers["gain pp"] == -0.4
+    assert "one seed" in verdict.reason
     assert verdict.numbers["members"] == 3.0
     assert details == {"member_test_acc": [0.86, 0.865, 0.855]}
     # Transfer helps more with more data (2 points at 100 images, 9 at 1000).
     verdict, details = assess.transfer(_found(cells=_cells(fake.transfer_csv(
         tmp_path / "c.csv", {1000: 9.0, 100: 2.0}))), rules.transfer)
-    assert verdict.status == NOT_HOLDS  # per-image intervals over the target test images
+    # Per-image intervals over the target test images, one training per cell: not decided.
+    assert verdict.status == INCONCLUSIVE
+    assert all(c.reason.startswith("one seed") for c in verdict.conditions.values())
     assert verdict.conditions["source/linear_probe"].effect == pytest.approx(-7.0)
     assert details["gain_points"] == {"source/finetune": {"100": 3.0, "1000": 10.0},
                                       "source/linear_probe": {"100": 2.0, "1000": 9.0}}

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from trainlab.config.schema import StatsConfig
-from trainlab.leaderboard.results import BEST_SINGLE
-from trainlab.leaderboard.table import Entry, crossover, leaderboard_rows
+from trainlab.leaderboard.results import BEHIND, BEST_SINGLE, ONE_SEED, REFERENCE
+from trainlab.leaderboard.table import Entry, crossover, leaderboard_rows, standing
 from trainlab.report.leaderboard import pareto_front
+from trainlab.stats.paired import paired_difference
 
 STATS = StatsConfig(confidence=0.95, resamples=500)
 RNG = np.random.default_rng(0)
@@ -70,16 +71,35 @@ def test_the_crossover_is_where_the_baseline_stops_being_ahead():
         out[: int(round((1 - accuracy) * n))] = False
         return out
 
+    def seeds(accuracy: float) -> np.ndarray:  # two seeds, (2, n): 0.5 pp apart
+        return np.stack([correct(accuracy + 0.0025), correct(accuracy - 0.0025)])
+
     sizes = [100, 1000, 10000]
     # Ahead by 20 pp at 100, by 5 at 1,000, behind by 5 at 10,000.
-    baseline = [correct(0.80), correct(0.85), correct(0.85)]
-    recipe = [correct(0.60), correct(0.80), correct(0.90)]
+    baseline = [seeds(0.80), seeds(0.85), seeds(0.85)]
+    recipe = [seeds(0.60), seeds(0.80), seeds(0.90)]
     cross = crossover("effnet finetune", sizes, baseline, recipe, STATS)
     assert cross.ahead_up_to == 1000
     assert cross.diff_points == pytest.approx((20.0, 5.0, -5.0))
     assert "ahead at 100, 1,000" in cross.verdict and "behind at 10,000" in cross.verdict
     never = crossover("probe", sizes, recipe, recipe, STATS)
     assert never.ahead_up_to is None and "cannot be told apart" in never.verdict
+    # The same differences from one trained model a side: never ahead or behind.
+    single = crossover("effnet finetune", sizes, [b[0] for b in baseline],
+                       [r[0] for r in recipe], STATS)
+    assert single.ahead_up_to is None and "one seed each at every size" in single.verdict
+    assert "ahead" not in single.verdict and "behind" not in single.verdict
+
+
+def test_a_row_states_its_seeds_and_one_seed_is_never_ahead_or_behind():
+    entries = [_entry(BEST_SINGLE, 0.85, "recipe"), _entry("probe", 0.60)]
+    rows = {row.name: row for row in leaderboard_rows(entries, LABELS, STATS, 10)}
+    probe = rows["probe"]
+    assert probe.seeds == 1 and probe.diff_high < 0  # 25 pp behind on these images ...
+    assert probe.standing == ONE_SEED  # ... but one trained model a side: not decided
+    assert rows[BEST_SINGLE].standing == REFERENCE and rows[BEST_SINGLE].seeds == 1
+    assert standing(paired_difference(np.stack([entries[1].correct] * 3),
+                                      np.stack([entries[0].correct] * 3))) == BEHIND
 
 
 def test_the_pareto_front_keeps_what_nothing_beats_on_both():

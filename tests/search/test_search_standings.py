@@ -8,7 +8,7 @@ import pytest
 from stagefiles import trial_row
 
 from trainlab.search import racing
-from trainlab.search.standings import cell_standings, race_scores
+from trainlab.search.standings import cell_standings, race_correct, race_scores
 from trainlab.stats.intervals import accuracy_interval, mean_interval
 from trainlab.stats.paired import paired_difference
 
@@ -109,3 +109,36 @@ def test_racing_rounds_add_new_seeds_and_replay_exactly():
     assert racing.raced_seeds(base, rounds) == {"a": 4, "b": 2, "c": 2}
     summary = racing.summary(base, rounds, "done")
     assert summary.extra_trials == 8 and summary.rounds[1].seeds == (4, 5)
+
+
+def test_every_cells_printed_interval_is_the_one_its_membership_was_decided_with():
+    # Twelve cells 0-11 pp below the best, one seed each (the default grid's shape).
+    rows, correct = rows_and_results({
+        f"relu|r{i}|none": [(0.95 - 0.01 * i, 0.90 - 0.01 * i)] for i in range(12)})
+    standings, best_set = cell_standings(rows, correct, 0.95, 500)
+    others = [s for s in standings if not s.best]
+    assert any(s.in_best_set for s in others) and any(not s.in_best_set for s in others)
+    for s in others:  # search_cells.csv: in the set exactly when its interval reaches 0
+        assert s.in_best_set == (s.vs_best_high >= 0)
+        assert 0.95 <= s.vs_best_confidence <= 1 - 0.05 / 11 + 1e-12
+        assert (s.cell in best_set.cells) == s.in_best_set
+    assert "step-down" in best_set.method
+
+
+def test_racing_at_one_seed_resolves_a_cell_far_behind_on_the_validation_images():
+    from trainlab.config.params import Config
+
+    base = Config().replace(**{"search.race.enabled": True, "search.race.max_cells": 4})
+    rows, val_correct = rows_and_results({  # the per-image results stand in for validation
+        "maxout|none|none": [(0.87, 0.87)], "sigmoid|dropout|full": [(0.67, 0.67)],
+        "relu|none|none": [(0.869, 0.869)]})
+    rows = [row.model_copy(update={"val_acc": float(right.mean())})
+            for row, right in zip(rows, val_correct.values(), strict=True)]
+    decision = racing.decide(base, rows, 0.95, val_correct, resamples=500)
+    assert decision.leader == "maxout|none|none"
+    assert decision.unresolved == ("relu|none|none",)  # the log counts only this one
+    far = decision.cells[-1]
+    assert far.name == "sigmoid|dropout|full" and far.resolved and far.paired
+    assert set(race_correct(rows, val_correct)) == {c.name for c in decision.cells}
+    # Without per-image validation results one seed gives no interval: nothing resolved.
+    assert len(racing.decide(base, rows, 0.95).unresolved) == 2

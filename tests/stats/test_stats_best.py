@@ -99,3 +99,45 @@ def test_bad_inputs_are_named():
         not_distinguishable_from_best({"a": 0.5}, {"a": flags}, multiplicity="bonferroni")
     with pytest.raises(ValueError, match="validation of 'a' must be finite"):
         not_distinguishable_from_best({"a": float("nan")}, {"a": flags})
+
+
+def _staircase(seed: int = 3) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """A best at 88% and recipes 0 to 10 pp below it on 2000 images (independent errors:
+    a difference's sd is ~1 pp), some near the edge."""
+    rng = np.random.default_rng(seed)
+    test = {f"r{i}": rng.random(2000) < 0.88 - 0.01 * i for i in range(11)}
+    val = {name: 0.9 - 0.01 * i for i, name in enumerate(test)}
+    return val, test
+
+
+@pytest.mark.parametrize("multiplicity", ["holm", "bh", "none"])
+def test_the_printed_interval_is_the_one_membership_was_decided_with(multiplicity):
+    val, test = _staircase()
+    result = not_distinguishable_from_best(val, test, multiplicity=multiplicity,
+                                           n_resamples=500)
+    marked = [row for row in result.rows[1:] if row.distinguishable]
+    assert 0 < len(marked) < len(result.rows) - 1  # some of each: the rule is exercised
+    for row in result.rows[1:]:
+        # In the set exactly when the printed interval reaches 0 (contains it, or lies above).
+        assert row.distinguishable == (row.difference.high < 0)
+        assert (row.name in result.not_distinguishable) == (row.difference.high >= 0)
+    levels = {row.difference.confidence for row in result.rows[1:]}
+    if multiplicity == "none":
+        assert levels == {0.95}
+    else:  # adjusted: at least 95%, at most Bonferroni over all 10 comparisons
+        assert min(levels) >= 0.95 and max(levels) <= 1 - 0.05 / 10 + 1e-12
+        assert max(levels) > 0.95
+
+
+def test_holm_steps_down_a_marked_recipe_keeps_its_steps_level():
+    val, test = _staircase()
+    result = not_distinguishable_from_best(val, test, n_resamples=500)
+    by_level: dict[float, list[bool]] = {}
+    for row in result.rows[1:]:
+        by_level.setdefault(row.difference.confidence, []).append(row.distinguishable)
+    first = 1 - 0.05 / 10  # step 1: all 10 comparisons open
+    assert first in by_level
+    # The unmarked ones share the last step's level, the least strict one used.
+    unmarked = {row.difference.confidence for row in result.rows[1:]
+                if not row.distinguishable}
+    assert len(unmarked) == 1 and unmarked.pop() == min(by_level)

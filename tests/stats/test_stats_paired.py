@@ -126,3 +126,21 @@ def test_mismatched_images_and_bad_values_are_named():
         paired_difference(np.ones((2, 2, 2)), np.ones((2, 2)))
     with pytest.raises(ValueError, match="bootstrap method must be one of"):
         paired_difference([1, 0], [0, 1], method="bc")
+
+
+def test_seed_variation_widens_the_seed_x_image_interval_beyond_the_image_only_one():
+    # Five seeds a side whose accuracies differ (78-92%, as recipes' seeds can at a short
+    # budget), on 5,000 shared images: the image bootstrap of one seed pair cannot see that
+    # spread, the seed x image bootstrap includes it.
+    rng = np.random.default_rng(7)
+    hard = rng.random(5000)  # per-image difficulty, shared by every model (pairs them)
+    a = np.stack([hard < acc for acc in (0.78, 0.82, 0.85, 0.88, 0.92)])
+    b = np.stack([hard < acc for acc in (0.80, 0.83, 0.84, 0.87, 0.90)])
+    image_only = paired_difference(a[0], b[0], n_resamples=1000)
+    seed_x_image = paired_difference(a, b, n_resamples=1000)
+    width = lambda d: d.high - d.low  # noqa: E731
+    assert seed_x_image.n_seeds_a == seed_x_image.n_seeds_b == 5
+    assert width(seed_x_image) > 3 * width(image_only)
+    # With identical seeds (no seed variation) the two levels agree with the image bootstrap.
+    same = paired_difference(np.stack([a[0]] * 5), np.stack([b[0]] * 5), n_resamples=1000)
+    assert width(same) == pytest.approx(width(image_only), rel=0.25)

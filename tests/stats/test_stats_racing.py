@@ -65,3 +65,43 @@ def test_bad_racing_inputs_are_named():
         race(SCORES, max_cells=1)
     with pytest.raises(ValueError, match="validation scores of cell 'x' must be a non-empty"):
         race({"x": []}, max_cells=2)
+
+
+def _val_images(accuracy: float, n_seeds: int, n_images: int = 2000, seed: int = 0) -> np.ndarray:
+    """Synthetic per-image validation correctness, (n_seeds, n_images), each seed at about
+    `accuracy`."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n_seeds, n_images)) < accuracy
+
+
+def test_one_seed_paired_on_validation_images_resolves_a_cell_far_behind():
+    # One seed per cell: Welch has no interval, the images do. 87% vs 67% (20 pp behind).
+    correct = {"leader": _val_images(0.87, 1, seed=1), "far": _val_images(0.67, 1, seed=2),
+               "twin": _val_images(0.87, 1, seed=3)}
+    scores = {name: [float(c.mean())] for name, c in correct.items()}
+    leader = max(scores, key=lambda name: scores[name][0])
+    decision = race(scores, max_cells=4, correct=correct, n_resamples=500)
+    far = next(cell for cell in decision.cells if cell.name == "far")
+    assert far.paired and far.resolved and not far.selected and far.high < -0.15
+    other = "twin" if leader == "leader" else "leader"
+    twin = next(cell for cell in decision.cells if cell.name == other)
+    assert twin.paired and not twin.resolved and twin.low < 0 < twin.high  # equal cells
+    assert decision.unresolved == (other,)  # the log's count: only the equal cell
+    assert "paired over the validation images" in decision.method
+    # Without the per-image results one seed gives nothing: both stay unresolved.
+    assert set(race(scores, max_cells=4).unresolved) == {"far", other}
+
+
+def test_several_seeds_race_on_the_seed_x_image_bootstrap():
+    correct = {"leader": _val_images(0.88, 3, seed=4), "close": _val_images(0.875, 3, seed=5),
+               "far": _val_images(0.80, 2, seed=6)}
+    scores = {name: list(c.mean(axis=1)) for name, c in correct.items()}
+    decision = race(scores, max_cells=3, correct=correct, n_resamples=500)
+    assert decision.leader == "leader"
+    assert decision.unresolved == ("close",)
+    # A cell without per-image results falls back to Welch over its seeds.
+    partial = race(scores | {"old": [0.70, 0.71]}, max_cells=3,
+                   correct={k: v for k, v in correct.items() if k != "close"},
+                   n_resamples=500)
+    flags = {cell.name: cell.paired for cell in partial.cells[1:]}
+    assert flags == {"close": False, "far": True, "old": False}

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from trainlab.stats.intervals import Interval
+from trainlab.stats.paired import paired_difference
 from trainlab.stats.verdict import (
     HOLDS,
     INCONCLUSIVE,
@@ -127,3 +128,36 @@ def test_bad_rule_and_no_condition_are_named():
         judge_conditions({"a": [1.0, 2.0]}, rule="most")
     with pytest.raises(ValueError, match="at least one condition, got 0"):
         judge_conditions({})
+
+
+# --- a one-seed comparison is never decided -------------------------------------------------
+def test_a_one_seed_comparison_is_never_decided_whatever_its_interval():
+    from trainlab.stats.verdict import HOLDS, INCONCLUSIVE, NOT_HOLDS, judge
+
+    for low, high in ((0.02, 0.05), (-0.05, -0.02), (-0.01, 0.01)):
+        band = Interval((low + high) / 2, low, high, 0.95, 10_000, "paired bootstrap")
+        for direction in ("above", "below"):
+            verdict = judge(band, 0.0, direction=direction, seeds=1)
+            assert verdict.status == INCONCLUSIVE and verdict.one_seed
+            assert verdict.seeds == 1 and verdict.reason.startswith("one seed")
+        # Two seeds a side: decided by the interval as before.
+        assert judge(band, 0.0, seeds=2).status == (
+            HOLDS if low > 0 else NOT_HOLDS if high < 0 else INCONCLUSIVE)
+    # The seed count travels with a paired difference's interval.
+    rng = np.random.default_rng(0)
+    a, b = rng.random((2, 3000)) < 0.9, rng.random((2, 3000)) < 0.6
+    one = paired_difference(a[0], b[0], n_resamples=300)
+    two = paired_difference(a, b, n_resamples=300)
+    assert one.interval.seeds == 1 and two.interval.seeds == 2
+    assert one.low > 0.25 and judge(one.interval).status == INCONCLUSIVE
+    assert judge(two.interval).status == HOLDS
+    with pytest.raises(ValueError, match="seeds must be >= 1"):
+        judge(one.interval, seeds=0)
+
+
+def test_an_overall_verdict_of_one_seed_conditions_is_inconclusive_and_says_why():
+    from trainlab.stats.verdict import INCONCLUSIVE, combine, judge
+
+    far = Interval(0.3, 0.2, 0.4, 0.95, 5000, "paired bootstrap", seeds=1)
+    overall = combine({"a": judge(far), "b": judge(far)}, "any")
+    assert overall.status == INCONCLUSIVE and "a: inconclusive (one seed)" in overall.reason

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from trainlab.cli import main
 from trainlab.config.params import TRAINING_SECTIONS, load_config
+from trainlab.correctness import VAL_FILE, load_correct
 from trainlab.data.prepared import load_prepared
 from trainlab.databases import absolute_uri
 from trainlab.models.checkpoint import load_module, loss_and_accuracy, predict_proba
@@ -96,6 +97,11 @@ def test_train_end_to_end_on_digits_is_tracked_in_mlflow(prepared):
     test = DeviceLoader(data.test, 256, "cpu", False)
     loss, acc = loss_and_accuracy(*predict_proba(module, test))
     assert acc == pytest.approx(metrics["test/acc"], abs=1e-6)
+
+    # The same snapshot's correctness per validation image (racing's paired test), beside it.
+    val_right = load_correct(ckpt.parent / VAL_FILE, len(data.val), "val")
+    assert val_right.mean() == pytest.approx(metrics["val/acc_best"], abs=1e-6)
+    assert "predictions" in artifacts
 
 
 class _Interrupt(pl.Callback):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
@@ -211,7 +211,7 @@ def ensemble(found: Findings, thresholds: EnsembleRule) -> Judged:
     }
     gain = summary.ensemble.gain_interval
     band = Interval(summary.ensemble.gain_points, gain.low_points, gain.high_points,
-                    gain.confidence, summary.data.test_size, gain.method)
+                    gain.confidence, summary.data.test_size, gain.method, seeds=gain.seeds)
     # the stage's own interval, at the confidence it was drawn at
     verdict = rules.ensemble(band, thresholds, gain.confidence, numbers)
     return verdict, {"member_test_acc": accs}
@@ -240,5 +240,8 @@ def transfer(found: Findings, thresholds: TransferRule) -> Judged:
     gains: dict[str, dict[str, float]] = {}
     for gain in transfer_gains(cells):  # sizes smallest first, as the rule reads them
         gains.setdefault(f"{gain.backbone}/{gain.mode}", {})[str(gain.size)] = gain.gain_points
+    # Trainings per backbone x mode x size: each cell is one row of transfer.csv per seed.
+    trainings = Counter((cell.backbone, cell.mode, cell.size) for cell in cells)
+    seeds = min(trainings.values(), default=1)
     return (rules.transfer(evidence.transfer_differences(cells, gains), gains, thresholds,
-                           found.confidence), {"gain_points": gains})
+                           found.confidence, seeds), {"gain_points": gains})

@@ -351,11 +351,12 @@ def transfer_rule(rule: TransferRule, confidence: float) -> str:
 
 
 def transfer(diffs: Mapping[str, Sequence[float]], gains: Mapping[str, Mapping[str, float]],
-             rule: TransferRule, confidence: float) -> Verdict:
+             rule: TransferRule, confidence: float, seeds: int = 1) -> Verdict:
     """Claim 9, per `backbone/mode`: `diffs` holds, per target test image, the difference of
     gains in points (pretrained minus scratch at the smallest size, minus the same at the
     largest); `gains` the gain over scratch per target size (smallest first), for the
-    numbers. A condition without per-image results has one value: inconclusive."""
+    numbers. A condition without per-image results has one value: inconclusive. `seeds`:
+    trainings per cell (the fewest); with one, every condition is "one seed", undecided."""
     text = transfer_rule(rule, confidence)
     numbers: dict[str, float | None] = {}
     for name, by_size in gains.items():
@@ -365,7 +366,7 @@ def transfer(diffs: Mapping[str, Sequence[float]], gains: Mapping[str, Mapping[s
         return _inconclusive("needs pretrained and scratch cells at two or more target sizes "
                              "(transfer.sizes, transfer.modes)", numbers, text, confidence)
     each = each_confidence(confidence, len(diffs))
-    verdicts = {name: effect(values, rule.min_diff_points, each, unit="pp")
+    verdicts = {name: effect(values, rule.min_diff_points, each, unit="pp", seeds=seeds)
                 for name, values in diffs.items()}
     for name, verdict in verdicts.items():
         numbers[f"small minus large {name} pp"] = verdict.interval.estimate

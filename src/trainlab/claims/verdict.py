@@ -94,13 +94,17 @@ def fmt(value: float | None, digits: int = 2) -> str:
 
 
 def effect(values: Sequence[float | None], threshold: float, confidence: float, *,
-           unit: str = "", direction: Literal["above", "below"] = "above") -> EffectVerdict:
-    """One effect's verdict from its values (a t-interval over seeds or pairs)."""
+           unit: str = "", direction: Literal["above", "below"] = "above",
+           seeds: int | None = None) -> EffectVerdict:
+    """One effect's verdict from its values (a t-interval over seeds, pairs or images);
+    `seeds`: of the compared models, where the values are not themselves over seeds (one
+    seed: never decided, :func:`trainlab.stats.verdict.judge`)."""
     kept = finite(values)
     if not kept:
         empty = Interval(math.nan, None, None, confidence, 0, "no finite measurement")
-        return judge(empty, threshold, direction=direction, unit=unit)
-    return judge_effect(kept, threshold, confidence, direction=direction, unit=unit)
+        return judge(empty, threshold, direction=direction, unit=unit, seeds=seeds)
+    return judge_effect(kept, threshold, confidence, direction=direction, unit=unit,
+                        seeds=seeds)
 
 
 def single(name: str, verdict: EffectVerdict, *, what: str, numbers: Mapping, rule: str,

@@ -152,7 +152,8 @@ def _correct(predicted: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
 def _gain_interval(combined: np.ndarray, best: np.ndarray, stats: StatsConfig) -> GainInterval:
     diff = paired_difference(combined, best, stats.confidence, n_resamples=stats.resamples)
     return GainInterval(low_points=100 * diff.low, high_points=100 * diff.high,
-                        confidence=diff.confidence, p_value=diff.p_value, method=diff.method)
+                        confidence=diff.confidence, p_value=diff.p_value, method=diff.method,
+                        seeds=min(diff.n_seeds_a, diff.n_seeds_b))
 
 
 def _member_row(

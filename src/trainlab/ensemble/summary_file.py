@@ -44,6 +44,9 @@ class GainInterval(StageFile):
     confidence: float
     p_value: float  # McNemar's exact test of "no difference"
     method: str
+    # The fewest seeds on a side (independent ensembles, best-single seeds) the interval
+    # includes; 1: conditional on the trained models, so the claim is never decided from it.
+    seeds: int = 1
 
 
 class MeanEnsemble(StageFile):

@@ -19,6 +19,11 @@ from trainlab.stagefile import StageFile
 
 STAGE = "leaderboard"  # `dvc repro leaderboard` writes these files
 BEST_SINGLE = "best single recipe"  # the row every difference is measured from
+# A row's or a crossover size's standing against the best single recipe (from
+# trainlab.stats.verdict.judge of its paired interval against 0, which never decides one seed).
+AHEAD, BEHIND, NOT_DISTINGUISHABLE = "ahead", "behind", "not distinguishable"
+ONE_SEED, REFERENCE = "inconclusive (one seed)", "reference"
+STANDINGS = (AHEAD, BEHIND, NOT_DISTINGUISHABLE, ONE_SEED, REFERENCE)
 ENSEMBLES = {  # the ensemble stage's combinations (trainlab.probabilities keys) -> row names
     "mean": "ensemble: mean probability",
     "vote": "ensemble: majority vote",
@@ -38,6 +43,10 @@ class Row(StageFile):
     diff_low: float  # its paired interval, pp
     diff_high: float
     diff_p: float  # McNemar's exact test of "no difference"
+    # The model's seeds (trained models) its row rests on; a difference with one seed on a
+    # side is never decided: `standing` then says "inconclusive (one seed)".
+    seeds: int = 1
+    standing: str = ""  # vs the best single recipe: one of `STANDINGS`; "" in an older file
     train_acc: float | None  # final train accuracy (None: an ensemble has no one train run)
     gap_acc: float | None  # train_acc - test_acc
     ece: float | None  # None: the vote names classes, no probabilities

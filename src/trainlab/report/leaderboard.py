@@ -7,7 +7,7 @@ Reads the leaderboard stage's leaderboard.json (gathered as `ReportInputs.leader
 
 from __future__ import annotations
 
-from trainlab.leaderboard.results import Row
+from trainlab.leaderboard.results import AHEAD, BEHIND, NOT_DISTINGUISHABLE, ONE_SEED, Row
 from trainlab.report import document as doc
 from trainlab.report.figures.leaderboard import labelled_images_figure, pareto_figure
 from trainlab.report.inputs import ReportInputs
@@ -55,7 +55,12 @@ COLUMNS = [
 def _row_cells(row: Row) -> list[doc.Cell]:
     diff = (f"{row.diff_points:+.2f} pp [{row.diff_low:+.2f}, {row.diff_high:+.2f}]"
             if row.name != "best single recipe" else "reference")
-    tone = "" if row.diff_low <= 0 <= row.diff_high else ("good" if row.diff_low > 0 else "bad")
+    # The stage's own call (one seed: never ahead or behind); an older file: the interval.
+    where = row.standing or (NOT_DISTINGUISHABLE if row.diff_low <= 0 <= row.diff_high
+                             else AHEAD if row.diff_low > 0 else BEHIND)
+    tone = {AHEAD: "good", BEHIND: "bad"}.get(where, "")
+    if where == ONE_SEED:
+        diff += " (one seed: not decided)"
     gap = None if row.gap_acc is None else 100 * row.gap_acc
     return [
         doc.text_cell(row.name),

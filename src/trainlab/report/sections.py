@@ -32,6 +32,7 @@ from trainlab.report.document import (
 from trainlab.report.figures import recipes as figures
 from trainlab.report.figures import stages as stage_figures
 from trainlab.report.inputs import ReportInputs, Stage
+from trainlab.stats.intervals import percent
 
 
 def _missing(section: Section, stage: Stage) -> Section:
@@ -72,6 +73,8 @@ def _versus_best(r: pd.Series) -> Cell:
     if pd.isna(r.get("vs_best")):
         return Cell(DASH)
     text = interval(r["vs_best"], r.get("vs_best_low"), r.get("vs_best_high"), unit=" pp")
+    if pd.notna(r.get("vs_best_confidence")):  # the level the ★ was decided at (Holm)
+        text += f" at {percent(float(r['vs_best_confidence']))}"
     tone = "good" if r.get("in_best_set") is True else ""
     return Cell(text, float(r["vs_best"]), tone)
 
@@ -87,7 +90,8 @@ RECIPE_COLUMNS = [
     Column("test acc", True, "mean over seeds [interval: t over seeds; with one seed, "
                              "binomial over the test images]"),
     Column("vs best", True, "test accuracy minus the best recipe's, paired on the same test "
-                            "images, in points [interval]"),
+                            "images, in points [interval at the level its ★ was decided at: "
+                            "Holm's step-down; ★ exactly when it reaches 0]"),
     Column("train acc", True, "final train accuracy (eval mode, no augmentation), mean"),
     Column("gap", True, "train − test accuracy, percentage points, mean over seeds"),
     Column("epochs", True, "epochs run (early stopping), mean over seeds"),

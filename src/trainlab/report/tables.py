@@ -58,8 +58,8 @@ def recipe_table(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 STANDING_COLUMNS = ["val_low", "val_high", "test_low", "test_high", "test_interval", "vs_best",
-                    "vs_best_low", "vs_best_high", "p_adjusted", "best", "in_best_set",
-                    "raced_seeds"]
+                    "vs_best_low", "vs_best_high", "vs_best_confidence", "p_adjusted", "best",
+                    "in_best_set", "raced_seeds"]
 
 
 def with_standings(table: pd.DataFrame, cells: Sequence[CellStanding]) -> pd.DataFrame:

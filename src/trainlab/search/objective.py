@@ -197,6 +197,8 @@ def _complete(ctx: TrialContext, trial: optuna.Trial, result: TrainResult) -> Tr
         raise err
     _set_attrs(trial, _scores(result) | {"checkpoint": project_path(result.checkpoint),
                                          "test_correct": project_path(result.test_correct),
+                                         "val_correct": project_path(result.val_correct)
+                                         if result.val_correct else None,
                                          OUTCOME_ATTR: "complete"})
     _tell(ctx, trial, TrialState.COMPLETE, result.run_id, value)
     return TrialState.COMPLETE

@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
 from trainlab.correctness import ARTIFACT as CORRECT_ARTIFACT
-from trainlab.correctness import load_correct
+from trainlab.correctness import VAL_ARTIFACT, load_correct
 from trainlab.errors import DataError
 from trainlab.io import write_with
 from trainlab.search.results import (
@@ -151,26 +151,40 @@ def test_correctness(rows: list[TrialRow], client: MlflowClient,
     """trial -> its per-image test correctness, for every COMPLETE row that has one: from
     its file, else (trained on another machine) from its run's MLflow artifacts. Rows without
     one (an older trainlab trained them) are left out, and the search says how many."""
-    found: dict[int, np.ndarray] = {}
-    missing = []
-    for row in rows:
-        if row.state != "COMPLETE":
-            continue
-        path = Path(row.test_correct or "")
-        try:
-            if path.is_file():
-                found[row.trial] = load_correct(path, n_images)
-                continue
-            with tempfile.TemporaryDirectory() as tmp:
-                fetched = client.download_artifacts(_run_id(row), CORRECT_ARTIFACT, tmp)
-                found[row.trial] = load_correct(fetched, n_images)
-        except (MlflowException, OSError, DataError):
-            missing.append(row.trial)
+    found, missing = _correctness(rows, client, n_images, "test")
     if missing:
         print(f"search: {len(missing)} trial(s) have no per-image test results (trained by an "
               f"older trainlab: {missing[:5]}...); their cells are not compared with the best",
               file=sys.stderr, flush=True)
     return found
+
+
+def val_correctness(rows: list[TrialRow], client: MlflowClient,
+                    n_images: int) -> dict[int, np.ndarray]:
+    """trial -> its per-image validation correctness (racing's paired test), as
+    :func:`test_correctness` finds it; cells without it race on Welch over seeds."""
+    return _correctness(rows, client, n_images, "val")[0]
+
+
+def _correctness(rows: list[TrialRow], client: MlflowClient, n_images: int,
+                 split: str) -> tuple[dict[int, np.ndarray], list[int]]:
+    artifact = CORRECT_ARTIFACT if split == "test" else VAL_ARTIFACT
+    found: dict[int, np.ndarray] = {}
+    missing = []
+    for row in rows:
+        if row.state != "COMPLETE":
+            continue
+        path = Path((row.test_correct if split == "test" else row.val_correct) or "")
+        try:
+            if path.is_file():
+                found[row.trial] = load_correct(path, n_images, split)
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                fetched = client.download_artifacts(_run_id(row), artifact, tmp)
+                found[row.trial] = load_correct(fetched, n_images, split)
+        except (MlflowException, OSError, DataError):
+            missing.append(row.trial)
+    return found, missing
 
 
 def write_cells(path: str | Path, standings: list[CellStanding]) -> Path:

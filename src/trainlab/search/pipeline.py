@@ -167,8 +167,11 @@ class SearchRun:
             if len(self.rounds) >= race.max_rounds:
                 stopped = f"search.race.max_rounds = {race.max_rounds} reached"
                 break
-            decision = racing.decide(self.base, queueing.expected_rows(self.study, self.expected),
-                                     self.cfg.stats.confidence)
+            rows = queueing.expected_rows(self.study, self.expected)
+            decision = racing.decide(
+                self.base, rows, self.cfg.stats.confidence,
+                outputs.val_correctness(rows, self.client, len(self.data.val)),
+                self.cfg.stats.resamples)
             if decision is None or not decision.selected:
                 stopped = "every cell is told apart from the leader on validation"
                 break

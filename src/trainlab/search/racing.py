@@ -15,13 +15,16 @@ trials are ordinary queued Optuna trials that any `--worker` trains.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from trainlab.config.params import Config
 from trainlab.search.results import RaceRound, RaceSummary, TrialRow
-from trainlab.search.standings import race_scores
+from trainlab.search.standings import race_correct, race_scores
 from trainlab.search.study import RACE_ATTR, SearchStudy
+from trainlab.stats.intervals import DEFAULT_RESAMPLES
 from trainlab.stats.racing import RaceDecision, race
 
 
@@ -51,12 +54,17 @@ def round_pairs(base: Config, rounds: Sequence[dict[str, Any]]) -> list[tuple[st
             for cell in entry["cells"] for seed in round_seeds(base, index)]
 
 
-def decide(base: Config, rows: Sequence[TrialRow], confidence: float) -> RaceDecision | None:
-    """The next round, from the COMPLETE trials' validation accuracies; None without cells."""
+def decide(base: Config, rows: Sequence[TrialRow], confidence: float,
+           val_correct: Mapping[int, np.ndarray] | None = None,
+           resamples: int = DEFAULT_RESAMPLES) -> RaceDecision | None:
+    """The next round, from the COMPLETE trials' validation accuracies and (trial ->) their
+    per-image validation correctness; None without two cells."""
     scores = race_scores(rows)
     if len(scores) < 2:
         return None
-    return race(scores, max_cells=base.search.race.max_cells, confidence=confidence)
+    return race(scores, max_cells=base.search.race.max_cells, confidence=confidence,
+                correct=race_correct(rows, val_correct or {}), n_resamples=resamples,
+                seed=base.seed)
 
 
 def summary(base: Config, rounds: Sequence[dict[str, Any]], stopped: str) -> RaceSummary:
@@ -69,7 +77,8 @@ def summary(base: Config, rounds: Sequence[dict[str, Any]], stopped: str) -> Rac
     race_cfg = base.search.race
     method = rounds[-1]["method"] if rounds else (
         "leader = highest mean validation accuracy; a cell is resolved when the interval of "
-        "(cell - leader) lies below 0 (Welch t over seeds)")
+        "(cell - leader) lies below 0 (paired over the validation images, else Welch t over "
+        "seeds)")
     method += (f"; each selected cell adds {race_cfg.seeds_per_round} seed(s) per round, at most "
                f"{race_cfg.max_rounds} round(s)")
     extra = sum(len(r.cells) * len(r.seeds) for r in entries)

@@ -65,6 +65,8 @@ class TrialRow(StageFile):
     fail_reason: str | None
     checkpoint: str | None  # the trial's best snapshot (COMPLETE trials), project-relative
     test_correct: str | None  # its correctness per test image (trainlab.correctness), beside it
+    # ... per validation image (racing's paired test); None: trained by an older trainlab
+    val_correct: str | None = None
 
     def recipe(self) -> Recipe:
         return Recipe.model_validate(self.model_dump(include=set(Recipe.model_fields)))
@@ -105,8 +107,9 @@ class CellStanding(StageFile):
     gap_low: float | None
     gap_high: float | None
     vs_best: float | None  # test accuracy (cell - best) on the same images; None: the best
-    vs_best_low: float | None
-    vs_best_high: float | None
+    vs_best_low: float | None  # its interval at vs_best_confidence: the one in_best_set
+    vs_best_high: float | None  # was decided with (in the set exactly when high >= 0)
+    vs_best_confidence: float | None = None  # Holm's step-down level of that interval
     p_adjusted: float | None  # the comparison's p-value after the multiplicity adjustment
     best: bool
     in_best_set: bool | None  # not distinguishable from the best; None: not compared

@@ -4,8 +4,11 @@ told apart from the best (trainlab.stats on the trial rows; no Optuna, MLflow or
 - :func:`cell_standings`: per cell, the mean and interval over seeds of validation accuracy,
   test accuracy and the train-test gap (with one seed, the test accuracy's interval is the
   binomial one over the test images: the measurement's own noise), then the set not
-  distinguishable from the best (best on validation, paired on the same test images, Holm).
-- :func:`race_scores`: per cell, the validation accuracies racing decides on (never test).
+  distinguishable from the best (best on validation, paired on the same test images, Holm's
+  step-down on the intervals: each cell's printed interval is the one its mark was decided
+  with, at its own adjusted level).
+- :func:`race_scores`, :func:`race_correct`: per cell, the validation accuracies and
+  per-image validation correctness racing decides on (never test).
 """
 
 from __future__ import annotations
@@ -36,6 +39,15 @@ def val_accs(own: Sequence[TrialRow]) -> list[float]:
 def race_scores(rows: Sequence[TrialRow]) -> dict[str, list[float]]:
     """cell -> its seeds' validation accuracies (racing must not look at test)."""
     return {cell: val_accs(own) for cell, own in complete_by_cell(rows).items()}
+
+
+def race_correct(rows: Sequence[TrialRow],
+                 correct: Mapping[int, np.ndarray]) -> dict[str, np.ndarray]:
+    """cell -> (n_seeds, n_val_images) validation correctness, for the cells whose every
+    COMPLETE seed has it (in :func:`race_scores`' seed order); the others race on Welch."""
+    return {cell: np.stack([correct[r.trial] for r in own])
+            for cell, own in complete_by_cell(rows).items()
+            if all(r.trial in correct for r in own)}
 
 
 def cell_standings(
@@ -104,6 +116,7 @@ def _standing(cell: str, own: list[TrialRow], rank: int, correct: Mapping[int, n
         gap_high=gap.high if gap else None,
         vs_best=diff.estimate if diff else None, vs_best_low=diff.low if diff else None,
         vs_best_high=diff.high if diff else None,
+        vs_best_confidence=diff.confidence if diff else None,
         p_adjusted=versus.p_adjusted if versus is not None else None,
         best=cell == best,
         in_best_set=None if versus is None else not versus.distinguishable,

@@ -30,6 +30,9 @@ class Interval:
         confidence: the interval's confidence level, e.g. 0.95.
         n: how many values (seeds, pairs, images) it rests on.
         method: one line naming the method, printed next to the numbers.
+        seeds: for a comparison of trained models, the fewest seeds on a side (1: the
+            interval is conditional on the trained models, seed variation left out, and
+            `verdict.judge` never decides from it); None where it is not such a comparison.
     """
 
     estimate: float
@@ -38,6 +41,7 @@ class Interval:
     confidence: float
     n: int
     method: str
+    seeds: int | None = None
 
     @property
     def defined(self) -> bool:

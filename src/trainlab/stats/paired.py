@@ -80,9 +80,11 @@ class PairedDifference:
 
     @property
     def interval(self) -> Interval:
-        """The difference as an `Interval` (for `verdict.judge` and the report)."""
+        """The difference as an `Interval` (for `verdict.judge` and the report), with the
+        fewest seeds of a side: one seed each is never decided (`verdict.judge`)."""
         return Interval(
-            self.estimate, self.low, self.high, self.confidence, self.n_images, self.method
+            self.estimate, self.low, self.high, self.confidence, self.n_images, self.method,
+            seeds=min(self.n_seeds_a, self.n_seeds_b),
         )
 
 

@@ -6,6 +6,14 @@ the whole interval lies strictly above the threshold, does not hold when it lies
 below, and is inconclusive when it straddles it or when there is no interval (one value).
 Direction "below" (e.g. "L2 shrinks the gap": effect < 0) mirrors it.
 
+A comparison of trained models with one seed on a side is never decided: its interval (e.g.
+the paired image bootstrap of two trained models) is conditional on those models and leaves
+out the seed-to-seed variation, so a rerun under another seed, or on another machine, can
+reach the opposite verdict (issue 23 measured 12 of 40 verdicts flip). `judge` takes the seed
+count (or reads `Interval.seeds`) and returns "inconclusive" with a reason that says "one
+seed" and `EffectVerdict.seeds` = 1, whatever the interval says. Every verdict, ranking and
+crossover goes through `judge`, so this is the one place the rule lives.
+
 Several conditions (backbones, presets, modes): each is judged alone, then a rule combines
 them. A rule asks that at least q of the k conditions hold ("all": q = k, "any": q = 1,
 "majority": q = k // 2 + 1); the claim holds when at least q hold, does not hold when fewer
@@ -54,6 +62,8 @@ class EffectVerdict:
         threshold: what the interval is compared with.
         direction: "above" (holds when the effect exceeds the threshold) or "below".
         reason: one sentence quoting the numbers.
+        seeds: the fewest seeds a side of the compared models has (None: not stated, e.g. an
+            effect over seeds or pairs, whose interval already needs two).
     """
 
     status: str
@@ -61,6 +71,12 @@ class EffectVerdict:
     threshold: float
     direction: str
     reason: str
+    seeds: int | None = None
+
+    @property
+    def one_seed(self) -> bool:
+        """True when it compares models trained with one seed (never decided)."""
+        return self.seeds is not None and self.seeds < 2
 
     @property
     def confidence(self) -> float:
@@ -108,10 +124,18 @@ def judge(
     *,
     direction: Literal["above", "below"] = "above",
     unit: str = "",
+    seeds: int | None = None,
 ) -> EffectVerdict:
-    """The verdict of one effect's interval against `threshold` (module docstring)."""
+    """The verdict of one effect's interval against `threshold` (module docstring).
+
+    `seeds`: the fewest seeds a side of the compared trained models has (default:
+    `interval.seeds`); 1 makes the verdict "inconclusive", its reason saying "one seed".
+    """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    seeds = interval.seeds if seeds is None else seeds
+    if seeds is not None and seeds < 1:
+        raise ValueError(f"seeds must be >= 1 (trained models on a side), got {seeds}")
     level = percent(interval.confidence)
     if not interval.defined:
         status = INCONCLUSIVE
@@ -119,21 +143,28 @@ def judge(
             f"effect {_number(interval.estimate, unit)} from n = {interval.n}: "
             f"no {level} interval ({interval.method})"
         )
-        return EffectVerdict(status, interval, threshold, direction, reason)
+        return EffectVerdict(status, interval, threshold, direction, reason, seeds)
+    low, high = interval.low, interval.high
+    assert low is not None and high is not None  # interval.defined
+    band = f"[{_number(low, unit)}, {_number(high, unit)}]"
+    if seeds == 1:
+        reason = (
+            f"one seed: effect {_number(interval.estimate, unit)}, {level} interval {band} "
+            f"compares models trained with one seed each, so seed-to-seed variation is not in "
+            f"it and a rerun could decide otherwise; not decided (train several seeds)"
+        )
+        return EffectVerdict(INCONCLUSIVE, interval, threshold, direction, reason, seeds)
     if interval.above(threshold):
         status, where = (HOLDS if direction == "above" else NOT_HOLDS), "lies above"
     elif interval.below(threshold):
         status, where = (HOLDS if direction == "below" else NOT_HOLDS), "lies below"
     else:
         status, where = INCONCLUSIVE, "straddles"
-    low, high = interval.low, interval.high
-    assert low is not None and high is not None  # interval.defined
     reason = (
-        f"mean effect {_number(interval.estimate, unit)}, {level} interval "
-        f"[{_number(low, unit)}, {_number(high, unit)}] "
+        f"mean effect {_number(interval.estimate, unit)}, {level} interval {band} "
         f"({interval.method}) {where} the threshold {_number(threshold, unit)}"
     )
-    return EffectVerdict(status, interval, threshold, direction, reason)
+    return EffectVerdict(status, interval, threshold, direction, reason, seeds)
 
 
 def judge_effect(
@@ -144,11 +175,13 @@ def judge_effect(
     method: Literal["t", "bootstrap"] = "t",
     direction: Literal["above", "below"] = "above",
     unit: str = "",
+    seeds: int | None = None,
 ) -> EffectVerdict:
-    """`judge` of the `mean_interval` of per-seed (or per-pair) effects."""
+    """`judge` of the `mean_interval` of per-seed (or per-pair, or per-image) effects;
+    `seeds` as in `judge` (per-image effects of models trained once: 1)."""
     return judge(
         mean_interval(values, confidence, method=method), threshold, direction=direction,
-        unit=unit,
+        unit=unit, seeds=seeds,
     )
 
 
@@ -202,7 +235,8 @@ def combine(
         f"not hold when fewer than {q} still can (holds + inconclusive < {q}), and is "
         f"inconclusive otherwise; {multiplicity}"
     )
-    listing = ", ".join(f"{name}: {v.status}" for name, v in verdicts.items())
+    listing = ", ".join(f"{name}: {v.status}{' (one seed)' if v.one_seed else ''}"
+                        for name, v in verdicts.items())
     reason = f"holds in {holds} of {k} conditions ({listing}); rule '{rule}' needs {q}"
     return OverallVerdict(status, rule, q, rule_text, dict(verdicts), confidence, reason)
 

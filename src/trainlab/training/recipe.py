@@ -10,6 +10,7 @@ The Trainer, its MLflow logger and the best snapshot come from
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import io
 import json
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 import yaml
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
@@ -29,7 +31,7 @@ from mlflow.tracking import MlflowClient
 from trainlab.config.params import TRAINING_SECTIONS, Config
 from trainlab.correctness import ARTIFACT as CORRECT_ARTIFACT
 from trainlab.correctness import FILE as CORRECT_FILE
-from trainlab.correctness import save_correct
+from trainlab.correctness import VAL_ARTIFACT, VAL_FILE, save_correct
 from trainlab.data.datamodule import RecipeDataModule
 from trainlab.data.prepared import PreparedData
 from trainlab.models.checkpoint import loss_and_accuracy, predict_proba
@@ -75,6 +77,7 @@ class TrainResult:
     best_epoch: int
     seconds: float
     test_correct: Path  # the best snapshot's correctness per test image
+    val_correct: Path | None = None  # ... and per validation image (what racing compares)
     history: list[dict[str, float]] = field(default_factory=list)
     test_predicted: list[int] = field(default_factory=list)  # its class per test image
     test_labels: list[int] = field(default_factory=list)
@@ -167,18 +170,20 @@ def train_recipe(
         )
         fit(trainer, module, datamodule)
         with final_metrics(trainer) as final:
-            metrics, best_epoch, test_probs, test_labels = _evaluate_best(
+            metrics, best_epoch, test_probs, test_labels, val_right = _evaluate_best(
                 cfg, module, datamodule, checkpoint, trainer, device)
             seconds = time.perf_counter() - started
             metrics["time/seconds"] = seconds
             final.update(metrics)
         correct = save_correct(Path(checkpoint.best_model_path).parent / CORRECT_FILE,
                                (test_probs.argmax(dim=1) == test_labels).cpu().numpy())
+        val_correct = save_correct(correct.parent / VAL_FILE, val_right)
         if run_id and client is not None:
             # One upload for every artifact: each MLflow request costs 10-20 ms of CPU.
             files: dict[str, str | Path] = {"checkpoints/best.ckpt": checkpoint.best_model_path} \
                 if cfg.tracking.log_checkpoint else {}
             files[CORRECT_ARTIFACT] = correct
+            files[VAL_ARTIFACT] = val_correct
             log_artifacts(client, run_id, {
                 "config.yaml": yaml.dump(cfg.model_dump(mode="json"), Dumper=YAML_DUMPER),
                 "curves.csv": curves_csv(module.history, best_epoch),
@@ -189,7 +194,7 @@ def train_recipe(
     return TrainResult(
         run_id=run_id, checkpoint=Path(checkpoint.best_model_path), metrics=metrics,
         epochs_run=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds,
-        history=list(module.history), test_correct=correct,
+        history=list(module.history), test_correct=correct, val_correct=val_correct,
         test_predicted=test_probs.argmax(dim=1).tolist(), test_labels=test_labels.tolist(),
     )
 
@@ -197,12 +202,18 @@ def train_recipe(
 def _evaluate_best(
     cfg: Config, module: RecipeModule, datamodule: RecipeDataModule,
     checkpoint: ModelCheckpoint, trainer: pl.Trainer, device: torch.device,
-) -> tuple[dict[str, float], int, torch.Tensor, torch.Tensor]:
+) -> tuple[dict[str, float], int, torch.Tensor, torch.Tensor, np.ndarray]:
     """The best snapshot's test metrics and train-vs-test gap (metrics, its epoch, test
-    probabilities and labels)."""
+    probabilities and labels, its correctness per validation image)."""
     # Test metrics and the gap come from the best snapshot, not the last epoch.
     best_epoch = load_best(module, checkpoint, device)
     test_probs, test_labels = predict_proba(module, datamodule.test_dataloader())
+    # Racing's paired test needs the snapshot's per-image validation results: one more
+    # validation pass (as long as an epoch's), ungrouped (the loop's loader yields groups).
+    val_loader = copy.copy(datamodule.val_dataloader())
+    val_loader.group = None
+    val_probs, val_labels = predict_proba(module, val_loader)
+    val_right = (val_probs.argmax(dim=1) == val_labels).cpu().numpy()
     train_probs, train_labels = predict_proba(
         module, datamodule.gap_dataloader(cfg.train.gap_sample)
     )
@@ -212,7 +223,7 @@ def _evaluate_best(
         "epochs_run": float(trainer.current_epoch),
         "best_epoch": float(best_epoch),
     }
-    return metrics, best_epoch, test_probs, test_labels
+    return metrics, best_epoch, test_probs, test_labels, val_right
 
 
 @contextlib.contextmanager
