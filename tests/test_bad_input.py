@@ -49,6 +49,20 @@ def _manifest(root: Path, checkpoint: Path) -> None:
     write_model(root / "models" / "search" / "manifest.json", stagefiles.manifest([member]))
 
 
+def _network(body: str) -> Callable[[Path], None]:
+    """`nets/net.py` holding `body`: a user's network factory (model.arch, issue 26)."""
+
+    def setup(root: Path) -> None:
+        (root / "nets").mkdir()
+        (root / "nets" / "net.py").write_text("from torch import nn\n" + body)
+
+    return setup
+
+
+# `model.arch` naming nets/net.py's `build`, and the file DVC watches for it.
+NET = ["--set", "model.arch=nets/net.py:build", "--set", "model.arch_file=nets/net.py"]
+
+
 class Payload:
     """A pickled object: loading it with weights_only=False would run code."""
 
@@ -115,6 +129,31 @@ CASES = [
          r"the params name other data than data/prepared holds \(its meta\.json\): "
          r"data\.dataset = 'fashion_mnist' \(prepared: 'digits'\); run `trainlab prepare` "
          r"\(or `dvc repro`\) to prepare the data these params name"),
+    # A user's network (model.arch names a factory): checked on one batch before any training.
+    Case("custom network that does not import", ["train", *NET], 2,
+         r"model\.arch = 'nets/net\.py:build': module 'nets/net\.py' does not import "
+         r"\(ModuleNotFoundError: No module named 'no_such_package'\)",
+         setup=_network("import no_such_package\n")),
+    Case("custom network module that does not import", ["train", "--set",
+                                                        "model.arch=no_such_pkg.nets:build"], 2,
+         r"module 'no_such_pkg\.nets' does not import \(ModuleNotFoundError: No module named "
+         r"'no_such_pkg'\); make it importable"),
+    Case("custom network without its function", ["train", *NET], 2,
+         r"nets/net\.py has no function 'build' \(its functions: make\); define def build\(cfg, "
+         r"image_shape, num_classes\)", setup=_network("def make(cfg, shape, n):\n    pass\n")),
+    Case("custom network factory returning no module", ["train", *NET], 2,
+         r"the factory returned dict, not a torch nn\.Module",
+         setup=_network("def build(cfg, shape, n):\n    return {}\n")),
+    Case("custom network with the wrong output shape", ["train", *NET], 2,
+         r"output on one batch of shape \(2, 1, 8, 8\) is \(2, 64\); it must be \(B, classes\) "
+         r"= \(2, 10\) logits",
+         setup=_network("def build(cfg, shape, n):\n    return nn.Flatten()\n")),
+    Case("custom network ignoring the activation",
+         ["search", *NET, "--set", "grid.activation=[relu,tanh]"], 2,
+         r"builds no trainlab activation while grid\.activation varies \(relu, tanh\): the "
+         r"activation axis would compare identical networks",
+         setup=_network("def build(cfg, shape, n):\n    return nn.Sequential(nn.Flatten(), "
+                        "nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, n))\n")),
     # --- data and runtime: exit 1 -------------------------------------------------------
     Case("missing dataset folder",
          ["prepare", "--set", "data.dataset=imagefolder", "--set", "data.root=no_such_dir"], 1,

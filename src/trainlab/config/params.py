@@ -74,7 +74,10 @@ RECIPE_KEYS: dict[str, tuple[str, ...] | None] = {
     "seed": None,
     "data": ("dataset", "train_subset", "val_subset", "test_subset", "val_fraction",
              "test_fraction", "image_size", "preprocessing"),
-    "model": None,
+    # Not model.arch_file: it says where DVC looks for a factory's code; what the code is
+    # enters the search's recipe hash as its digest (trainlab.models.custom.code_digest).
+    "model": ("arch", "activation", "leaky_slope", "elu_alpha", "maxout_pieces", "hidden",
+              "channels", "cnn_hidden", "dropout"),
     "train": ("epochs", "batch_size", "lr", "optimizer", "momentum", "patience", "min_delta",
               "gap_sample", "diagnostics_every", "diagnostics_batch", "deterministic"),
     "regularization": None,

@@ -11,6 +11,7 @@ the value and what is allowed (exit code 2 via :class:`~trainlab.errors.ConfigEr
 from __future__ import annotations
 
 import math
+import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -75,9 +76,29 @@ class DataConfig(Section):
     prepared_dir: ProjectPath = "data/prepared"
 
 
+# `model.arch`: a built-in network, or the user's factory (trainlab.models.custom imports it).
+BUILTIN_ARCHS = ("mlp", "cnn")
+_FACTORY = re.compile(r"^(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*|[\w./-]+\.py):[A-Za-z_]\w*$")
+
+
+def arch_name(value: str) -> str:
+    """`mlp`, `cnn`, `package.module:function` or `path/to/file.py:function` (syntax only:
+    :mod:`trainlab.models.custom` imports and checks the factory)."""
+    path = value.partition(":")[0]
+    inside = not path.startswith("/") and ".." not in path.split("/")
+    if value in BUILTIN_ARCHS or (_FACTORY.match(value) and inside):
+        return value
+    raise ValueError(
+        "allowed: 'mlp', 'cnn', or your own network's factory as 'package.module:function' "
+        "or 'path/to/file.py:function' (relative to the project root, without '..')"
+    )
+
 
 class ModelConfig(Section):
-    arch: Literal["mlp", "cnn"] = "cnn"
+    arch: Annotated[str, AfterValidator(arch_name)] = "cnn"
+    # The file (or folder) holding the network's code: the stages that build networks list
+    # `${model.arch_file}` as a DVC dependency, so editing a factory reruns them.
+    arch_file: ProjectPath = "src/trainlab/models/networks.py"
     activation: Literal[ACTIVATIONS] = "relu"  # type: ignore[valid-type]
     leaky_slope: Fraction = 0.01
     elu_alpha: Positive = 1.0

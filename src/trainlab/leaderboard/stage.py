@@ -29,9 +29,11 @@ from trainlab.leaderboard.recipe_curve import RecipePoint, recipe_points
 from trainlab.leaderboard.results import BEST_SINGLE, ENSEMBLES, LeaderboardFile
 from trainlab.leaderboard.table import RECIPE, Entry, crossover, curve_point, leaderboard_rows
 from trainlab.models.checkpoint import load_module
+from trainlab.models.custom import check_network
 from trainlab.models.device import resolve_device
 from trainlab.probabilities import TestPredictions, read_predictions
 from trainlab.provenance import provenance_tags
+from trainlab.search.grid import base_config
 from trainlab.search.results import Manifest, TrialRow
 from trainlab.stagefile import read_model, read_rows, rerun, write_dvc_metrics, write_model
 from trainlab.tracking import (
@@ -64,6 +66,7 @@ def run_leaderboard(cfg: Config, args) -> int:
     """`trainlab leaderboard`: score, train and rank; write the file and the metrics."""
     started = time.perf_counter()
     data = load_prepared(cfg.data.prepared_dir)
+    check_network(base_config(cfg).model, data.image_shape, data.num_classes)  # retrained here
     trials, summary, manifest = _read_inputs(args)
     predictions = read_predictions(args.predictions, len(data.test))
     if not np.array_equal(predictions.labels, data.test.labels.numpy()):

@@ -1,5 +1,7 @@
 """The two recipe networks (MLP and small CNN) and the layer lists diagnostics walk.
 
+A user's own network (`model.arch: module:function`) is built by :mod:`trainlab.models.custom`.
+
 Both are a :class:`RecipeNet`: a ``body`` that maps images to features and a linear ``head``
 that maps features to logits, so the transfer stage can keep the body and swap the head.
 Layers are named by forward position: weighted layer ``layerN`` feeds hidden activation
@@ -34,7 +36,7 @@ class RecipeNet(nn.Module):
         return self.head(self.body(x))
 
 
-def _hidden(layer: nn.Linear | nn.Conv2d, cfg: ModelConfig) -> nn.Linear | nn.Conv2d:
+def init_hidden(layer: nn.Linear | nn.Conv2d, cfg: ModelConfig) -> nn.Linear | nn.Conv2d:
     """Initialise a layer that feeds an activation.
 
     The ReLU family gets He (kaiming normal, fan-in) weights and zero biases: PyTorch's default
@@ -58,7 +60,7 @@ def _mlp(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int) 
     features = channels * height * width
     for units in cfg.hidden:
         layers += [
-            _hidden(nn.Linear(features, units * k), cfg),
+            init_hidden(nn.Linear(features, units * k), cfg),
             make_activation(cfg),  # (B, units * k) -> (B, units)
             nn.Dropout(cfg.dropout),
         ]
@@ -72,7 +74,7 @@ def _cnn(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int) 
     layers: list[nn.Module] = []
     for out_channels in cfg.channels:
         layers += [
-            _hidden(nn.Conv2d(in_channels, out_channels * k, 3, padding=1), cfg),
+            init_hidden(nn.Conv2d(in_channels, out_channels * k, 3, padding=1), cfg),
             make_activation(cfg),  # (B, c * k, H, W) -> (B, c, H, W)
         ]
         if height >= 2 and width >= 2:  # an 8x8 digit has room for 3 halvings only
@@ -82,7 +84,7 @@ def _cnn(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int) 
     layers += [
         nn.Flatten(),  # (B, c, H', W') -> (B, c*H'*W')
         nn.Dropout(cfg.dropout),
-        _hidden(nn.Linear(in_channels * height * width, cfg.cnn_hidden * k), cfg),
+        init_hidden(nn.Linear(in_channels * height * width, cfg.cnn_hidden * k), cfg),
         make_activation(cfg),  # (B, cnn_hidden)
         nn.Dropout(cfg.dropout),
     ]
@@ -91,7 +93,7 @@ def _cnn(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int) 
 
 def build_network(
     cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int
-) -> RecipeNet:
+) -> nn.Module:
     """The network ``cfg.arch`` describes, for float images of ``image_shape`` = (C, H, W).
 
     Args:
@@ -100,12 +102,15 @@ def build_network(
         num_classes: Number of logits.
 
     Returns:
-        A :class:`RecipeNet` mapping (B, C, H, W) to logits (B, num_classes).
+        A module mapping (B, C, H, W) to logits (B, num_classes): a :class:`RecipeNet` for
+        `mlp` and `cnn`, whatever the factory returns for a user's network.
     """
+    channels, height, width = image_shape  # a list when read back from a checkpoint
     builders = {"mlp": _mlp, "cnn": _cnn}
     if cfg.arch not in builders:
-        raise ValueError(f"model.arch = {cfg.arch!r} is not allowed: allowed: {sorted(builders)}")
-    channels, height, width = image_shape  # a list when read back from a checkpoint
+        from trainlab.models.custom import build_custom  # it imports this module
+
+        return build_custom(cfg, (channels, height, width), num_classes)
     return builders[cfg.arch](cfg, (channels, height, width), num_classes)
 
 

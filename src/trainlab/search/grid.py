@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from trainlab.config.params import Config
-from trainlab.config.schema import GridConfig
+from trainlab.config.schema import BUILTIN_ARCHS, GridConfig
 from trainlab.errors import ConfigError
 
 T = TypeVar("T")
@@ -130,7 +130,13 @@ def recipe_hash(cfg: Config, fingerprint: str) -> str:
     `dvc exp run -S train.epochs=8` retrains instead of reusing 4-epoch results, while a new
     config section or a runtime key (where a trial runs or logs) retrains nothing.
     """
-    blob = json.dumps([cfg.recipe(), fingerprint], sort_keys=True, default=str)
+    parts: list[Any] = [cfg.recipe(), fingerprint]
+    if cfg.model.arch not in BUILTIN_ARCHS:
+        # A user's network: editing its file retrains (the built-ins' hash stays as it was).
+        from trainlab.models.custom import code_digest  # torch: only for a user's network
+
+        parts.append(code_digest(cfg.model.arch))
+    blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

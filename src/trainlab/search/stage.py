@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.errors import ConfigError
+from trainlab.models.custom import check_network, is_custom
 from trainlab.search import runs
 from trainlab.search.grid import base_config, search_hash
 from trainlab.search.pipeline import Launch, Outputs, SearchRun, trial_context
@@ -80,9 +81,16 @@ def run_search(cfg: Config, args: argparse.Namespace) -> int:
     if requested != "auto" and int(requested) < 0:
         raise ConfigError(f"--workers = {requested} is not allowed: use 0 or more, or auto")
     base = base_config(cfg)
+    data = None
+    if is_custom(base.model.arch):
+        # A user's network is checked on every activation of the grid before any database
+        # opens; the checks need the data's image shape and classes.
+        data = load_prepared(cfg.data.prepared_dir)
+        check_network(base.model, data.image_shape, data.num_classes, base.grid.activation)
     client = runs.open_client(cfg)
     storage = open_storage(cfg.search, StaleTrialHandler(client, cfg.tracking.experiment))
-    data = load_prepared(cfg.data.prepared_dir)
+    if data is None:
+        data = load_prepared(cfg.data.prepared_dir)
     pruner = make_pruner(cfg, base.train.epochs)
     if args.worker:
         die_with_coordinator()  # before waiting for the study: a spawned worker never outlives it

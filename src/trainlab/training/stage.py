@@ -5,6 +5,7 @@ from __future__ import annotations
 from trainlab.config.params import Config
 from trainlab.data.prepared import load_prepared
 from trainlab.io import write_atomic
+from trainlab.models.custom import check_network
 from trainlab.progress import on_terminal
 from trainlab.stagefile import write_dvc_metrics, write_model
 from trainlab.tracking import KIND_TAG, TRAIN_KIND
@@ -31,6 +32,7 @@ def write_confusion(path: str, labels: list[int], predicted: list[int],
 def run_train(cfg: Config, args) -> int:
     """`trainlab train`: the recipe in params.yaml on the prepared data."""
     data = load_prepared(cfg.data.prepared_dir)
+    check_network(cfg.model, data.image_shape, data.num_classes)  # a user's factory
     run_name = f"train-{cfg.model.arch}-{cfg.model.activation}-{cfg.regularization.kind}"
     result = train_recipe(cfg, data, args.checkpoints, run_name=run_name,
                           tags={KIND_TAG: TRAIN_KIND}, progress=on_terminal())

@@ -228,8 +228,16 @@ def recipe_blocks(body: nn.Sequential) -> nn.Sequential:
     return nn.Sequential(*(nn.Sequential(*group) for group in groups))
 
 
-def source_backbone(net: RecipeNet, normalize: nn.Module, pretrained: bool) -> Backbone:
-    """A trainlab RecipeNet's body with its own Normalize (the prepared-data statistics)."""
+def source_backbone(net: nn.Module, normalize: nn.Module, pretrained: bool) -> Backbone:
+    """A trainlab RecipeNet's body with its own Normalize (the prepared-data statistics).
+
+    Raises:
+        ValueError: ``net`` has no body/head split (a user's network that is not a RecipeNet;
+            the stage leaves `source` out first: `transfer.stage.without_unsplit_source`).
+    """
+    if not isinstance(net, RecipeNet):
+        raise ValueError(f"the source backbone needs a RecipeNet (body + head), got "
+                         f"{type(net).__name__}")
     return Backbone("source", normalize, recipe_blocks(net.body), net.feature_dim, pretrained)
 
 

@@ -27,9 +27,11 @@ from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.data.preprocessing import Normalize
 from trainlab.data.split import SPLITS
+from trainlab.errors import ConfigError
 from trainlab.io import project_path
+from trainlab.models.custom import check_network, is_custom
 from trainlab.models.device import resolve_device
-from trainlab.models.networks import build_network
+from trainlab.models.networks import RecipeNet, build_network
 from trainlab.provenance import provenance_tags
 from trainlab.stagefile import write_dvc_metrics, write_model, write_rows
 from trainlab.tracking import (
@@ -118,9 +120,11 @@ def run_transfer_study(
         ConfigError: a source/target class the dataset lacks, or a size below the class count.
         DataError: pretrained weights missing or unreadable.
     """
+    cfg, split_note = without_unsplit_source(cfg, data)
     cfg, note = resolve_classes(cfg, data)
-    if note:
-        print(note, flush=True)
+    for line in (split_note, note):
+        if line:
+            print(line, flush=True)
     t = cfg.transfer
     check_classes(t, data)
     check_weights(t)
@@ -154,6 +158,32 @@ def run_transfer_study(
         log_metrics(client, parent_run_id, {"time/seconds": seconds, "cells": len(cells)})
         client.log_dict(parent_run_id, summary.model_dump(mode="json"), "transfer.json")
     return TransferStudy(cells, summary, parent_run_id)
+
+
+def without_unsplit_source(cfg: Config, data: PreparedData) -> tuple[Config, str | None]:
+    """`cfg` without the `source` backbone when `model.arch` builds a network with no body/head
+    split (a user's network that is not a RecipeNet), and the line to print saying so.
+
+    Raises:
+        ConfigError: the factory fails its checks, or `source` is the only backbone.
+    """
+    t, arch = cfg.transfer, cfg.model.arch
+    if "source" not in t.backbones or not is_custom(arch):
+        return cfg, None
+    check_network(cfg.model, data.image_shape, data.num_classes)
+    with torch.random.fork_rng(devices=[]):  # the seeded cells draw the same numbers
+        net = build_network(cfg.model, data.image_shape, data.num_classes)
+    if isinstance(net, RecipeNet):
+        return cfg, None
+    kept = [b for b in t.backbones if b != "source"]
+    why = (f"model.arch = {arch!r} returns a {type(net).__name__}, not a "
+           "trainlab.models.custom.RecipeNet(body, head)")
+    if not kept:
+        raise ConfigError(f"transfer.backbones = ['source'] needs a body/head split: {why}; "
+                          "return a RecipeNet from the factory, or add efficientnet_lite0")
+    return (cfg.replace(**{"transfer.backbones": kept}),
+            f"transfer: {why}: no body/head split to transfer, so the `source` backbone is "
+            "left out")
 
 
 # --- one backbone ------------------------------------------------------------------------
