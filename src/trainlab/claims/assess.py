@@ -21,18 +21,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from trainlab.claims import evidence, rules
 from trainlab.claims.verdict import Verdict, pending
-from trainlab.config.claims import (
-    ClaimsConfig,
-    ConvergenceRule,
-    DeadUnitsRule,
-    EarlyStoppingRule,
-    EnsembleRule,
-    PreprocessingRule,
-    RegularizationRule,
-    SaturationRule,
-    TransferRule,
-    ZeroCentredRule,
-)
+from trainlab.config import claims as claim_rules  # each assessment's thresholds' type
+from trainlab.config.claims import ClaimsConfig
 from trainlab.config.schema import GridConfig
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.search.results import TrialRow
@@ -104,7 +94,7 @@ def _probed(rows: Rows) -> dict[str, list[dict[str, Any]]]:
     return _by(rows, "activation")
 
 
-def saturation(found: Findings, thresholds: SaturationRule) -> Judged:
+def saturation(found: Findings, thresholds: claim_rules.SaturationRule) -> Judged:
     """Claim 1: the first/last gradient-norm ratio per activation and seed."""
     by_act = _probed(found.rows["gradient"])
     ratios, saturated, slope, profile = {}, {}, {}, {}
@@ -122,7 +112,7 @@ def saturation(found: Findings, thresholds: SaturationRule) -> Judged:
     return verdict, {"grad_norm": profile, "seeds": len(next(iter(by_act.values()), []))}
 
 
-def zero_centred(found: Findings, thresholds: ZeroCentredRule) -> Judged:
+def zero_centred(found: Findings, thresholds: claim_rules.ZeroCentredRule) -> Judged:
     """Claim 2: the mean output of each hidden layer per activation and seed."""
     means = {act: [row["trained"]["mean"] for row in seeds]
              for act, seeds in _probed(found.rows["gradient"]).items()}
@@ -130,7 +120,7 @@ def zero_centred(found: Findings, thresholds: ZeroCentredRule) -> Judged:
     return verdict, {"layer_mean": {act: _layerwise(m) for act, m in means.items()}}
 
 
-def convergence(found: Findings, thresholds: ConvergenceRule) -> Judged:
+def convergence(found: Findings, thresholds: claim_rules.ConvergenceRule) -> Judged:
     """Claim 3 from the convergence rows; the search's mean train accuracy per epoch is
     context (its first epoch at or above the threshold, per activation)."""
     curves = {act: [[tuple(p) for p in row["points"]] for row in seeds]
@@ -150,7 +140,7 @@ def convergence(found: Findings, thresholds: ConvergenceRule) -> Judged:
     return verdict, details
 
 
-def dying_relu(found: Findings, thresholds: DeadUnitsRule) -> Judged:
+def dying_relu(found: Findings, thresholds: claim_rules.DeadUnitsRule) -> Judged:
     """Claim 4 from the dead-unit rows (dead None: the run diverged)."""
     dead: dict[str, dict[float, list]] = defaultdict(dict)
     table = []
@@ -174,7 +164,7 @@ def best_val_test(row: dict[str, Any]) -> float | None:
     return test[max(range(len(val)), key=lambda e: (val[e], -e))]
 
 
-def preprocessing(found: Findings, thresholds: PreprocessingRule) -> Judged:
+def preprocessing(found: Findings, thresholds: claim_rules.PreprocessingRule) -> Judged:
     """Claim 5 from one MLP run per mode and seed (test accuracy at the best val epoch)."""
     # best_val_test is None only for a run without epochs; the claims loop records none such
     by_mode = {mode: [cast(float, best_val_test(row))
@@ -183,7 +173,7 @@ def preprocessing(found: Findings, thresholds: PreprocessingRule) -> Judged:
     return rules.preprocessing(by_mode, thresholds, found.confidence), {"test_acc": by_mode}
 
 
-def early_stopping(found: Findings, thresholds: EarlyStoppingRule) -> Judged:
+def early_stopping(found: Findings, thresholds: claim_rules.EarlyStoppingRule) -> Judged:
     """Claim 6 from the long small-data runs; the search's best epochs are context."""
     runs = [(row["val_acc"], row["test_acc"]) for row in found.rows["early_stopping"]
             if row["val_acc"]]
@@ -194,7 +184,7 @@ def early_stopping(found: Findings, thresholds: EarlyStoppingRule) -> Judged:
                      "context": search}
 
 
-def ensemble(found: Findings, thresholds: EnsembleRule) -> Judged:
+def ensemble(found: Findings, thresholds: claim_rules.EnsembleRule) -> Judged:
     """Claim 7 from the ensemble stage: its gain over the best single model (by val) with
     the interval the stage computed, paired over the same test images."""
     summary = found.ensemble.content
@@ -217,7 +207,7 @@ def ensemble(found: Findings, thresholds: EnsembleRule) -> Judged:
     return verdict, {"member_test_acc": accs}
 
 
-def regularization(found: Findings, thresholds: RegularizationRule) -> Judged:
+def regularization(found: Findings, thresholds: claim_rules.RegularizationRule) -> Judged:
     """Claim 8 from the search's trials: each preset paired with `none`."""
     trials = found.trials.content
     if trials is None:
@@ -229,7 +219,7 @@ def regularization(found: Findings, thresholds: RegularizationRule) -> Judged:
     return verdict, {"presets": presets}
 
 
-def transfer(found: Findings, thresholds: TransferRule) -> Judged:
+def transfer(found: Findings, thresholds: claim_rules.TransferRule) -> Judged:
     """Claim 9 from the transfer cells, per `backbone/mode`: per target test image, the gain
     over scratch at the smallest size minus at the largest (the cells score the same
     images); one value, so no interval, where a cell has no per-image results."""
