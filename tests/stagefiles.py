@@ -60,7 +60,7 @@ def manifest(members: Sequence[Member], study: str = "s", parent_run_id: str = "
 def ensemble_summary(members: Sequence[Mapping[str, Any]], gain_points: float, *,
                      vote_gain: float = 0.1, greedy_gain: float = 0.2, ece: float = 0.021,
                      disagreement: float = 0.061, notes: Sequence[str] = (),
-                     study: str = "grid-study") -> ens.EnsembleSummary:
+                     study: str = "grid-study", seeds: int = 1) -> ens.EnsembleSummary:
     """ensemble.json over `members` (dicts with run_id, val_acc, test_acc; optionally trial,
     cell, ece), all averaged; the ensemble scores `gain_points` over the best member by val."""
     scores = tuple(ens.MemberScore(
@@ -79,7 +79,8 @@ def ensemble_summary(members: Sequence[Mapping[str, Any]], gain_points: float, *
 
     def around(points: float, half: float = 0.6) -> ens.GainInterval:
         return ens.GainInterval(low_points=points - half, high_points=points + half,
-                                confidence=0.95, p_value=0.04, method="paired bootstrap")
+                                confidence=0.95, p_value=0.04, method="paired bootstrap",
+                                seeds=seeds)
 
     return ens.EnsembleSummary(
         members=scores, top_k=ens.Used(requested=5, used=len(scores)),

@@ -61,12 +61,13 @@ def search_trials(path: Path, gap_of: dict[str, float], seeds=(0, 1)) -> Path:
     return write_rows(path, rows, TrialRow)
 
 
-def ensemble_json(path: Path, gain_points: float, members: list[float]) -> Path:
+def ensemble_json(path: Path, gain_points: float, members: list[float], seeds: int = 1) -> Path:
     """ensemble.json whose mean-probability ensemble gains `gain_points` over the best member
-    by val; `members` are the test accuracies of the averaged members."""
+    by val; `members` are the test accuracies of the averaged members; its gain intervals
+    cover `seeds` seeds a side."""
     return write_model(path, stagefiles.ensemble_summary(
         [{"run_id": f"r{i}", "val_acc": acc + 0.01, "test_acc": acc}
-         for i, acc in enumerate(members)], gain_points))
+         for i, acc in enumerate(members)], gain_points, seeds=seeds))
 
 
 def transfer_csv(path: Path, gains: dict[int, float], images: int = 2000) -> Path:
