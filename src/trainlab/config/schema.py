@@ -316,6 +316,10 @@ class StatsConfig(Section):
     confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
     # Bootstrap resamples per interval: the endpoints move by ~0.06 sd between seeds at 2000.
     resamples: Annotated[int, Field(ge=200, le=100_000)] = 2000
+    # Trainings (seed, seed+1, ...) of every model a verdict, ranking or headline compares:
+    # pretrained cells, baselines, the best recipe's curve, ensembles. Their spread is in every
+    # interval (seed x image bootstrap); one seed gives no verdict ("one seed").
+    seeds: Annotated[int, Field(ge=1, le=20)] = 3
 
 
 class ReportConfig(Section):
