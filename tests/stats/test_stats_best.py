@@ -141,3 +141,47 @@ def test_holm_steps_down_a_marked_recipe_keeps_its_steps_level():
     unmarked = {row.difference.confidence for row in result.rows[1:]
                 if not row.distinguishable}
     assert len(unmarked) == 1 and unmarked.pop() == min(by_level)
+
+
+def _rerun(run_seed: int, n_images: int = 3000, recipes: int = 30, seed_sd: float = 0.008):
+    """A grid as the search leaves it: four leaders raced to 3 seeds, the rest trained once.
+
+    The recipes' true accuracies and the images' difficulty are fixed; `run_seed` draws the
+    training randomness (each training's accuracy shift, sd `seed_sd`, and which images it
+    gets right beyond their difficulty), as a rerun under another base seed does.
+    """
+    fixed = np.random.default_rng(1234)
+    true = 0.87 - np.sort(fixed.exponential(0.02, recipes))
+    hard = fixed.random(n_images)
+    rng = np.random.default_rng(run_seed)
+
+    def train(acc: float) -> np.ndarray:
+        score = 0.6 * hard + 0.4 * rng.random(n_images)
+        return score < np.quantile(score, acc + rng.normal(0.0, seed_sd))
+
+    test = {f"r{i:02d}": np.stack([train(acc) for _ in range(3 if i < 4 else 1)])
+            for i, acc in enumerate(true)}
+    val = {name: [float(x.mean() + rng.normal(0.0, 0.004)) for x in runs]
+           for name, runs in test.items()}
+    return val, test
+
+
+def _jaccard(a, b) -> float:
+    return len(set(a) & set(b)) / len(set(a) | set(b))
+
+
+@pytest.mark.slow
+def test_pooled_seed_spread_makes_the_best_set_replicate(monkeypatch):
+    """Three reruns of one grid: the best sets agree more when a one-seed recipe's comparison
+    carries the seed spread pooled from the raced recipes than on its test images alone."""
+    def mean_overlap() -> float:
+        sets = [not_distinguishable_from_best(*_rerun(s), n_resamples=400).not_distinguishable
+                for s in range(3)]
+        return float(np.mean([_jaccard(sets[i], sets[j]) for i, j in ((0, 1), (0, 2), (1, 2))]))
+
+    pooled = mean_overlap()
+    result = not_distinguishable_from_best(*_rerun(0), n_resamples=400)
+    assert "pooled over the 4 recipes with several seeds" in result.method
+    monkeypatch.setattr("trainlab.stats.best.pooled_seed_sd", lambda correct: (None, 0))
+    images_only = mean_overlap()
+    assert pooled >= 0.7 and pooled > images_only + 0.05, (pooled, images_only)

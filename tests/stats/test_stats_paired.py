@@ -7,7 +7,12 @@ import pytest
 import scipy.stats
 
 from trainlab.stats.intervals import accuracy, accuracy_interval
-from trainlab.stats.paired import _two_level_bootstrap, mcnemar_exact, paired_difference
+from trainlab.stats.paired import (
+    _two_level_bootstrap,
+    mcnemar_exact,
+    paired_difference,
+    pooled_seed_sd,
+)
 
 
 def _table(both: int, only_a: int, only_b: int, neither: int) -> tuple[np.ndarray, np.ndarray]:
@@ -144,3 +149,36 @@ def test_seed_variation_widens_the_seed_x_image_interval_beyond_the_image_only_o
     # With identical seeds (no seed variation) the two levels agree with the image bootstrap.
     same = paired_difference(np.stack([a[0]] * 5), np.stack([b[0]] * 5), n_resamples=1000)
     assert width(same) == pytest.approx(width(image_only), rel=0.25)
+
+
+def test_pooled_seed_sd_by_hand_ignores_recipes_with_one_seed():
+    # Per-seed accuracies 0.5, 0.7 (mean 0.6) and 0.2, 0.2, 0.5 (mean 0.3) on 10 images:
+    # squares 0.02 + (0.01 + 0.01 + 0.04), dof 1 + 2.
+    a = np.zeros((2, 10), bool)
+    a[0, :5] = True
+    a[1, :7] = True
+    b = np.zeros((3, 10), bool)
+    b[0, :2] = b[1, :2] = b[2, :5] = True
+    one = np.ones((1, 10), bool)  # a one-seed recipe: no spread of its own to pool
+    sd, recipes = pooled_seed_sd([a, one, b])
+    assert recipes == 2
+    assert sd == pytest.approx(np.sqrt((0.02 + 0.06) / 3))
+    assert pooled_seed_sd([one, one]) == (None, 0)
+
+
+def test_seed_sd_widens_a_one_seed_comparison_and_covers_another_seed():
+    rng = np.random.default_rng(5)
+    a, b = rng.random(4000) < 0.86, rng.random(4000) < 0.85
+    alone = paired_difference(a, b, n_resamples=1000)
+    pooled = paired_difference(a, b, n_resamples=1000, seed_sd=0.006)
+    assert pooled.estimate == alone.estimate
+    # Both sides lack their seed level: sd sqrt(2) x 0.6 pp is added to the image spread.
+    assert pooled.high - pooled.low > 1.3 * (alone.high - alone.low)
+    assert "pooled seed sd 0.60 pp" in pooled.method
+    # A side with several seeds keeps its own seed level: nothing is drawn for it.
+    several = rng.random((3, 4000)) < 0.86
+    both = paired_difference(several, b, n_resamples=1000, seed_sd=0.006)
+    own = paired_difference(several, b, n_resamples=1000)
+    assert both.high - both.low > own.high - own.low
+    with pytest.raises(ValueError, match="seed_sd"):
+        paired_difference(a, b, seed_sd=-0.01)

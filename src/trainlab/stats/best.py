@@ -41,7 +41,12 @@ from trainlab.stats.intervals import (
     finite_values,
     percent,
 )
-from trainlab.stats.paired import PairedDifference, as_correctness, paired_difference
+from trainlab.stats.paired import (
+    PairedDifference,
+    as_correctness,
+    paired_difference,
+    pooled_seed_sd,
+)
 
 MULTIPLICITY = ("holm", "bh", "none")
 
@@ -161,10 +166,14 @@ def not_distinguishable_from_best(
         name: as_correctness(test_correct[name], f"test_correct[{name!r}]") for name in order
     }
     others = order[1:]
+    # A grid trains most recipes once and races the leaders: a one-seed recipe's comparison
+    # takes its seed level from the raced recipes' spread, so membership does not rest on
+    # which seed that one training drew (a rerun under another seed agrees with it).
+    seed_sd, pooled_from = pooled_seed_sd(list(correct.values()))
 
     def compare(name: str, level: float) -> PairedDifference:
         return paired_difference(correct[name], correct[best], level, method=method,
-                                 n_resamples=n_resamples, seed=seed)
+                                 n_resamples=n_resamples, seed=seed, seed_sd=seed_sd)
 
     diffs = _step(others, compare, 1.0 - confidence, multiplicity)
     adjusted = adjust([diffs[name].p_value for name in others], multiplicity)
@@ -173,7 +182,8 @@ def not_distinguishable_from_best(
         diff = diffs[name]
         rows.append(RecipeVsBest(name, val_mean[name], diff, float(p_adj), diff.high < 0.0))
     diff_list = [diffs[name] for name in others]
-    text = _method_text(best, diff_list, correct[best].shape[1], confidence, multiplicity)
+    text = _method_text(best, diff_list, correct[best].shape[1], confidence, multiplicity,
+                        seed_sd, pooled_from)
     return BestSet(best, tuple(rows), confidence, multiplicity, text)
 
 
@@ -210,16 +220,21 @@ def _step(others: Sequence[str], compare: Callable[[str, float], PairedDifferenc
 
 def _method_text(
     best: str, diffs: list[PairedDifference], n_images: int, confidence: float,
-    multiplicity: str,
+    multiplicity: str, seed_sd: float | None = None, pooled_from: int = 0,
 ) -> str:
     """One line the report prints: how the best was chosen and how the set was decided."""
     several = any(d.n_seeds_a > 1 or d.n_seeds_b > 1 for d in diffs)
     single = any(d.n_seeds_a == 1 and d.n_seeds_b == 1 for d in diffs)
     tests = []
-    if single:
-        tests.append("paired bootstrap over images with McNemar's exact test (one seed each)")
+    if single and seed_sd is None:
+        tests.append("paired bootstrap over images with McNemar's exact test (one seed each: "
+                     "seed-to-seed variation not included)")
     if several:
         tests.append("a seed x image bootstrap (several seeds)")
+    if seed_sd is not None and any(min(d.n_seeds_a, d.n_seeds_b) == 1 for d in diffs):
+        tests.append(f"for a one-seed side, a seed x image bootstrap whose seed level is drawn "
+                     f"from the seed sd pooled over the {pooled_from} recipes with several "
+                     f"seeds ({100 * seed_sd:.2f} pp)")
     how = " and ".join(tests) if tests else "no other recipe"
     alpha = 1 - confidence
     rule = {

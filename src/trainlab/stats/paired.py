@@ -25,6 +25,14 @@ How the interval is drawn:
   (`_seed_weights`). Its p-value is the normal one of the bootstrap standard error (a Wald
   test), which has no resampling floor (2 / n_resamples) for Holm's alpha / m to trip on.
 
+A side with one seed where other recipes have several (a grid whose leaders were raced): the
+image bootstrap alone would treat that one training as the recipe. `seed_sd`, the seed-to-seed
+spread of one training's accuracy pooled over the recipes that have several seeds
+(:func:`pooled_seed_sd`), supplies the missing level: each replicate adds a normal draw of sd
+`seed_sd` for each one-seed side (a random effect, as in a one-way random-effects model whose
+between-seed variance is estimated from the other groups). The interval then covers another
+seed of that recipe, so a rerun under another seed agrees with it.
+
 Why seeds matter (a null simulation: two equally good recipes, 10,000 images, 300
 experiments, 95%): with one seed each the image bootstrap, blind to seed variation, called
 them different 14% of the time at a seed sd of 0.3 pp and 32% at 0.6 pp; with 2, 3 or 5
@@ -136,6 +144,7 @@ def paired_difference(
     method: Literal["percentile", "basic", "BCa"] = "percentile",
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    seed_sd: float | None = None,
 ) -> PairedDifference:
     """Difference in test accuracy a - b on the same images, with a paired interval.
 
@@ -146,6 +155,9 @@ def paired_difference(
             bootstrap (several seeds) is always percentile.
         n_resamples: bootstrap replicates.
         seed: seeds the resampling, so a report recomputes the same interval.
+        seed_sd: the pooled seed-to-seed sd of one training's accuracy (a fraction,
+            :func:`pooled_seed_sd`); drawn for each side that has one seed (module
+            docstring). None or 0: a one-seed side adds no seed variation.
 
     Returns:
         A `PairedDifference`; see the module docstring for which bootstrap and test it uses.
@@ -164,7 +176,11 @@ def paired_difference(
     acc_a, acc_b = accuracy(xa), accuracy(xb)
     estimate = acc_a - acc_b
     n_images = xa.shape[1]
-    if xa.shape[0] == 1 and xb.shape[0] == 1:
+    if seed_sd is not None and not (np.isfinite(seed_sd) and seed_sd >= 0.0):
+        raise ValueError(f"seed_sd must be a finite number >= 0 or None, got {seed_sd!r}")
+    # The sd drawn for each side: only a one-seed side lacks its seed level.
+    missing = [seed_sd if (seed_sd and x.shape[0] == 1) else 0.0 for x in (xa, xb)]
+    if xa.shape[0] == 1 and xb.shape[0] == 1 and not any(missing):
         low, high = _image_bootstrap(xa[0], xb[0], confidence, method, n_resamples, seed)
         p_value = mcnemar_exact(xa[0], xb[0])
         text = (
@@ -173,11 +189,14 @@ def paired_difference(
             "models (one seed each: seed-to-seed variation not included)"
         )
     else:
-        low, high, p_value = _two_level_bootstrap(xa, xb, estimate, confidence, n_resamples, seed)
+        low, high, p_value = _two_level_bootstrap(xa, xb, estimate, confidence, n_resamples,
+                                                  seed, missing)
+        pooled = (f"; a one-seed side's seed level drawn normal with the pooled seed sd "
+                  f"{100 * seed_sd:.2f} pp" if any(missing) and seed_sd else "")
         text = (
             f"two-level bootstrap: seeds resampled per side ({xa.shape[0]} and {xb.shape[0]}),"
             f" {n_images} test images resampled jointly (percentile, {n_resamples} resamples,"
-            f" seed {seed}); p-value from the bootstrap standard error"
+            f" seed {seed}){pooled}; p-value from the bootstrap standard error"
         )
     return PairedDifference(
         estimate, low, high, confidence, p_value, acc_a, acc_b, n_images,
@@ -204,7 +223,7 @@ def _image_bootstrap(
 
 def _two_level_bootstrap(
     xa: np.ndarray, xb: np.ndarray, estimate: float, confidence: float,
-    n_resamples: int, seed: int,
+    n_resamples: int, seed: int, missing_sd: Sequence[float] = (0.0, 0.0),
 ) -> tuple[float, float, float]:
     """Percentile interval and Wald p-value of the seed x image bootstrap (module docstring).
 
@@ -226,6 +245,9 @@ def _two_level_bootstrap(
         side_a = (images @ pattern_a * _seed_weights(xa.shape[0], size, rng)).sum(1)
         side_b = (images @ pattern_b * _seed_weights(xb.shape[0], size, rng)).sum(1)
         replicates[start : start + size] = (side_a - side_b) / n_images
+        for sign, sd in zip((1.0, -1.0), missing_sd, strict=True):
+            if sd:  # a one-seed side's seed level, from the pooled spread (module docstring)
+                replicates[start : start + size] += sign * rng.normal(0.0, sd, size)
     alpha = 1.0 - confidence
     low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
     spread = float(np.std(replicates, ddof=1)) if n_resamples > 1 else 0.0
@@ -250,3 +272,27 @@ def _seed_weights(n_seeds: int, size: int, rng: np.random.Generator) -> np.ndarr
     drawn = rng.integers(0, n_seeds, size=(size, n_seeds))
     share = (drawn[:, :, np.newaxis] == np.arange(n_seeds)).mean(axis=1)
     return 1.0 / n_seeds + np.sqrt(n_seeds / (n_seeds - 1)) * (share - 1.0 / n_seeds)
+
+
+def pooled_seed_sd(correct: Sequence[np.ndarray]) -> tuple[float | None, int]:
+    """The seed-to-seed sd of one training's accuracy, pooled over recipes with several seeds.
+
+    Args:
+        correct: per recipe, its per-image correctness (n_seeds, n_images) on the same images.
+
+    Returns:
+        (sd as a fraction, how many recipes it pools); (None, 0) when no recipe has two seeds.
+        The pooled variance is sum over recipes of sum_s (acc_rs - mean_r)^2 over
+        sum_r (n_r - 1): each recipe's spread about its own mean, so the recipes' different
+        accuracies do not enter.
+    """
+    squares, dof, recipes = 0.0, 0, 0
+    for x in correct:
+        per_seed = np.asarray(x, dtype=np.float64).mean(axis=1)
+        if per_seed.size >= 2:
+            squares += float(np.sum((per_seed - per_seed.mean()) ** 2))
+            dof += per_seed.size - 1
+            recipes += 1
+    if dof == 0:
+        return None, 0
+    return float(np.sqrt(squares / dof)), recipes
