@@ -76,7 +76,8 @@ def test_identical_classifiers_differ_by_exactly_zero():
 def test_two_level_bootstrap_reduces_to_the_image_bootstrap_with_one_seed():
     a, b = _table(both=3000, only_a=420, only_b=300, neither=280)
     diff = paired_difference(a, b, n_resamples=4000)
-    low, high, p_value = _two_level_bootstrap(a[None], b[None], diff.estimate, 0.95, 4000, 0)
+    low, high, p_value = _two_level_bootstrap((a[None], b[None]), (1.0, -1.0), diff.estimate,
+                                              0.95, 4000, 0)
     assert low == pytest.approx(diff.low, abs=0.002)
     assert high == pytest.approx(diff.high, abs=0.002)
     assert p_value == pytest.approx(diff.p_value, rel=0.5)  # Wald vs exact, p ~ 1e-5

@@ -220,9 +220,10 @@ def regularization(found: Findings, thresholds: claim_rules.RegularizationRule) 
 
 
 def transfer(found: Findings, thresholds: claim_rules.TransferRule) -> Judged:
-    """Claim 9 from the transfer cells, per `backbone/mode`: per target test image, the gain
-    over scratch at the smallest size minus at the largest (the cells score the same
-    images); one value, so no interval, where a cell has no per-image results."""
+    """Claim 9 from the transfer cells, per `backbone/mode`: the gain over scratch at the
+    smallest size minus at the largest, mean over seeds, with its seed x image interval (the
+    cells score the same images); one value, so no interval, where a cell has no per-image
+    results."""
     cells = found.cells.content
     if cells is None:
         return pending(found.cells.problem or "",
@@ -233,5 +234,5 @@ def transfer(found: Findings, thresholds: claim_rules.TransferRule) -> Judged:
     # Trainings per backbone x mode x size: each cell is one row of transfer.csv per seed.
     trainings = Counter((cell.backbone, cell.mode, cell.size) for cell in cells)
     seeds = min(trainings.values(), default=1)
-    return (rules.transfer(evidence.transfer_differences(cells, gains), gains, thresholds,
-                           found.confidence, seeds), {"gain_points": gains})
+    return (rules.transfer(evidence.transfer_differences(cells, gains, found.confidence), gains,
+                           thresholds, found.confidence, seeds), {"gain_points": gains})
