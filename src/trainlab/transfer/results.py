@@ -196,9 +196,8 @@ def gain_interval(cells: Sequence[CellResult], gain: Gain, confidence: float,
                                  confidence, n_resamples=resamples)
     except DataError:
         return None
-    band = diff.interval
-    return Interval(100.0 * band.estimate, 100.0 * band.low, 100.0 * band.high, confidence,
-                    band.n, band.method, seeds=band.seeds)
+    return Interval(100.0 * diff.estimate, 100.0 * diff.low, 100.0 * diff.high, confidence,
+                    diff.n_images, diff.method, seeds=diff.interval.seeds)
 
 
 def summarise(cells: Sequence[CellResult], notes: Mapping[str, Mapping[str, Any]],
