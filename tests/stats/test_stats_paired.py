@@ -7,7 +7,12 @@ import pytest
 import scipy.stats
 
 from trainlab.stats.intervals import accuracy, accuracy_interval
-from trainlab.stats.paired import _two_level_bootstrap, mcnemar_exact, paired_difference
+from trainlab.stats.paired import (
+    _two_level_bootstrap,
+    mcnemar_exact,
+    paired_difference,
+    seed_image_contrast,
+)
 
 
 def _table(both: int, only_a: int, only_b: int, neither: int) -> tuple[np.ndarray, np.ndarray]:
@@ -145,3 +150,19 @@ def test_seed_variation_widens_the_seed_x_image_interval_beyond_the_image_only_o
     # With identical seeds (no seed variation) the two levels agree with the image bootstrap.
     same = paired_difference(np.stack([a[0]] * 5), np.stack([b[0]] * 5), n_resamples=1000)
     assert width(same) == pytest.approx(width(image_only), rel=0.25)
+
+
+def test_a_two_sided_contrast_is_the_paired_difference_and_one_side_an_accuracy():
+    rng = np.random.default_rng(7)
+    a = np.stack([rng.random(500) < q for q in (0.80, 0.85, 0.90)])
+    b = np.stack([rng.random(500) < q for q in (0.75, 0.78)])
+    diff = paired_difference(a, b, n_resamples=1000, seed=3)
+    band = seed_image_contrast([a, b], [1.0, -1.0], n_resamples=1000, seed=3)
+    assert (band.estimate, band.low, band.high, band.seeds) == (
+        diff.estimate, diff.low, diff.high, 2)
+    acc = seed_image_contrast([a], [1.0], n_resamples=1000)
+    assert acc.estimate == pytest.approx(a.mean()) and acc.low < acc.estimate < acc.high
+    with pytest.raises(ValueError, match="one weight per side"):
+        seed_image_contrast([a, b], [1.0])
+    with pytest.raises(ValueError, match="same test images"):
+        seed_image_contrast([a, b[:, :-1]], [1.0, -1.0])
