@@ -187,7 +187,7 @@ def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPrediction
     # stay the chosen trial's (the only one whose probabilities the ensemble stage kept).
     best = dataclasses.replace(
         best, correct=np.stack([load_correct(t.test_correct, len(data.test)) for t in seeds]),
-        train_acc=statistics.fmean(t.final_train_acc or 0.0 for t in seeds),
+        train_acc=_mean([t.final_train_acc for t in seeds]),
         train_seconds=statistics.fmean(t.seconds or 0.0 for t in seeds))
     return [
         best,
@@ -195,6 +195,12 @@ def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPrediction
         entry(ENSEMBLES["vote"], "ensemble", "vote", averaged, None, summary.mlflow_run_id),
         entry(ENSEMBLES["greedy"], "ensemble", "greedy", greedy, None, summary.mlflow_run_id),
     ]
+
+
+def _mean(values: list[float | None]) -> float | None:
+    """The mean of the values recorded (None: none was)."""
+    kept = [v for v in values if v is not None]
+    return statistics.fmean(kept) if kept else None
 
 
 def _by_model(baselines: list[Baseline]) -> dict[tuple[str, float], list[Baseline]]:
