@@ -15,7 +15,7 @@ from trainlab.claims.verdict import each_confidence
 from trainlab.config.schema import GridConfig
 from trainlab.errors import DataError
 from trainlab.search.results import TrialRow
-from trainlab.stats.intervals import Interval
+from trainlab.stats.intervals import DEFAULT_RESAMPLES, Interval
 from trainlab.stats.paired import seed_image_contrast
 from trainlab.transfer.results import SCRATCH, CellResult, seed_correctness
 
@@ -119,8 +119,8 @@ def _mean_curve(runs: list[list[float]]) -> list[float]:
 
 
 def transfer_differences(cells: Sequence[CellResult],
-                         gains: Mapping[str, Mapping[str, float]],
-                         confidence: float) -> dict[str, Interval | list[float]]:
+                         gains: Mapping[str, Mapping[str, float]], confidence: float,
+                         resamples: int = DEFAULT_RESAMPLES) -> dict[str, Interval | list[float]]:
     """Claim 9, per `backbone/mode` with two sizes or more: (pretrained minus scratch at the
     smallest size) minus (the same at the largest), in points, with its seed x image interval
     (each cell's seeds resampled on their own, the target test images, which every cell
@@ -140,7 +140,7 @@ def transfer_differences(cells: Sequence[CellResult],
             sides = [seed_correctness([c for c in cells if (c.backbone, c.mode, c.size) == key])
                      for key in keys]
             band = seed_image_contrast(sides, (1.0, -1.0, -1.0, 1.0), each,
-                                       what=f"claim 9 {name}")
+                                       n_resamples=resamples, what=f"claim 9 {name}")
         except (TypeError, ValueError, DataError):  # no per-image results
             by_size = gains[name]
             out[name] = [by_size[str(small)] - by_size[str(large)]]
