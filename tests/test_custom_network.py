@@ -30,7 +30,7 @@ PARAMS = {
     "ensemble": {"top_k": 3, "greedy_pool": 4},
     "transfer": {"image_size": 32, "epochs": 2, "min_steps": 2, "batch_size": 64},
     "leaderboard": {"fractions": [0.5, 1.0], "inference_images": 64},
-    "stats": {"resamples": 500},
+    "stats": {"resamples": 500, "seeds": 2},  # each baseline: 2 trainings (tests/leaderboard)
 }
 
 

@@ -18,6 +18,12 @@ from trainlab.errors import ConfigError
         ({"transfer.sizes": [100, 100]}, r"transfer\.sizes = \[100, 100\] repeats a value"),
         ({"transfer.backbones": ["vgg"]}, r"transfer\.backbones\.0 = 'vgg' is not allowed"),
         ({"transfer.modes": ["probe"]}, r"transfer\.modes\.0 = 'probe' is not allowed"),
+        ({"transfer.headline": {"backbone": "resnet18"}},
+         r"transfer\.headline\.backbone = 'resnet18' is not trained: allowed are "
+         r"transfer\.backbones \['source', 'efficientnet_lite0'\]"),
+        ({"transfer.modes": ["linear_probe", "scratch"], "transfer.headline": {"mode": "finetune"}},
+         r"transfer\.headline\.mode = 'finetune' is not trained: allowed are the pretrained "
+         r"modes of transfer\.modes \['linear_probe'\]"),
     ],
 )
 def test_bad_transfer_sections_are_rejected(override, message):
@@ -42,3 +48,12 @@ def test_bad_transfer_sections_are_rejected(override, message):
 def test_bad_leaderboard_sections_are_rejected(override, message):
     with pytest.raises(ConfigError, match=message):
         Config().replace(**override)
+
+
+def test_the_headline_defaults_to_the_first_backbone_fine_tuned():
+    assert Config().transfer.headline_cell() == ("source", "finetune")
+    probe = Config().replace(**{"transfer.modes": ["linear_probe", "scratch"]})
+    assert probe.transfer.headline_cell() == ("source", "linear_probe")
+    assert Config().replace(**{"transfer.modes": ["finetune"]}).transfer.headline_cell() is None
+    assert Config().leaderboard.headline_baseline() == "efficientnet_lite0 finetune"
+    assert Config().replace(**{"stats.seeds": 2, "seed": 5}).training_seeds() == [5, 6]

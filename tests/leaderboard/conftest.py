@@ -16,7 +16,7 @@ LEADERBOARD_PARAMS = {
     "ensemble": {"top_k": 2, "greedy_pool": 2},
     "transfer": {"image_size": 32, "epochs": 2, "min_steps": 2, "batch_size": 64},
     "leaderboard": {"fractions": [0.1, 1.0], "inference_images": 64},
-    "stats": {"resamples": 500},
+    "stats": {"resamples": 500, "seeds": 2},  # every baseline and curve point: 2 trainings
 }
 
 

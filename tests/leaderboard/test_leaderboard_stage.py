@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from trainlab.cli import main
 from trainlab.data.prepared import load_prepared
 from trainlab.databases import absolute_uri
-from trainlab.leaderboard.results import BEST_SINGLE, ENSEMBLES, LeaderboardFile
+from trainlab.leaderboard.results import BEST_SINGLE, ENSEMBLES, ONE_SEED, LeaderboardFile
 from trainlab.probabilities import read_predictions
 from trainlab.stagefile import read_model
 
@@ -44,7 +44,8 @@ def test_the_leaderboard_scores_every_model_on_the_same_test_images(ensembled, c
     client = MlflowClient(absolute_uri("sqlite:///mlflow.db"))
     experiment = client.get_experiment_by_name("tests").experiment_id
     baselines = client.search_runs([experiment], "tags.`trainlab.kind` = 'baseline'")
-    assert len(baselines) == 4  # 2 modes x 2 fractions
+    assert len(baselines) == 8  # 2 modes x 2 fractions x 2 seeds (stats.seeds)
+    assert sorted(r.data.tags["transfer.seed"] for r in baselines) == ["0"] * 4 + ["1"] * 4
     for run in baselines:
         assert run.data.tags["mlflow.parentRunId"] == board.mlflow_run_id
     for name in ("efficientnet_lite0 linear_probe", "efficientnet_lite0 finetune"):
@@ -52,6 +53,10 @@ def test_the_leaderboard_scores_every_model_on_the_same_test_images(ensembled, c
         assert row.kind == "baseline" and row.params > 3_000_000 and row.images_per_second > 0
         assert row.diff_points == pytest.approx(
             100 * (row.test_acc - rows[BEST_SINGLE].test_acc), abs=1e-9)
+        # Its seeds are stats.seeds; the best recipe has the one seed the search gave its
+        # cell (no racing, search.repeats 1), so the comparison is never decided.
+        assert row.seeds == board.seeds == 2 and rows[BEST_SINGLE].seeds == 1
+        assert row.standing == ONE_SEED
 
     # The curve: the recipe and both baselines at 129 and all 1,293 train images.
     assert {(p.model, p.images) for p in board.curve} == {
@@ -59,9 +64,14 @@ def test_the_leaderboard_scores_every_model_on_the_same_test_images(ensembled, c
                                     "efficientnet_lite0 finetune") for size in (129, 1293)}
     recipe_full = next(p for p in board.curve if p.model == "best recipe" and p.images == 1293)
     assert recipe_full.test_acc == pytest.approx(rows[BEST_SINGLE].test_acc)
+    assert {(p.model, p.images): p.seeds for p in board.curve} == {
+        (model, size): 1 if (model, size) == ("best recipe", 1293) else 2
+        for model, size in {(p.model, p.images) for p in board.curve}}
     assert [c.sizes for c in board.crossovers] == [(129, 1293)] * 2
+    assert all("one seed (not decided) at 1,293" in c.verdict for c in board.crossovers)
     recipe_runs = client.search_runs([experiment], "tags.`trainlab.kind` = 'recipe_fraction'")
-    assert [r.data.tags["leaderboard.fraction"] for r in recipe_runs] == ["0.1"]
+    assert sorted((r.data.tags["leaderboard.fraction"], r.data.tags["recipe.seed"])
+                  for r in recipe_runs) == [("0.1", "0"), ("0.1", "1")]
 
     # The leaderboard's own run: the rows as metrics, the file as an artifact.
     run = client.get_run(board.mlflow_run_id)
@@ -69,8 +79,13 @@ def test_the_leaderboard_scores_every_model_on_the_same_test_images(ensembled, c
     assert run.data.metrics["best_single_recipe/test_acc"] == pytest.approx(
         rows[BEST_SINGLE].test_acc)
     metrics = json.loads(Path("metrics/leaderboard.json").read_text())
-    best_baseline = max((r for r in board.rows if r.kind == "baseline"), key=lambda r: r.test_acc)
-    assert metrics == {"base_vs": pytest.approx(best_baseline.diff_points, abs=1e-6)}
+    # base_vs is declared: the first backbone fine-tuned, mean over its seeds, minus the best
+    # recipe; its interval beside it in leaderboard.json.
+    declared = rows["efficientnet_lite0 finetune"]
+    assert metrics == {"base_vs": pytest.approx(declared.diff_points, abs=1e-6)}
+    assert board.headline is not None and board.headline.model == declared.name
+    assert (board.headline.diff_low, board.headline.diff_high) == (declared.diff_low,
+                                                                   declared.diff_high)
     assert "leaderboard (360 test images, intervals at 95%)" in printed
 
     # The report opens on it.

@@ -8,7 +8,14 @@ import pytest
 
 from trainlab.config.schema import StatsConfig
 from trainlab.leaderboard.results import BEHIND, BEST_SINGLE, ONE_SEED, REFERENCE
-from trainlab.leaderboard.table import Entry, crossover, leaderboard_rows, standing
+from trainlab.leaderboard.table import (
+    Entry,
+    crossover,
+    curve_point,
+    headline,
+    leaderboard_rows,
+    standing,
+)
 from trainlab.report.leaderboard import pareto_front
 from trainlab.stats.paired import paired_difference
 
@@ -108,3 +115,39 @@ def test_the_pareto_front_keeps_what_nothing_beats_on_both():
                _entry("cheap", 0.70, "baseline", 1.0)]
     rows = leaderboard_rows(entries, LABELS, STATS, 10)
     assert [row.name for row in pareto_front(rows)] == ["cheap", BEST_SINGLE, "mean"]
+
+
+def _seeded(name: str, accuracies, kind: str = "baseline") -> Entry:
+    """An entry trained at one seed per accuracy: (n_seeds, N) correctness and probabilities."""
+    seeds = [_entry(name, accuracy, kind) for accuracy in accuracies]
+    return Entry(name, kind, np.stack([e.correct for e in seeds]),
+                 np.stack([e.probs for e in seeds]), 0.99, 1000, 2.0, 5000.0, None)
+
+
+def test_rows_over_seeds_are_means_with_seed_by_image_intervals_and_state_their_seeds():
+    reference = _seeded(BEST_SINGLE, (0.84, 0.85, 0.86), "recipe")
+    # Three seeds that disagree by 16 points: the accuracy's interval must show it.
+    shaky = _seeded("efficientnet_lite0 finetune", (0.62, 0.70, 0.78))
+    rows = {row.name: row for row in leaderboard_rows([reference, shaky], LABELS, STATS, 10)}
+    row = rows["efficientnet_lite0 finetune"]
+    assert row.seeds == 3 and rows[BEST_SINGLE].seeds == 3
+    assert row.test_acc == pytest.approx(shaky.correct.mean())
+    assert row.diff_points == pytest.approx(100 * (row.test_acc - rows[BEST_SINGLE].test_acc))
+    one = leaderboard_rows([_entry(BEST_SINGLE, 0.85, "recipe"),
+                            Entry("x", "baseline", shaky.correct[1], shaky.probs[1], 0.99, 1,
+                                  1.0, 1.0, None)], LABELS, STATS, 10)
+    image_only = next(r for r in one if r.name == "x")
+    assert row.test_high - row.test_low > 2 * (image_only.test_high - image_only.test_low)
+    assert row.standing == BEHIND  # 15 pp behind over 3 seeds a side: decided
+    assert row.ece is not None and row.nll is not None  # the mean of each seed's
+    lead = headline(list(rows.values()), "efficientnet_lite0 finetune")
+    assert lead is not None and (lead.diff_points, lead.seeds, lead.standing) == (
+        row.diff_points, 3, BEHIND)
+    assert headline(list(rows.values()), "resnet18 finetune") is None
+
+
+def test_a_curve_point_is_the_mean_over_its_seeds():
+    entry = _seeded("probe", (0.7, 0.8))
+    point = curve_point("probe", 0.1, 129, entry.correct, 3.0, None, STATS)
+    assert point.seeds == 2 and point.test_acc == pytest.approx(entry.correct.mean())
+    assert point.test_low < point.test_acc < point.test_high

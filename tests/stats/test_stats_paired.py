@@ -12,6 +12,7 @@ from trainlab.stats.paired import (
     mcnemar_exact,
     paired_difference,
     pooled_seed_sd,
+    seed_image_contrast,
 )
 
 
@@ -81,7 +82,8 @@ def test_identical_classifiers_differ_by_exactly_zero():
 def test_two_level_bootstrap_reduces_to_the_image_bootstrap_with_one_seed():
     a, b = _table(both=3000, only_a=420, only_b=300, neither=280)
     diff = paired_difference(a, b, n_resamples=4000)
-    low, high, p_value = _two_level_bootstrap(a[None], b[None], diff.estimate, 0.95, 4000, 0)
+    low, high, p_value = _two_level_bootstrap((a[None], b[None]), (1.0, -1.0), diff.estimate,
+                                              0.95, 4000, 0)
     assert low == pytest.approx(diff.low, abs=0.002)
     assert high == pytest.approx(diff.high, abs=0.002)
     assert p_value == pytest.approx(diff.p_value, rel=0.5)  # Wald vs exact, p ~ 1e-5
@@ -182,3 +184,19 @@ def test_seed_sd_widens_a_one_seed_comparison_and_covers_another_seed():
     assert both.high - both.low > own.high - own.low
     with pytest.raises(ValueError, match="seed_sd"):
         paired_difference(a, b, seed_sd=-0.01)
+
+
+def test_a_two_sided_contrast_is_the_paired_difference_and_one_side_an_accuracy():
+    rng = np.random.default_rng(7)
+    a = np.stack([rng.random(500) < q for q in (0.80, 0.85, 0.90)])
+    b = np.stack([rng.random(500) < q for q in (0.75, 0.78)])
+    diff = paired_difference(a, b, n_resamples=1000, seed=3)
+    band = seed_image_contrast([a, b], [1.0, -1.0], n_resamples=1000, seed=3)
+    assert (band.estimate, band.low, band.high, band.seeds) == (
+        diff.estimate, diff.low, diff.high, 2)
+    acc = seed_image_contrast([a], [1.0], n_resamples=1000)
+    assert acc.estimate == pytest.approx(a.mean()) and acc.low < acc.estimate < acc.high
+    with pytest.raises(ValueError, match="one weight per side"):
+        seed_image_contrast([a, b], [1.0])
+    with pytest.raises(ValueError, match="same test images"):
+        seed_image_contrast([a, b[:, :-1]], [1.0, -1.0])

@@ -70,7 +70,7 @@ def test_a_recipe_and_a_transfer_cell_train_in_the_same_kind_of_trainer(prepared
         setup = CellSetup(cfg, data, plan.subsets, CPU, client, parent)
         module = TransferModule(nn.Linear(64, plan.task.num_classes), frozen=nn.Flatten(), lr=0.01)
         cell = run_cell(setup, "pixels", "linear_probe", "all", size, module, images, {},
-                        callbacks=[cell_seen])
+                        callbacks=[cell_seen], seed=cfg.seed)
 
     assert recipe_seen.callbacks == cell_seen.callbacks
     assert {EarlyStopping, ModelCheckpoint} <= set(cell_seen.callbacks)

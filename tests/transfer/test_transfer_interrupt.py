@@ -51,6 +51,8 @@ def transferred(prepared: Path):
     params["tracking"] |= {"uri": f"sqlite:///{prepared / 'mlflow.db'}", "log_checkpoint": False}
     params["model"] |= MODEL
     params["transfer"] = TRANSFER
+    # One training a cell: the hold points count fits (source, probe, scratch), not seeds.
+    params["stats"] = {"seeds": 1}
     Path("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     handler = signal.getsignal(signal.SIGTERM)  # cli.main installs its own: put it back
     try:

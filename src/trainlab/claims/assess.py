@@ -26,7 +26,7 @@ from trainlab.config.claims import ClaimsConfig
 from trainlab.config.schema import GridConfig
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.search.results import TrialRow
-from trainlab.stats.intervals import Interval
+from trainlab.stats.intervals import DEFAULT_RESAMPLES, Interval
 from trainlab.transfer.results import CellResult, transfer_gains
 
 Details = dict[str, Any]
@@ -51,6 +51,7 @@ class Findings:
         claims: the `claims` section (experiment sizes; its `rules` are handed out per claim).
         grid: the search's grid (claim 8 names the penalties it left untested).
         confidence: `stats.confidence`, of every interval a rule draws.
+        resamples: `stats.resamples`, of the bootstrap intervals (claim 9's seed x image one).
         rows: the claims' own experiments, by `Experiments` method name -> its rows.
         trials, ensemble, cells: the search's, ensemble's and transfer stage's files.
         search_curves: the search trials' mean train accuracy per epoch, per activation
@@ -60,6 +61,7 @@ class Findings:
     claims: ClaimsConfig
     grid: GridConfig
     confidence: float
+    resamples: int = DEFAULT_RESAMPLES
     rows: Mapping[str, Rows] = field(default_factory=dict)
     trials: Read[list[TrialRow]] = Read()
     ensemble: Read[EnsembleSummary] = Read()
@@ -220,9 +222,10 @@ def regularization(found: Findings, thresholds: claim_rules.RegularizationRule) 
 
 
 def transfer(found: Findings, thresholds: claim_rules.TransferRule) -> Judged:
-    """Claim 9 from the transfer cells, per `backbone/mode`: per target test image, the gain
-    over scratch at the smallest size minus at the largest (the cells score the same
-    images); one value, so no interval, where a cell has no per-image results."""
+    """Claim 9 from the transfer cells, per `backbone/mode`: the gain over scratch at the
+    smallest size minus at the largest, mean over seeds, with its seed x image interval (the
+    cells score the same images); one value, so no interval, where a cell has no per-image
+    results."""
     cells = found.cells.content
     if cells is None:
         return pending(found.cells.problem or "",
@@ -233,5 +236,6 @@ def transfer(found: Findings, thresholds: claim_rules.TransferRule) -> Judged:
     # Trainings per backbone x mode x size: each cell is one row of transfer.csv per seed.
     trainings = Counter((cell.backbone, cell.mode, cell.size) for cell in cells)
     seeds = min(trainings.values(), default=1)
-    return (rules.transfer(evidence.transfer_differences(cells, gains), gains, thresholds,
-                           found.confidence, seeds), {"gain_points": gains})
+    return (rules.transfer(evidence.transfer_differences(cells, gains, found.confidence,
+                                                         found.resamples), gains,
+                           thresholds, found.confidence, seeds), {"gain_points": gains})

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from trainlab.claims.verdict import each_confidence
 from trainlab.config.schema import GridConfig
-from trainlab.correctness import load_correct
 from trainlab.errors import DataError
 from trainlab.search.results import TrialRow
-from trainlab.transfer.results import CellResult
+from trainlab.stats.intervals import DEFAULT_RESAMPLES, Interval
+from trainlab.stats.paired import seed_image_contrast
+from trainlab.transfer.results import SCRATCH, CellResult, seed_correctness
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -117,25 +119,33 @@ def _mean_curve(runs: list[list[float]]) -> list[float]:
 
 
 def transfer_differences(cells: Sequence[CellResult],
-                         gains: Mapping[str, Mapping[str, float]]) -> dict[str, list[float]]:
-    """Claim 9, per `backbone/mode` with two sizes or more: per target test image, (pretrained
-    minus scratch at the smallest size) minus (the same at the largest), in points; its mean
-    is the difference of the two gains. Where a cell has no per-image results (an older
-    transfer.csv), the one value of that difference instead."""
-    by_key = {(c.backbone, c.mode, c.size): c for c in cells}
-    out: dict[str, list[float]] = {}
-    for name, by_size in gains.items():
-        sizes = [int(size) for size in by_size]
-        if len(sizes) < 2:
-            continue
+                         gains: Mapping[str, Mapping[str, float]], confidence: float,
+                         resamples: int = DEFAULT_RESAMPLES) -> dict[str, Interval | list[float]]:
+    """Claim 9, per `backbone/mode` with two sizes or more: (pretrained minus scratch at the
+    smallest size) minus (the same at the largest), in points, with its seed x image interval
+    (each cell's seeds resampled on their own, the target test images, which every cell
+    scores, jointly: `stats.paired.seed_image_contrast`), each drawn at the Bonferroni share
+    of `confidence` over the conditions. Where a cell has no per-image results (an older
+    transfer.csv), the one value of that difference instead (no interval)."""
+    conditions = {name: [int(size) for size in by_size] for name, by_size in gains.items()
+                  if len(by_size) >= 2}
+    each = each_confidence(confidence, len(conditions))
+    out: dict[str, Interval | list[float]] = {}
+    for name, sizes in conditions.items():
         backbone, mode = name.split("/", 1)
         small, large = sizes[0], sizes[-1]
-        keys = [(backbone, mode, small), (backbone, "scratch", small),
-                (backbone, mode, large), (backbone, "scratch", large)]
+        keys = [(backbone, mode, small), (backbone, SCRATCH, small),
+                (backbone, mode, large), (backbone, SCRATCH, large)]
         try:
-            p_s, s_s, p_l, s_l = (load_correct(by_key[key].test_correct).astype(float)
-                                  for key in keys)
-            out[name] = (100.0 * ((p_s - s_s) - (p_l - s_l))).tolist()
-        except (KeyError, TypeError, ValueError, DataError):  # no per-image results
+            sides = [seed_correctness([c for c in cells if (c.backbone, c.mode, c.size) == key])
+                     for key in keys]
+            band = seed_image_contrast(sides, (1.0, -1.0, -1.0, 1.0), each,
+                                       n_resamples=resamples, what=f"claim 9 {name}")
+        except (TypeError, ValueError, DataError):  # no per-image results
+            by_size = gains[name]
             out[name] = [by_size[str(small)] - by_size[str(large)]]
+            continue
+        assert band.low is not None and band.high is not None
+        out[name] = Interval(100.0 * band.estimate, 100.0 * band.low, 100.0 * band.high,
+                             band.confidence, band.n, band.method, seeds=band.seeds)
     return out

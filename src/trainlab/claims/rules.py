@@ -344,19 +344,23 @@ def regularization(
 
 def transfer_rule(rule: TransferRule, confidence: float) -> str:
     return (f"per backbone x mode: (gain over scratch at the smallest target size) minus (at "
-            f"the largest), its {confidence:.0%} interval over the target test images (each "
-            f"image's difference of gains: one training per cell, seed variation not "
-            f"included): above {rule.min_diff_points:g} pp → holds; below → does not hold; "
-            f"otherwise inconclusive; overall rule '{rule.overall}' over backbone x mode")
+            f"the largest), mean over the cells' seeds, its {confidence:.0%} seed x image "
+            f"interval (each cell's seeds and the target test images resampled): above "
+            f"{rule.min_diff_points:g} pp → holds; below → does not hold; otherwise "
+            f"inconclusive (so is one seed a cell); overall rule '{rule.overall}' over "
+            f"backbone x mode")
 
 
-def transfer(diffs: Mapping[str, Sequence[float]], gains: Mapping[str, Mapping[str, float]],
-             rule: TransferRule, confidence: float, seeds: int = 1) -> Verdict:
-    """Claim 9, per `backbone/mode`: `diffs` holds, per target test image, the difference of
-    gains in points (pretrained minus scratch at the smallest size, minus the same at the
-    largest); `gains` the gain over scratch per target size (smallest first), for the
-    numbers. A condition without per-image results has one value: inconclusive. `seeds`:
-    trainings per cell (the fewest); with one, every condition is "one seed", undecided."""
+def transfer(diffs: Mapping[str, Interval | Sequence[float]],
+             gains: Mapping[str, Mapping[str, float]], rule: TransferRule, confidence: float,
+             seeds: int = 1) -> Verdict:
+    """Claim 9, per `backbone/mode`: `diffs` holds the difference of gains in points
+    (pretrained minus scratch at the smallest size, minus the same at the largest): its seed
+    x image interval, drawn at `each_confidence` (`evidence.transfer_differences`; it carries
+    its seeds), or per-image values (a t-interval over the images, `seeds` trainings a cell);
+    `gains` the gain over scratch per target size (smallest first), for the numbers. A
+    condition without per-image results has one value: inconclusive. With one seed a cell,
+    every condition is "one seed", undecided."""
     text = transfer_rule(rule, confidence)
     numbers: dict[str, float | None] = {}
     for name, by_size in gains.items():
@@ -366,7 +370,9 @@ def transfer(diffs: Mapping[str, Sequence[float]], gains: Mapping[str, Mapping[s
         return _inconclusive("needs pretrained and scratch cells at two or more target sizes "
                              "(transfer.sizes, transfer.modes)", numbers, text, confidence)
     each = each_confidence(confidence, len(diffs))
-    verdicts = {name: effect(values, rule.min_diff_points, each, unit="pp", seeds=seeds)
+    verdicts = {name: judge(values, rule.min_diff_points, unit="pp")
+                if isinstance(values, Interval)
+                else effect(values, rule.min_diff_points, each, unit="pp", seeds=seeds)
                 for name, values in diffs.items()}
     for name, verdict in verdicts.items():
         numbers[f"small minus large {name} pp"] = verdict.interval.estimate

@@ -125,8 +125,8 @@ def judge_all(cfg: Config, rows: dict[str, Any], upstream: Evidence,
     handed its thresholds (`claims.rules.<rule>`)."""
     trials = Read(*read_rows(upstream.search_trials, TrialRow, rerun(SEARCH)))
     found = Findings(
-        claims=cfg.claims, grid=cfg.grid, confidence=cfg.stats.confidence, rows=rows,
-        trials=trials,
+        claims=cfg.claims, grid=cfg.grid, confidence=cfg.stats.confidence,
+        resamples=cfg.stats.resamples, rows=rows, trials=trials,
         ensemble=Read(*read_model(upstream.ensemble, EnsembleSummary, rerun(ENSEMBLE))),
         cells=Read(*read_rows(upstream.transfer, CellResult, rerun(TRANSFER))),
         search_curves=evidence.search_train_curves(client, trials.content)

@@ -58,6 +58,11 @@ class Config(Section):
             return flat
         return {key: value for key, value in flat.items() if key.split(".")[0] in sections}
 
+    def training_seeds(self) -> list[int]:
+        """The seeds of every compared model's trainings: `seed`, `seed` + 1, ... (`stats.seeds`
+        of them), so a comparison's interval includes the training randomness."""
+        return [self.seed + k for k in range(self.stats.seeds)]
+
     def recipe(self) -> dict[str, Any]:
         """The values that decide what a training learns (:data:`RECIPE_KEYS`), dotted."""
         return {key: value for key, value in self.flat(*RECIPE_KEYS).items()

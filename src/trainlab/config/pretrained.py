@@ -22,6 +22,16 @@ IMAGENET_BACKBONES = tuple(name for name in BACKBONES if name != "source")
 PRETRAINED_MODES = tuple(mode for mode in TRANSFER_MODES if mode != "scratch")
 
 
+class TransferHeadline(Section):
+    """The one gain the stage's DVC metric `tl_gain` reports, declared before the run: the
+    named backbone and mode over scratch at the smallest target size, mean over `stats.seeds`
+    trainings (the interval beside it in reports/transfer.json). A max over noisy gains would
+    be biased upwards and would change cell with the seed."""
+
+    backbone: Literal[BACKBONES] | None = None  # type: ignore[valid-type]  # None: the first of transfer.backbones
+    mode: Literal[PRETRAINED_MODES] | None = None  # type: ignore[valid-type]  # None: finetune, else the first pretrained mode
+
+
 class TransferConfig(Section):
     """Transfer learning: pretrained backbones vs training from scratch on a target task.
 
@@ -51,11 +61,32 @@ class TransferConfig(Section):
     threads: PositiveInt | None = None  # torch intra-op threads; None = torch's default
     resnet18_weights: str | None = None  # local weights file; None = torchvision's download
     models_dir: ProjectPath = "models/transfer"
+    headline: TransferHeadline = TransferHeadline()  # what `tl_gain` is
+
+    def headline_cell(self) -> tuple[str, str] | None:
+        """(backbone, mode) of `tl_gain`; None when no pretrained mode or no scratch is run."""
+        pretrained = [mode for mode in self.modes if mode != "scratch"]
+        if not pretrained or "scratch" not in self.modes:
+            return None
+        mode = self.headline.mode or ("finetune" if "finetune" in pretrained else pretrained[0])
+        return self.headline.backbone or self.backbones[0], mode
 
     @model_validator(mode="after")
     def _consistent(self) -> TransferConfig:
         check_lists("transfer", self, ("backbones", "modes", "sizes"),
                     ("source_classes", "target_classes"))
+        h = self.headline
+        if h.backbone is not None and h.backbone not in self.backbones:
+            raise ValueError(
+                f"transfer.headline.backbone = {h.backbone!r} is not trained: allowed are "
+                f"transfer.backbones {list(self.backbones)} (or null: the first of them)"
+            )
+        if h.mode is not None and h.mode not in self.modes:
+            raise ValueError(
+                f"transfer.headline.mode = {h.mode!r} is not trained: allowed are the "
+                f"pretrained modes of transfer.modes "
+                f"{[m for m in self.modes if m != 'scratch']} (or null: finetune, else the first)"
+            )
         # None (halves of the dataset's classes) is resolved and checked by the stage.
         if self.target_classes is not None and len(self.target_classes) < 2:
             raise ValueError(
@@ -96,6 +127,12 @@ class LeaderboardConfig(Section):
     fractions: tuple[Annotated[float, Field(gt=0.0, le=1.0)], ...] = (0.01, 0.1, 1.0)
     inference_images: PositiveInt = 512  # test images timed per model for images/s
     models_dir: ProjectPath = "models/leaderboard"
+
+    def headline_baseline(self) -> str:
+        """The baseline row `base_vs` reports (declared, not the best of noisy rows): the first
+        backbone, fine-tuned (else its first mode), on the whole train split."""
+        mode = "finetune" if "finetune" in self.modes else self.modes[0]
+        return f"{self.backbones[0]} {mode}"
 
     @model_validator(mode="after")
     def _consistent(self) -> LeaderboardConfig:

@@ -1,7 +1,9 @@
 """ImageNet-pretrained baselines on the main task: the grid's own train, val and test splits.
 
 Each `leaderboard.backbones` x `leaderboard.modes` trains at each `leaderboard.fractions` of
-the prepared train split (stratified, seeded, nested), as the transfer stage's pretrained
+the prepared train split (stratified, seeded, nested), at each of `Config.training_seeds`
+(`stats.seeds` trainings: the leaderboard's rows and curve are means over them, with seed x
+image intervals; one subset a fraction, shared by the seeds), as the transfer stage's pretrained
 cells do (:func:`trainlab.transfer.pretrained.train_pretrained_cells`: the project's one
 Trainer factory, early stopping and the best snapshot on val accuracy, `transfer.*`
 hyperparameters), tracked as runs of kind `baseline` under the leaderboard's run. The frozen
@@ -38,7 +40,7 @@ from trainlab.transfer.tasks import stratified_subset
 
 @dataclass(frozen=True)
 class Baseline:
-    """One pretrained baseline at one fraction of the train split."""
+    """One pretrained baseline at one fraction of the train split, trained at one seed."""
 
     name: str  # "<backbone> <mode>"
     fraction: float
@@ -47,7 +49,8 @@ class Baseline:
     correct: np.ndarray  # (N_test,) bool: what the cell saved (trainlab.correctness)
     params: int
     train_seconds: float  # the cell's + the shared frozen-feature pass
-    images_per_second: float | None  # measured for the whole-split cells only
+    # measured for the whole-split cells of the first seed only (the seeds share the network)
+    images_per_second: float | None
     model: nn.Module  # as deployed: raw images in, logits out (best snapshot)
 
 
@@ -105,7 +108,7 @@ def train_baselines(
                                                          FEATURE_BATCH))
         deployed = trained.deployed
         speed = (images_per_second([deployed], data.test.images[:lb.inference_images], device)
-                 if fraction == 1.0 else None)
+                 if fraction == 1.0 and cell.seed == cfg.seed else None)
         result = Baseline(f"{cell.backbone} {cell.mode}", fraction, cell, probs.cpu().numpy(),
                           load_correct(cell.test_correct, len(data.test)),
                           parameter_count(deployed), cell.seconds + trained.feature_seconds,

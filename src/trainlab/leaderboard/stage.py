@@ -10,6 +10,8 @@ as an artifact; the baselines and the recipe's subset trainings are its child ru
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 
 from trainlab.config.params import Config
+from trainlab.correctness import load_correct
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.ensemble.manifest import read_manifest
 from trainlab.ensemble.summary_file import EnsembleSummary
@@ -25,9 +28,16 @@ from trainlab.errors import DataError
 from trainlab.io import slug
 from trainlab.leaderboard.baselines import Baseline, fraction_sizes, train_baselines
 from trainlab.leaderboard.costs import images_per_second, parameter_count
-from trainlab.leaderboard.recipe_curve import RecipePoint, recipe_points
+from trainlab.leaderboard.recipe_curve import RecipePoint, cell_trials, recipe_points
 from trainlab.leaderboard.results import BEST_SINGLE, ENSEMBLES, LeaderboardFile
-from trainlab.leaderboard.table import RECIPE, Entry, crossover, curve_point, leaderboard_rows
+from trainlab.leaderboard.table import (
+    RECIPE,
+    Entry,
+    crossover,
+    curve_point,
+    headline,
+    leaderboard_rows,
+)
 from trainlab.models.checkpoint import load_module
 from trainlab.models.custom import check_network
 from trainlab.models.device import resolve_device
@@ -85,22 +95,32 @@ def run_leaderboard(cfg: Config, args) -> int:
     with tracked_run(client, cfg.tracking.experiment, "leaderboard", tags) as run_id:
         log_params(client, run_id, cfg.flat("leaderboard", "transfer", "stats"))
         baselines = train_baselines(cfg, data, client, run_id, device, on_result=_show_baseline)
-        points = recipe_points(cfg, data, best, sizes, client, run_id, on_point=_show_point)
+        points = recipe_points(cfg, data, best, trials, sizes, client, run_id,
+                               on_point=_show_point)
+        models = _by_model(baselines)
         entries = [
-            *_recipe_entries(cfg, data, predictions, summary, manifest, by_run, device),
-            *[_baseline_entry(b) for b in baselines if b.fraction == 1.0],
+            *_recipe_entries(cfg, data, predictions, summary, manifest, by_run, device,
+                             cell_trials(trials, best)),
+            *[_baseline_entry(seeds) for (_, fraction), seeds in models.items()
+              if fraction == 1.0],
         ]
         rows = leaderboard_rows(entries, predictions.labels, cfg.stats, cfg.ensemble.ece_bins)
         board = LeaderboardFile(
             dataset=data.dataset, fingerprint=data.fingerprint, test_images=len(data.test),
             train_images=len(data.train), confidence=cfg.stats.confidence,
             best_single=f"{best.cell}#s{best.seed}, trial {best.trial} (val {best.val_acc:.4f})",
-            method=(f"test accuracy: Clopper-Pearson exact interval; difference from the "
-                    f"{BEST_SINGLE}: paired bootstrap over the test images "
-                    f"({cfg.stats.resamples} resamples) with McNemar's exact test; both at "
-                    f"{cfg.stats.confidence:.0%}, one trained model per row"),
-            rows=tuple(rows), curve=tuple(_curve(cfg, points, baselines)),
-            crossovers=tuple(_crossovers(cfg, points, baselines)),
+            method=(f"test accuracy: mean over a row's seeds (baselines and the curve: "
+                    f"{cfg.stats.seeds} each; the {BEST_SINGLE}: the search's seeds of its "
+                    f"cell), seed x image bootstrap interval (Clopper-Pearson exact for one "
+                    f"seed); difference from the {BEST_SINGLE}: seed x image paired bootstrap "
+                    f"(each side's seeds resampled on their own, the test images jointly; "
+                    f"one seed a side: the image bootstrap with McNemar's exact test, never "
+                    f"decided); {cfg.stats.resamples} resamples, at "
+                    f"{cfg.stats.confidence:.0%}"),
+            seeds=cfg.stats.seeds, rows=tuple(rows),
+            headline=headline(rows, cfg.leaderboard.headline_baseline()),
+            curve=tuple(_curve(cfg, points, models)),
+            crossovers=tuple(_crossovers(cfg, points, models)),
             notes=tuple(_notes(cfg, summary)), seconds=time.perf_counter() - started,
             mlflow_run_id=run_id,
         )
@@ -133,8 +153,10 @@ def _trial(by_run: dict[str, TrialRow], run_id: str, path: str) -> TrialRow:
 # --- rows ------------------------------------------------------------------------------
 def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPredictions,
                     summary: EnsembleSummary, manifest: Manifest,
-                    by_run: dict[str, TrialRow], device: torch.device) -> list[Entry]:
-    """The best single recipe and each ensemble, from the ensemble stage's predictions."""
+                    by_run: dict[str, TrialRow], device: torch.device,
+                    seeds: list[TrialRow]) -> list[Entry]:
+    """The best single recipe over `seeds` (the search's trials of its cell: the reference
+    of every paired difference) and each ensemble, from the ensemble stage's predictions."""
     checkpoints = {m.run_id: m.checkpoint for m in manifest.members}
     sample = data.test.images[: cfg.leaderboard.inference_images]
     modules: dict[str, torch.nn.Module] = {}
@@ -159,42 +181,71 @@ def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPrediction
     single = summary.best_single.by_val.run_id
     averaged = list(summary.ensemble.members)
     greedy = [pick.run_id for pick in summary.greedy.selection]
+    best = entry(BEST_SINGLE, "recipe", "best_single", [single], by_run[single].final_train_acc,
+                 single)
+    # Its accuracy and every difference from it over the seeds of its cell; its ECE and NLL
+    # stay the chosen trial's (the only one whose probabilities the ensemble stage kept).
+    best = dataclasses.replace(
+        best, correct=np.stack([load_correct(t.test_correct, len(data.test)) for t in seeds]),
+        train_acc=_mean([t.final_train_acc for t in seeds]),
+        train_seconds=statistics.fmean(t.seconds or 0.0 for t in seeds))
     return [
-        entry(BEST_SINGLE, "recipe", "best_single", [single], by_run[single].final_train_acc,
-              single),
+        best,
         entry(ENSEMBLES["mean"], "ensemble", "mean", averaged, None, summary.mlflow_run_id),
         entry(ENSEMBLES["vote"], "ensemble", "vote", averaged, None, summary.mlflow_run_id),
         entry(ENSEMBLES["greedy"], "ensemble", "greedy", greedy, None, summary.mlflow_run_id),
     ]
 
 
-def _baseline_entry(baseline: Baseline) -> Entry:
-    cell = baseline.cell
+def _mean(values: list[float | None]) -> float | None:
+    """The mean of the values recorded (None: none was)."""
+    kept = [v for v in values if v is not None]
+    return statistics.fmean(kept) if kept else None
+
+
+def _by_model(baselines: list[Baseline]) -> dict[tuple[str, float], list[Baseline]]:
+    """The baselines by (name, fraction): each a list of its seeds' trainings."""
+    grouped: dict[tuple[str, float], list[Baseline]] = {}
+    for b in baselines:
+        grouped.setdefault((b.name, b.fraction), []).append(b)
+    return grouped
+
+
+def _baseline_entry(seeds: list[Baseline]) -> Entry:
+    """One baseline's row over its seeds: accuracies and costs the mean of its trainings'."""
+    first = seeds[0]
     return Entry(
-        name=baseline.name, kind="baseline", correct=baseline.correct, probs=baseline.probs,
-        train_acc=cell.final_train_acc, params=baseline.params,
-        train_seconds=baseline.train_seconds,
-        images_per_second=baseline.images_per_second or 0.0, run_id=cell.run_id,
+        name=first.name, kind="baseline", correct=np.stack([b.correct for b in seeds]),
+        probs=np.stack([b.probs for b in seeds]),
+        train_acc=statistics.fmean(b.cell.final_train_acc for b in seeds), params=first.params,
+        train_seconds=statistics.fmean(b.train_seconds for b in seeds),
+        images_per_second=next((b.images_per_second for b in seeds if b.images_per_second),
+                               0.0),
+        run_id=first.cell.run_id,
     )
 
 
 # --- the curve and the crossovers -------------------------------------------------------
-def _curve(cfg: Config, points: list[RecipePoint], baselines: list[Baseline]):
+def _curve(cfg: Config, points: list[RecipePoint],
+           models: dict[tuple[str, float], list[Baseline]]):
     for p in points:
         yield curve_point(RECIPE, p.fraction, p.images, p.correct, p.train_seconds, p.run_id,
                           cfg.stats)
-    for b in baselines:
-        yield curve_point(b.name, b.fraction, b.cell.size, b.correct, b.train_seconds,
-                          b.cell.run_id, cfg.stats)
+    for (name, fraction), seeds in models.items():
+        yield curve_point(name, fraction, seeds[0].cell.size,
+                          np.stack([b.correct for b in seeds]),
+                          statistics.fmean(b.train_seconds for b in seeds),
+                          seeds[0].cell.run_id, cfg.stats)
 
 
-def _crossovers(cfg: Config, points: list[RecipePoint], baselines: list[Baseline]):
+def _crossovers(cfg: Config, points: list[RecipePoint],
+                models: dict[tuple[str, float], list[Baseline]]):
     recipe = {p.images: p.correct for p in points}
-    names = list(dict.fromkeys(b.name for b in baselines))
-    for name in names:
-        mine = sorted((b for b in baselines if b.name == name), key=lambda b: b.cell.size)
-        sizes = [b.cell.size for b in mine]
-        yield crossover(name, sizes, [b.correct for b in mine],
+    for name in dict.fromkeys(name for name, _ in models):
+        mine = sorted((seeds for (n, _), seeds in models.items() if n == name),
+                      key=lambda seeds: seeds[0].cell.size)
+        sizes = [seeds[0].cell.size for seeds in mine]
+        yield crossover(name, sizes, [np.stack([b.correct for b in seeds]) for seeds in mine],
                         [recipe[size] for size in sizes], cfg.stats)
 
 
@@ -224,13 +275,13 @@ def _run_metrics(board: LeaderboardFile) -> dict[str, float]:
 
 
 def _show_baseline(b: Baseline) -> None:
-    print(f"leaderboard: {b.name:>30} on {b.cell.size:>6} images: test/acc "
+    print(f"leaderboard: {b.name:>30} on {b.cell.size:>6} images, seed {b.cell.seed}: test/acc "
           f"{b.cell.test_acc:.4f}, {b.train_seconds:.1f} s", flush=True)
 
 
 def _show_point(p: RecipePoint) -> None:
-    print(f"leaderboard: {RECIPE:>30} on {p.images:>6} images: test/acc "
-          f"{p.correct.mean():.4f}, {p.train_seconds:.1f} s", flush=True)
+    print(f"leaderboard: {RECIPE:>30} on {p.images:>6} images, {p.seeds} seed(s): test/acc "
+          f"{p.correct.mean():.4f}, {p.train_seconds:.1f} s a training", flush=True)
 
 
 def _print_board(board: LeaderboardFile) -> None:
@@ -243,5 +294,10 @@ def _print_board(board: LeaderboardFile) -> None:
               f"{row.images_per_second:>8.0f} img/s")
     for cross in board.crossovers:
         print(f"  {cross.verdict}")
+    if board.headline is not None:
+        h = board.headline
+        print(f"  base_vs = {h.model} minus the {BEST_SINGLE}: {h.diff_points:+.2f} pp "
+              f"[{h.diff_low:+.2f}, {h.diff_high:+.2f}] at {level}, {h.seeds} seed(s): "
+              f"{h.standing}")
     print(f"leaderboard: {board.seconds:.1f} s (MLflow run {board.mlflow_run_id})")
 

@@ -1,10 +1,13 @@
 """The leaderboard's numbers from per-image test results (no I/O, no training).
 
-Every model is scored on the same prepared test images; its accuracy interval is
-Clopper-Pearson's, its difference from the best single recipe the paired bootstrap with
-McNemar's exact test (:mod:`trainlab.stats`), both at `stats.confidence`. Whether it is
-ahead or behind is `trainlab.stats.verdict.judge`'s call (:func:`standing`): with one seed on
-a side it is "inconclusive (one seed)", whatever the interval.
+Every model is scored on the same prepared test images, per seed (an entry's `correct` is
+(n_seeds, N)): its accuracy is the mean over its seeds, with the seed x image interval
+(:func:`trainlab.stats.paired.seed_image_contrast`; Clopper-Pearson's for one seed), its
+difference from the best single recipe the seed x image paired difference
+(:func:`trainlab.stats.paired.paired_difference`: each side's seeds resampled on their own,
+the images jointly), both at `stats.confidence`. Whether it is ahead or behind is
+`trainlab.stats.verdict.judge`'s call (:func:`standing`): with one seed on a side it is
+"inconclusive (one seed)", whatever the interval.
 """
 
 from __future__ import annotations
@@ -26,10 +29,16 @@ from trainlab.leaderboard.results import (
     REFERENCE,
     Crossover,
     CurvePoint,
+    Headline,
     Row,
 )
-from trainlab.stats.intervals import accuracy_interval
-from trainlab.stats.paired import PairedDifference, paired_difference
+from trainlab.stats.intervals import Interval, accuracy_interval
+from trainlab.stats.paired import (
+    PairedDifference,
+    as_correctness,
+    paired_difference,
+    seed_image_contrast,
+)
 from trainlab.stats.verdict import HOLDS, NOT_HOLDS, judge
 
 RECIPE = "best recipe"  # the curve's name of the best single recipe
@@ -41,11 +50,13 @@ class Entry:
 
     name: str
     kind: str  # recipe | ensemble | baseline
-    correct: np.ndarray  # (N,) bool, in the prepared test order
-    probs: np.ndarray | None  # (N, C); None: it names classes only (the vote)
-    train_acc: float | None
+    correct: np.ndarray  # (N,) or (n_seeds, N) bool, in the prepared test order
+    # (N, C) or (n_seeds, N, C): ECE and NLL are the mean over seeds; None: it names classes
+    # only (the vote)
+    probs: np.ndarray | None
+    train_acc: float | None  # mean over seeds
     params: int
-    train_seconds: float
+    train_seconds: float  # what one model of the row cost to train (a mean over seeds)
     images_per_second: float
     run_id: str | None
 
@@ -63,13 +74,13 @@ def leaderboard_rows(entries: Sequence[Entry], labels: np.ndarray, stats: StatsC
     target = torch.as_tensor(labels)
     rows = []
     for entry in entries:
-        if entry.correct.shape != reference.correct.shape:
-            raise ValueError(f"{entry.name} is scored on {entry.correct.shape[0]} test images, "
-                             f"the {BEST_SINGLE} on {reference.correct.shape[0]}")
-        acc = accuracy_interval(entry.correct, stats.confidence)
+        if entry.correct.shape[-1] != reference.correct.shape[-1]:
+            raise ValueError(f"{entry.name} is scored on {entry.correct.shape[-1]} test images, "
+                             f"the {BEST_SINGLE} on {reference.correct.shape[-1]}")
+        acc = accuracy_band(entry.correct, stats)
         diff = paired_difference(entry.correct, reference.correct, stats.confidence,
                                  n_resamples=stats.resamples)
-        probs = None if entry.probs is None else torch.as_tensor(entry.probs)
+        ece, loss = _calibration(entry.probs, target, ece_bins)
         own = REFERENCE if entry is reference else standing(diff)
         rows.append(Row(
             name=entry.name, kind=entry.kind, test_acc=acc.estimate, test_low=acc.low,
@@ -77,12 +88,47 @@ def leaderboard_rows(entries: Sequence[Entry], labels: np.ndarray, stats: StatsC
             diff_high=100 * diff.high, diff_p=diff.p_value, seeds=diff.n_seeds_a,
             standing=own, train_acc=entry.train_acc,
             gap_acc=None if entry.train_acc is None else entry.train_acc - acc.estimate,
-            ece=None if probs is None else expected_calibration_error(probs, target, ece_bins),
-            nll=None if probs is None else nll(probs, target), params=entry.params,
+            ece=ece, nll=loss, params=entry.params,
             train_seconds=entry.train_seconds, images_per_second=entry.images_per_second,
             run_id=entry.run_id,
         ))
     return sorted(rows, key=lambda row: -row.test_acc)
+
+
+def accuracy_band(correct: np.ndarray, stats: StatsConfig) -> Interval:
+    """Test accuracy, mean over seeds and images, with its interval at `stats.confidence`: the
+    seed x image bootstrap for several seeds (n_seeds x N are not independent trials: the
+    seeds share the images), Clopper-Pearson's exact one for one seed."""
+    array = as_correctness(correct, "correct")
+    if array.shape[0] == 1:
+        return accuracy_interval(array[0], stats.confidence)
+    return seed_image_contrast([array], [1.0], stats.confidence, n_resamples=stats.resamples,
+                               what="accuracy")
+
+
+def _calibration(probs: np.ndarray | None, target: torch.Tensor,
+                 bins: int) -> tuple[float | None, float | None]:
+    """ECE and NLL, the mean over seeds of each seed's (not of the averaged probabilities:
+    that would be an ensemble's)."""
+    if probs is None:
+        return None, None
+    per_seed = np.asarray(probs)
+    per_seed = per_seed[np.newaxis] if per_seed.ndim == 2 else per_seed
+    eces = [expected_calibration_error(torch.as_tensor(p), target, bins) for p in per_seed]
+    nlls = [nll(torch.as_tensor(p), target) for p in per_seed]
+    return float(np.mean(eces)), float(np.mean(nlls))
+
+
+def headline(rows: Sequence[Row], model: str) -> Headline | None:
+    """The declared baseline's row (`base_vs`) against the best single recipe; None when the
+    board has no such row."""
+    row = next((r for r in rows if r.name == model), None)
+    reference = next((r for r in rows if r.name == BEST_SINGLE), None)
+    if row is None or reference is None:
+        return None
+    return Headline(model=model, diff_points=row.diff_points, diff_low=row.diff_low,
+                    diff_high=row.diff_high, seeds=min(row.seeds, reference.seeds),
+                    standing=row.standing)
 
 
 def standing(diff: PairedDifference) -> str:
@@ -95,15 +141,18 @@ def standing(diff: PairedDifference) -> str:
 
 def curve_point(model: str, fraction: float, images: int, correct: np.ndarray,
                 train_seconds: float, run_id: str | None, stats: StatsConfig) -> CurvePoint:
-    acc = accuracy_interval(correct, stats.confidence)
+    """`correct`: (N,) or (n_seeds, N); the point is the mean over seeds (`accuracy_band`)."""
+    acc = accuracy_band(correct, stats)
     return CurvePoint(model=model, fraction=fraction, images=images, test_acc=acc.estimate,
-                      test_low=acc.low, test_high=acc.high, train_seconds=train_seconds,
-                      run_id=run_id)
+                      test_low=acc.low, test_high=acc.high,
+                      seeds=as_correctness(correct, "correct").shape[0],
+                      train_seconds=train_seconds, run_id=run_id)
 
 
 def crossover(model: str, sizes: Sequence[int], baseline: Sequence[np.ndarray],
               recipe: Sequence[np.ndarray], stats: StatsConfig) -> Crossover:
-    """The baseline against the recipe at each size, paired on the test images.
+    """The baseline against the recipe at each size, paired on the test images: each a
+    (N,) or (n_seeds, N) array, so the difference is the seed x image one.
 
     `ahead_up_to`: the largest size up to which (from the smallest) the baseline is ahead
     (:func:`standing`) at every size; None when it is not ahead at the smallest (or one seed).
@@ -121,6 +170,7 @@ def crossover(model: str, sizes: Sequence[int], baseline: Sequence[np.ndarray],
         diff_points=tuple(100 * d.estimate for d in diffs),
         diff_low=tuple(100 * d.low for d in diffs), diff_high=tuple(100 * d.high for d in diffs),
         ahead_up_to=ahead_up_to, verdict=crossover_verdict(model, sizes, standings, stats),
+        seeds=tuple(min(d.n_seeds_a, d.n_seeds_b) for d in diffs),
     )
 
 

@@ -70,7 +70,7 @@ def gains_frame(cells: list[CellResult]) -> pd.DataFrame:
 # transfer.csv column -> the cell run's MLflow column (transfer/stage.py `run_cell` logs them)
 _FROM_RUNS = {
     "backbone": "tags.transfer.backbone", "mode": "tags.transfer.mode",
-    "size": "tags.transfer.size", "test_acc": "metrics.test/acc",
+    "size": "tags.transfer.size", "seed": "tags.transfer.seed", "test_acc": "metrics.test/acc",
     "final_train_acc": "metrics.final/train_acc", "gap_acc": "metrics.gap/acc",
     "val_acc": "metrics.val/acc_best", "epochs": "metrics.epochs_run",
     "best_epoch": "metrics.best_epoch", "seconds": "metrics.time/seconds",

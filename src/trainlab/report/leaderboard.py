@@ -7,10 +7,22 @@ Reads the leaderboard stage's leaderboard.json (gathered as `ReportInputs.leader
 
 from __future__ import annotations
 
-from trainlab.leaderboard.results import AHEAD, BEHIND, NOT_DISTINGUISHABLE, ONE_SEED, Row
+from trainlab.leaderboard.results import (
+    AHEAD,
+    BEHIND,
+    BEST_SINGLE,
+    NOT_DISTINGUISHABLE,
+    ONE_SEED,
+    LeaderboardFile,
+    Row,
+)
 from trainlab.report import document as doc
 from trainlab.report.figures.leaderboard import labelled_images_figure, pareto_figure
 from trainlab.report.inputs import ReportInputs
+
+
+def _seeds(board: LeaderboardFile, name: str) -> int:
+    return next((row.seeds for row in board.rows if row.name == name), 1)
 
 
 def leaderboard_section(section: doc.Section, found: ReportInputs, dpi: int) -> doc.Section:
@@ -25,9 +37,12 @@ def leaderboard_section(section: doc.Section, found: ReportInputs, dpi: int) -> 
         f"(fingerprint {board.fingerprint}); the recipe and the baselines trained on the same "
         f"{board.train_images:,} train images and were selected on the same val split. "
         f"Intervals at {level}: {board.method}. A difference whose interval includes 0 is "
-        "not distinguishable from noise on these test images. The best single recipe is one "
-        f"trained model, the checkpoint with the best validation accuracy ({board.best_single}); "
-        "the summary's best recipe is its cell's mean over seeds."))
+        "not distinguishable from noise on these test images, nor is one trained model a "
+        "side (\"one seed\"). The best single recipe is the cell of the checkpoint with the "
+        f"best validation accuracy ({board.best_single}), over the "
+        f"{_seeds(board, BEST_SINGLE)} seed(s) the search trained it at (its ECE and NLL: "
+        f"that checkpoint's); every baseline and curve point is a mean over {board.seeds} "
+        "seed(s)."))
     section.add(doc.Table(COLUMNS, [_row_cells(row) for row in board.rows],
                       caption="Sorted by test accuracy. Training time of an ensemble: its "
                               "members' trainings; of a baseline: its cell and the frozen "

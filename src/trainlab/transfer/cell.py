@@ -59,8 +59,9 @@ class CellSetup:
 
 
 def stage_params(cfg: Config) -> dict[str, Any]:
-    """The params the stage reads (seed, model, transfer), under their dotted keys."""
-    return cfg.flat("seed", "model", "transfer")
+    """The params the stage reads (seed, model, transfer, stats.seeds), under their dotted
+    keys."""
+    return cfg.flat("seed", "model", "transfer") | {"stats.seeds": cfg.stats.seeds}
 
 
 def pretrained_module(mode: str, backbone: Backbone, frozen: nn.Module, top: nn.Module,
@@ -77,8 +78,9 @@ def pretrained_module(mode: str, backbone: Backbone, frozen: nn.Module, top: nn.
     )
 
 
-def seed_cell(cfg: Config) -> None:
-    pl.seed_everything(cfg.seed, workers=False, verbose=False)
+def seed_cell(seed: int) -> None:
+    """Seed a cell's training: its head (and scratch's network) initialisation and data order."""
+    pl.seed_everything(seed, workers=False, verbose=False)
 
 
 def run_cell(
@@ -92,39 +94,44 @@ def run_cell(
     extra_params: dict[str, Any],
     callbacks: Sequence[Callback] = (),
     kind: str = TRANSFER_KIND,
+    *,
+    seed: int,
 ) -> CellResult:
-    """Train one cell, keep its best val snapshot, evaluate it, and track it as one run.
+    """Train one cell at one seed, keep its best val snapshot, evaluate it, and track it as
+    one run (each of `Config.training_seeds` is a run and a transfer.csv row of its own).
 
     `callbacks` join the Trainer's own (as `train_recipe`'s do). `kind` tags the run (the
     leaderboard's baselines are cells on the whole task, kept apart from the transfer study).
+    `seed` seeds the head's initialisation and the batch order.
     """
     cfg, t = setup.cfg, setup.cfg.transfer
     started = time.perf_counter()
-    seed_cell(cfg)
-    module.head.reset_parameters()  # seeded: the same head initialisation in every cell
+    seed_cell(seed)
+    module.head.reset_parameters()  # seeded: every cell of one seed starts from the same head
     index = setup.subsets[size].to(setup.device)
     train_x, train_y = inputs.splits["train"][index], inputs.labels["train"][index]
     data = CellData(
-        Batches(train_x, train_y, t.batch_size, shuffle=True, seed=cfg.seed,
+        Batches(train_x, train_y, t.batch_size, shuffle=True, seed=seed,
                 min_steps=t.min_steps),
         Batches(inputs.splits["val"], inputs.labels["val"], FEATURE_BATCH),
     )
     tags = provenance_tags(setup.data.fingerprint) | {
         KIND_TAG: kind, "transfer.backbone": backbone, "transfer.mode": mode,
         "transfer.size": str(size), "transfer.requested_size": requested,
-        "data.dataset": setup.data.dataset,
+        "transfer.seed": str(seed), "data.dataset": setup.data.dataset,
     }
-    run_name = f"{kind}-{backbone}-{mode}-{size}"
+    run_name = f"{kind}-{backbone}-{mode}-{size}-s{seed}"
     with tracked_run(setup.client, cfg.tracking.experiment, run_name, tags,
                      setup.parent_run_id) as run_id:
         log_params(setup.client, run_id, stage_params(cfg) | {
-            "cell.backbone": backbone, "cell.mode": mode, "cell.size": size,
+            "cell.backbone": backbone, "cell.mode": mode, "cell.size": size, "cell.seed": seed,
             "cell.head_lr": module.hparams["lr"],
             "cell.backbone_lr": module.hparams["backbone_lr"] if mode != "linear_probe" else 0.0,
             **{f"cell.{k}": v for k, v in extra_params.items()},
         })
         trainer, checkpoint = build_trainer(
             max_epochs=t.epochs, device=setup.device,
+            # The run id is one seed's: no seed's snapshot or correctness overwrites another's.
             checkpoint_dir=Path(t.models_dir) / "cells" / run_id,
             run=TrackedRun(setup.client, cfg.tracking.experiment, run_id), patience=t.patience,
             callbacks=callbacks, progress=on_terminal(),
@@ -149,7 +156,8 @@ def run_cell(
                 "time/seconds": seconds,
             })
     return CellResult(
-        backbone=backbone, mode=mode, size=size, requested_size=requested, test_acc=test_acc,
+        backbone=backbone, mode=mode, size=size, seed=seed, requested_size=requested,
+        test_acc=test_acc,
         final_train_acc=train_acc, gap_acc=train_acc - test_acc, val_acc=val_acc,
         epochs=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds, run_id=run_id,
         test_correct=project_path(correct_path),

@@ -3,8 +3,11 @@
 The transfer stage (on its target task) and the leaderboard (its baselines on the main task)
 train pretrained networks the same way, here: split the backbone at
 `transfer.finetune_blocks`, compute the frozen part's output once for every split
-(:func:`trainlab.transfer.features.frozen_inputs`), then train one cell per mode and size
-(:func:`trainlab.transfer.cell.run_cell`), each from the pretrained weights.
+(:func:`trainlab.transfer.features.frozen_inputs`), then train one cell per mode, size and
+seed of `Config.training_seeds` (:func:`trainlab.transfer.cell.run_cell`), each from the
+pretrained weights. The seeds differ in the head's initialisation and the batch order; the
+frozen inputs do not depend on the seed, so every seed shares them (the seeds cost only the
+cells' own training, not another feature pass).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import product
 from typing import Any
 
 from torch import nn
@@ -37,7 +41,7 @@ class TrainedCell:
 
 @dataclass(frozen=True)
 class PretrainedCells:
-    """Every pretrained cell of one backbone, in training order (mode, then size)."""
+    """Every pretrained cell of one backbone, in training order (mode, size, then seed)."""
 
     cells: list[CellResult]
     feature_seconds: float  # the frozen inputs, computed once for all the cells
@@ -56,7 +60,8 @@ def train_pretrained_cells(
     kind: str = TRANSFER_KIND,
     on_cell: Callable[[TrainedCell], None] | None = None,
 ) -> PretrainedCells:
-    """Train `backbone` (pretrained, on the device) in each of `modes` at each of `sizes`.
+    """Train `backbone` (pretrained, on the device) in each of `modes` at each of `sizes`, at
+    each of `setup.cfg.training_seeds()` (`stats.seeds` trainings a cell).
 
     Args:
         setup: what every cell shares (config, data, subsets by size, device, runs).
@@ -79,12 +84,12 @@ def train_pretrained_cells(
     for mode in modes:
         inputs = probe if mode == "linear_probe" else tune
         trainable = {"trainable_blocks": 0 if mode == "linear_probe" else len(top)}
-        for requested, size in sizes:
+        for (requested, size), seed in product(sizes, setup.cfg.training_seeds()):
             module = pretrained_module(mode, backbone, frozen, top, tune is images, num_classes,
                                        t)
             extra = dict((size_params or {}).get(requested, {})) | trainable
             result = run_cell(setup, name, mode, requested, size, module, inputs, extra,
-                              kind=kind)
+                              kind=kind, seed=seed)
             if on_cell is not None:
                 deployed = (nn.Sequential(backbone, module.head) if mode == "linear_probe"
                             else nn.Sequential(frozen, module.top, module.head))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import product
 from typing import Any
 
 import torch
@@ -132,6 +133,8 @@ def run_transfer_study(
     if t.threads:
         torch.set_num_threads(t.threads)
     device = resolve_device(t.device)
+    # One subset per size, drawn from `seed` and shared by every training seed: the spread
+    # over seeds is the training's (head, initialisation, batch order), not the subset's.
     plan = plan_target(data, t, cfg.seed)
     if len(plan.sizes) < len(t.sizes):
         print(f"transfer: transfer.sizes = {list(t.sizes)} on {len(plan.task.train)} target "
@@ -154,7 +157,8 @@ def run_transfer_study(
         seconds = time.perf_counter() - started
         notes = {name: run.notes() for name, run in runs.items()}
         summary = summarise(cells, notes, seconds, resolved(t.source_classes, "source_classes"),
-                            resolved(t.target_classes, "target_classes"))
+                            resolved(t.target_classes, "target_classes"), stats=cfg.stats,
+                            transfer=t)
         log_metrics(client, parent_run_id, {"time/seconds": seconds, "cells": len(cells)})
         client.log_dict(parent_run_id, summary.model_dump(mode="json"), "transfer.json")
     return TransferStudy(cells, summary, parent_run_id)
@@ -206,14 +210,15 @@ def run_backbone(ctx: Context, name: str) -> BackboneRun:
                                          on_cell=lambda cell: done(cell.result))
         feature_seconds = round(trained.feature_seconds, 2)
     if "scratch" in t.modes:
-        for requested, size in ctx.sizes:
-            seed_cell(ctx.cells.cfg)  # the random initialisation is part of the cell: seeded
+        # Every seed the pretrained modes train at, so a gain compares seeds with seeds.
+        for (requested, size), seed in product(ctx.sizes, ctx.cells.cfg.training_seeds()):
+            seed_cell(seed)  # the random initialisation is part of the cell: seeded
             fresh = random_backbone(ctx, name)
             prep, body = fresh.split("all")
             module = TransferModule(nn.Linear(fresh.feature_dim, ctx.task.num_classes),
                                     top=body, frozen=prep, lr=t.lr, backbone_lr=t.lr)
             done(run_cell(ctx.cells, name, "scratch", requested, size, module, ctx.images,
-                          {"trainable_blocks": len(body)}))
+                          {"trainable_blocks": len(body)}, seed=seed))
     return BackboneRun(cells, feature_seconds, source)
 
 
@@ -255,7 +260,8 @@ def run_transfer(cfg: Config, args) -> int:
     data = load_prepared(cfg.data.prepared_dir)
 
     def show(cell: CellResult) -> None:
-        print(f"transfer: {cell.backbone:>18} {cell.mode:>12} {cell.size:>6}: test/acc "
+        print(f"transfer: {cell.backbone:>18} {cell.mode:>12} {cell.size:>6} seed "
+              f"{cell.seed}: test/acc "
               f"{cell.test_acc:.4f}, gap/acc {cell.gap_acc:+.4f}, {cell.epochs} epochs, "
               f"{cell.seconds:.1f} s", flush=True)
 
@@ -263,6 +269,12 @@ def run_transfer(cfg: Config, args) -> int:
     write_rows(args.out_csv, study.cells, CellResult)
     write_model(args.out_json, study.summary)
     write_dvc_metrics(args.metrics, study.summary.metrics())
-    print(f"transfer: {len(study.cells)} cells in {study.summary.total_seconds:.1f} s "
+    head = study.summary.headline
+    if head is not None:
+        interval = ("" if head.low_points is None else
+                    f" [{head.low_points:+.2f}, {head.high_points:+.2f}] at {head.confidence:.0%}")
+        print(f"transfer: tl_gain = {head.backbone} {head.mode} over scratch at {head.size} "
+              f"images: {head.gain_points:+.2f} pp{interval}, mean over {head.seeds} seed(s)")
+    print(f"transfer: {len(study.cells)} trainings in {study.summary.total_seconds:.1f} s "
           f"(MLflow run {study.parent_run_id}) -> {args.out_csv}, {args.out_json}")
     return 0
