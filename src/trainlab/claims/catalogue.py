@@ -3,8 +3,9 @@
 A row names everything about its claim: the lecture's words, the experiment that tests it (in
 words, sized by params.yaml; and the :class:`~trainlab.claims.experiments.Experiments` method
 that runs it, if it is the claims' own), its assessment in :mod:`trainlab.claims.assess`, its
-rule (thresholds `claims.rules.<rule>`, function `trainlab.claims.rules.<rule>`) and its figure
-in the report. Imports neither torch nor MLflow, so the report reads it too.
+rule (its thresholds' model, read from `claims.rules.<rule>`; function
+`trainlab.claims.rules.<rule>`) and its figure in the report. Imports neither torch nor
+MLflow, so the report reads it too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trainlab.claims import assess
-from trainlab.config.claims import ClaimsConfig
+from trainlab.config import claims as claim_rules  # each row's thresholds
+from trainlab.config.claims import ClaimsConfig, Thresholds
 
 
 @dataclass(frozen=True)
@@ -22,13 +24,14 @@ class Claim:
 
     Attributes:
         number: its number in the report and the CLI's lines (1, 2, ...).
-        key: its id in claims.json (a field of `results.Verdicts`), MLflow tags and metrics.
+        key: its id in claims.json (a key of its `claims`, whose details model names it:
+            `results.Details.key`), MLflow tags and metrics.
         statement: the claim in the lecture's words.
         experiment: what tests it on the user's data, in words, from the `claims` section.
         measure: the `Experiments` method whose rows it judges (None: another stage's file).
         assess: its evidence -> its rule -> (verdict, details for the report).
-        rule: its section of `claims.rules` (the thresholds handed to `assess`), also the name
-            of its function in `trainlab.claims.rules`.
+        thresholds: its thresholds' model (`config.claims`), handed to `assess` from its
+            section of `claims.rules`, `thresholds.section`: the claim's :attr:`rule`.
         figure: the function of `trainlab.report.figures.claims` that draws its details
             (None: none).
     """
@@ -39,8 +42,13 @@ class Claim:
     experiment: Callable[[ClaimsConfig], str]
     measure: str | None
     assess: Callable[..., assess.Judged]
-    rule: str
+    thresholds: type[Thresholds]
     figure: str | None = None
+
+    @property
+    def rule(self) -> str:
+        """Its section of `claims.rules`, also its function in `trainlab.claims.rules`."""
+        return self.thresholds.section
 
 
 def _listed(values) -> str:
@@ -120,30 +128,32 @@ def _transfer(c: ClaimsConfig) -> str:
 CLAIMS = (
     Claim(1, "saturation", "Saturated sigmoid units kill the gradient: in a deep network the "
           "first layer gets orders of magnitude less gradient with sigmoid than with ReLU.",
-          _saturation, "gradient", assess.saturation, "saturation", "gradient_profile"),
+          _saturation, "gradient", assess.saturation, claim_rules.SaturationRule,
+          "gradient_profile"),
     Claim(2, "zero_centred", "Sigmoid outputs are not zero-centred; tanh outputs are.",
-          _zero_centred, "gradient", assess.zero_centred, "zero_centred", "layer_means"),
+          _zero_centred, "gradient", assess.zero_centred, claim_rules.ZeroCentredRule,
+          "layer_means"),
     Claim(3, "convergence", "ReLU converges much faster than sigmoid/tanh in practice (e.g. 6x, "
           "Krizhevsky et al. 2012).",
-          _convergence, "convergence", assess.convergence, "convergence"),
+          _convergence, "convergence", assess.convergence, claim_rules.ConvergenceRule),
     Claim(4, "dying_relu", "ReLU units can die, e.g. when the learning rate is too high; Leaky "
           "ReLU and ELU units do not.",
-          _dying_relu, "dead_units", assess.dying_relu, "dead_units", "dead_by_lr"),
+          _dying_relu, "dead_units", assess.dying_relu, claim_rules.DeadUnitsRule, "dead_by_lr"),
     Claim(5, "preprocessing", "Preprocess the input: subtracting the mean image (AlexNet), the "
           "per-channel mean (VGGNet) or standardising per channel (ResNet) each trains better "
           "than raw pixels.",
-          _preprocessing, "preprocessing", assess.preprocessing, "preprocessing"),
+          _preprocessing, "preprocessing", assess.preprocessing, claim_rules.PreprocessingRule),
     Claim(6, "early_stopping", "Early stopping: the snapshot that worked best on validation "
           "does better on new data than the last epoch.",
-          _early_stopping, "early_stopping", assess.early_stopping, "early_stopping"),
+          _early_stopping, "early_stopping", assess.early_stopping, claim_rules.EarlyStoppingRule),
     Claim(7, "ensemble", "Ensembles: averaging the predicted probabilities of several "
           "independent models gives about 2% extra performance.",
-          _ensemble, None, assess.ensemble, "ensemble"),
+          _ensemble, None, assess.ensemble, claim_rules.EnsembleRule),
     Claim(8, "regularization", "Regularization (L2, L1, elastic net, dropout) and data "
           "augmentation shrink the gap between training and test accuracy.",
-          _regularization, None, assess.regularization, "regularization"),
+          _regularization, None, assess.regularization, claim_rules.RegularizationRule),
     Claim(9, "transfer", "Transfer learning helps most when the target dataset is small.",
-          _transfer, None, assess.transfer, "transfer"),
+          _transfer, None, assess.transfer, claim_rules.TransferRule),
 )
 BY_KEY = {claim.key: claim for claim in CLAIMS}
 
