@@ -21,7 +21,7 @@ def test_each_row_names_its_rule_experiment_and_figure():
         assert callable(getattr(rules, claim.rule))
         assert claim.measure is None or callable(getattr(Experiments, claim.measure))
         assert claim.figure is None or callable(getattr(drawers, claim.figure))
-        assert claim.experiment(ClaimsConfig()).endswith(".")
+        assert claim.describe(ClaimsConfig()).endswith(".")
     assert measures() == ["gradient", "convergence", "dead_units", "preprocessing",
                           "early_stopping"]
 

@@ -97,7 +97,7 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
         context = details.pop("context", {}) if details is not None else {}
         entries[claim.key] = {
             "number": claim.number, "claim": claim.statement,
-            "experiment": claim.experiment(cfg.claims),
+            "experiment": claim.describe(cfg.claims),
             "status": verdict.status, "reason": verdict.reason, "rule": verdict.rule,
             "confidence": verdict.confidence,
             "conditions": {name: vars(c) for name, c in verdict.conditions.items()},
