@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 
 from trainlab.claims.results import DyingReluDetails, SaturationDetails, ZeroCentredDetails
 from trainlab.report.document import Figure
-from trainlab.report.figures.base import STYLE, new_figure, plain, png_bytes
+from trainlab.report.figures.base import axes_png, plain
 from trainlab.report.figures.palette import REFERENCE, activation_color
 
 # Claim 1's two profiles per activation, as SaturationDetails keys them, and their line styles.
@@ -19,16 +19,12 @@ STATE_STYLES: tuple[tuple[Literal["init", "trained"], str], ...] = (
 
 
 # Each drawer is named by its claim's row of the catalogue (trainlab.claims.catalogue) and
-# takes that claim's details; None when they hold nothing to draw.
+# takes that claim's details; None when they hold nothing to draw (`draw` is never called).
 def gradient_profile(details: SaturationDetails, dpi: int) -> Figure | None:
     """Claim 1: weight-gradient norm of each layer of the deep MLP, per activation."""
-    profiles = details.grad_norm
-    if not profiles:
-        return None
-    with matplotlib.rc_context(STYLE):
-        fig = new_figure(7.5, 3.6)
-        ax = fig.subplots()
-        for activation, states in sorted(profiles.items()):
+
+    def draw(ax: Axes) -> None:
+        for activation, states in sorted(details.grad_norm.items()):
             color = activation_color(activation)
             for state, style in STATE_STYLES:
                 band = states.get(state)
@@ -42,23 +38,19 @@ def gradient_profile(details: SaturationDetails, dpi: int) -> Figure | None:
         ax.set(xlabel="layer (1 = first, last = output)", ylabel="gradient L2 norm (log)",
                title="Gradient norm per layer, deep MLP")
         ax.legend(ncols=2)
-        png = png_bytes(fig, dpi)
+
     return Figure("claims_gradient_profile", "Claim 1: gradient norm per layer",
                   "Weight-gradient norm of every layer of the deep MLP on one batch, geometric "
                   "mean over seeds; solid after the brief training, dashed at initialisation. "
                   "A line falling towards layer 1 is the gradient vanishing on its way back.",
-                  png)
+                  axes_png(7.5, 3.6, dpi, draw)) if details.grad_norm else None
 
 
 def layer_means(details: ZeroCentredDetails, dpi: int) -> Figure | None:
     """Claim 2: mean output of each hidden layer, per activation (± sd over seeds)."""
-    means = details.layer_mean
-    if not means:
-        return None
-    with matplotlib.rc_context(STYLE):
-        fig = new_figure(7.5, 3.4)
-        ax = fig.subplots()
-        for activation, stats in sorted(means.items()):
+
+    def draw(ax: Axes) -> None:
+        for activation, stats in sorted(details.layer_mean.items()):
             mean = np.array([np.nan if v is None else v for v in stats.mean], dtype=float)
             sd = np.array([0.0 if v is None else v for v in stats.sd], dtype=float)
             ax.errorbar(np.arange(1, mean.size + 1), mean, yerr=sd, marker="o", markersize=3,
@@ -67,20 +59,18 @@ def layer_means(details: ZeroCentredDetails, dpi: int) -> Figure | None:
         ax.set(xlabel="hidden layer", ylabel="mean activation",
                title="Mean output per hidden layer")
         ax.legend()
-        png = png_bytes(fig, dpi)
+
     return Figure("claims_layer_means", "Claim 2: mean activation per layer",
                   "Mean output of each hidden layer of the deep MLP on one batch (error bars: sd "
-                  "over seeds). Zero-centred outputs sit on the dotted line.", png)
+                  "over seeds). Zero-centred outputs sit on the dotted line.",
+                  axes_png(7.5, 3.4, dpi, draw)) if details.layer_mean else None
 
 
 def dead_by_lr(details: DyingReluDetails, dpi: int) -> Figure | None:
     """Claim 4: dead (and inactive) unit fraction against the learning rate."""
     table = details.by_lr
-    if not table:
-        return None
-    with matplotlib.rc_context(STYLE):
-        fig = new_figure(7.5, 3.6)
-        ax = fig.subplots()
+
+    def draw(ax: Axes) -> None:
         activations = sorted({row.activation for row in table})
         for i, activation in enumerate(activations):
             color = activation_color(activation)
@@ -103,9 +93,9 @@ def dead_by_lr(details: DyingReluDetails, dpi: int) -> Figure | None:
         ax.set(xlabel="learning rate (log)", ylabel="units (%)",
                title="Dead units against the learning rate")
         ax.legend(ncols=2)
-        png = png_bytes(fig, dpi)
+
     return Figure("claims_dead_units", "Claim 4: dead units against the learning rate",
                   "Fraction of hidden units through which no gradient passes (|f'(z)| below "
                   "claims.dead_units.grad_eps on every probe image; solid, ± sd over seeds) and "
                   "of units whose output is ≤ 0 on every image (dotted: leaky_relu/elu units "
-                  "can be silent yet alive).", png)
+                  "can be silent yet alive).", axes_png(7.5, 3.6, dpi, draw)) if table else None
