@@ -35,7 +35,7 @@ class Claim:
         assess: its evidence -> its rule -> (verdict, details for the report).
         thresholds: its thresholds' model (`config.claims`), handed to `assess` from its
             section of `claims.rules`, `thresholds.section`: the claim's :attr:`rule`.
-        figure: the function of `trainlab.report.figures.claims` that draws its details
+        figure: its figure in the report, a key of `trainlab.report.figures.claims.FIGURES`
             (None: none).
     """
 

@@ -73,9 +73,9 @@ def claims_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     for entry in entries:
         if entry.conditions:
             section.add(conditions_table(entry))
-    for claim in CLAIMS:  # each claim's figure, drawn by the function its row names
+    for claim in CLAIMS:  # each claim's figure, the one its row names
         details = claims.claims[claim.key].details
-        figure = getattr(drawers, claim.figure)(details, dpi) \
+        figure = drawers.figure(claim.figure, details, dpi) \
             if claim.figure and details is not None else None
         if figure is not None:
             section.add(FigureBlock(figure))
