@@ -185,18 +185,18 @@ def claims_run(prepared, capsys, fake):
 @pytest.mark.slow
 def test_stage_on_digits_writes_every_claim_measured_or_judged(claims_run):
     claims, out = claims_run
-    entries = claims.claims.entries()
+    entries = claims.claims
     assert [e.number for e in entries.values()] == [c.number for c in CLAIMS] == list(range(1, 10))
-    assert claims.claims.saturation.status == HOLDS  # digits: measured, not fabricated
-    assert claims.claims.zero_centred.status == HOLDS
-    assert len(claims.claims.saturation.details.grad_norm["relu"]["trained"].mean) == 9
+    assert entries["saturation"].status == HOLDS  # digits: measured, not fabricated
+    assert entries["zero_centred"].status == HOLDS
+    assert len(entries["saturation"].details.grad_norm["relu"]["trained"].mean) == 9
     # Claims 7-9 read the fabricated files (their judging: the fast tests above). The
     # transfer cells are one training each: one seed, so claim 9 is not decided from them.
     for key in ("ensemble", "regularization"):
         assert entries[key].status == NOT_HOLDS, key
     assert entries["transfer"].status == INCONCLUSIVE
     assert "one seed" in entries["transfer"].reason
-    assert claims.claims.early_stopping.context["search trials"] == 12
+    assert entries["early_stopping"].context["search trials"] == 12
     for entry in entries.values():
         assert entry.reason and entry.rule and entry.experiment
         assert all(v is None or math.isfinite(v) for v in entry.numbers.values())

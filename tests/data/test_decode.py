@@ -3,14 +3,15 @@
 import numpy as np
 import pytest
 from PIL import Image
+from support import write_digits_folder  # tests/support.py
 
 from trainlab.data.decode import PARALLEL_MIN, decode, map_images, peek
 
 
 @pytest.fixture
-def paths(tmp_path, digits_folder):
+def paths(tmp_path):
     """The PNG paths of 3 classes x 100 digits (even numbers 32x32, odd 20x20); 0/0.png broken."""
-    root = digits_folder(tmp_path, classes=3, per_class=100, sizes=(32, 20))
+    root = write_digits_folder(tmp_path, classes=3, per_class=100, sizes=(32, 20))
     (root / "0" / "0.png").write_bytes(b"not an image")
     found = sorted(str(path) for path in root.rglob("*.png"))
     assert len(found) > PARALLEL_MIN  # large enough to be handed to a pool

@@ -3,15 +3,16 @@
 Each broken layout has its own test with its message pinned."""
 
 import pytest
+from support import write_digits_folder  # tests/support.py
 
 from trainlab.data.folderscan import scan_folder
 from trainlab.errors import DataError
 
 
 @pytest.fixture
-def folder(tmp_path, digits_folder):
+def folder(tmp_path):
     """3 classes of 20 RGB 32x32 digits."""
-    return digits_folder(tmp_path / "images", classes=3, per_class=20)
+    return write_digits_folder(tmp_path / "images", classes=3, per_class=20)
 
 
 def test_classes_are_the_sorted_folder_names_and_images_their_files(folder):
@@ -70,8 +71,8 @@ def test_a_file_as_root_is_named(tmp_path):
         scan_folder(tmp_path / "images.zip")
 
 
-def test_a_single_class_is_an_error_naming_the_folder(tmp_path, digits_folder):
-    root = digits_folder(tmp_path / "images", classes=1, per_class=5)
+def test_a_single_class_is_an_error_naming_the_folder(tmp_path):
+    root = write_digits_folder(tmp_path / "images", classes=1, per_class=5)
     with pytest.raises(
         DataError, match=rf"{root} has 1 class folder\(s\) \['0'\]; a classifier needs at least 2"
     ):
@@ -97,9 +98,9 @@ def test_an_empty_class_folder_is_named(folder):
         scan_folder(folder)
 
 
-def test_a_class_folder_holding_only_sub_folders_hints_at_the_parent(tmp_path, digits_folder):
-    digits_folder(tmp_path / "data" / "train", classes=2, per_class=3)
-    digits_folder(tmp_path / "data" / "test", classes=2, per_class=3)
+def test_a_class_folder_holding_only_sub_folders_hints_at_the_parent(tmp_path):
+    write_digits_folder(tmp_path / "data" / "train", classes=2, per_class=3)
+    write_digits_folder(tmp_path / "data" / "test", classes=2, per_class=3)
     with pytest.raises(
         DataError, match=r"no images under .*data/test, .*data/train: .*It holds sub-folders "
         r"\(test/0/, test/1/, train/0/ and 1 more\): if those are the classes, point data\.root "

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from support import write_digits_folder  # tests/support.py
 
 from trainlab.config.schema import DataConfig
 from trainlab.data.imagefolder import load_image_folder
@@ -29,8 +30,8 @@ def gray_folder(tmp_path):
     return tmp_path
 
 
-def test_rgb_digits_folder_decodes_to_three_channels(tmp_path, digits_folder):
-    root = digits_folder(tmp_path, classes=3, per_class=20)
+def test_rgb_digits_folder_decodes_to_three_channels(tmp_path):
+    root = write_digits_folder(tmp_path, classes=3, per_class=20)
     folder = load_image_folder(root, None)
     assert folder.classes == ("0", "1", "2")
     assert folder.images.shape == (60, 3, 32, 32) and folder.images.dtype == torch.uint8
@@ -82,17 +83,15 @@ def test_image_size_resizes_to_a_square(gray_folder):
     assert folder.images[3].unique().tolist() == [50]  # a constant image stays constant
 
 
-def test_mixed_sizes_are_resized_to_image_size(tmp_path, digits_folder):
-    root = digits_folder(tmp_path, classes=3, per_class=12, sizes=(32, 40, 24))
+def test_mixed_sizes_are_resized_to_image_size(tmp_path):
+    root = write_digits_folder(tmp_path, classes=3, per_class=12, sizes=(32, 40, 24))
     folder = load_image_folder(root, 16)
     assert folder.images.shape == (36, 3, 16, 16)
     assert folder.labels.bincount().tolist() == [12, 12, 12]
 
 
-def test_mixed_sizes_without_image_size_name_the_sizes_examples_and_the_fix(
-    tmp_path, digits_folder
-):
-    root = digits_folder(tmp_path, classes=2, per_class=9, sizes=(32, 32, 40))
+def test_mixed_sizes_without_image_size_name_the_sizes_examples_and_the_fix(tmp_path):
+    root = write_digits_folder(tmp_path, classes=2, per_class=9, sizes=(32, 32, 40))
     message = (
         r"imagefolder: the images under .* differ in size \(width x height\): "
         r"32x32 \(12 image\(s\), e\.g\. 0/0\.png\), 40x40 \(6 image\(s\), e\.g\. 0/2\.png\); "
@@ -127,10 +126,10 @@ def test_every_unreadable_image_is_named_at_once(gray_folder):
         load_image_folder(gray_folder, None)
 
 
-def test_headers_are_checked_before_any_image_is_decoded(tmp_path, digits_folder):
+def test_headers_are_checked_before_any_image_is_decoded(tmp_path):
     # A truncated image fails only when decoded; the mixed sizes show in the headers, so
     # their error comes first: the slow pass never starts.
-    root = digits_folder(tmp_path, classes=2, per_class=4, sizes=(32, 40))
+    root = write_digits_folder(tmp_path, classes=2, per_class=4, sizes=(32, 40))
     truncate(write_png(root / "0" / "cut.png",
                        np.random.default_rng(0).integers(0, 255, (40, 40))))
     with pytest.raises(DataError, match="differ in size"):
@@ -165,8 +164,8 @@ def test_unreadable_files_are_named_before_the_labels_are_checked(gray_folder):
 
 
 @pytest.mark.parametrize("workers", [2, 3])
-def test_parallel_decoding_gives_the_sequential_result(tmp_path, digits_folder, workers):
-    root = digits_folder(tmp_path, classes=3, per_class=100, sizes=(32, 24))  # over 256 files
+def test_parallel_decoding_gives_the_sequential_result(tmp_path, workers):
+    root = write_digits_folder(tmp_path, classes=3, per_class=100, sizes=(32, 24))  # over 256 files
     alone = load_image_folder(root, 16, workers=1)
     pooled = load_image_folder(root, 16, workers=workers)
     assert torch.equal(alone.images, pooled.images) and torch.equal(alone.labels, pooled.labels)

@@ -1,14 +1,15 @@
 import pytest
 import torch
+from synthetic import image_ids, tagged_images  # tests/synthetic.py
 
 from trainlab.data.loader import DeviceLoader
 from trainlab.data.split import Split
 
 
 @pytest.fixture
-def split(tagged):
+def split():
     """10 images whose label is their index, so a batch's labels say which images it holds."""
-    return Split(tagged(10), torch.arange(10))
+    return Split(tagged_images(10), torch.arange(10))
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ def test_batch_counts_and_sizes(split, batch_size, drop_last, sizes):
     assert [len(y) for _, y in loader] == sizes
 
 
-def test_shuffled_epoch_covers_every_image_once_and_epochs_differ(split, ids):
+def test_shuffled_epoch_covers_every_image_once_and_epochs_differ(split):
     loader = DeviceLoader(split, 3, "cpu", shuffle=True, seed=1)
     orders = []
     for _ in range(3):
@@ -36,7 +37,7 @@ def test_shuffled_epoch_covers_every_image_once_and_epochs_differ(split, ids):
         assert sorted(labels.tolist()) == list(range(10))
         # Images travel with their labels.
         images = torch.cat([x for x, _ in batches])
-        assert torch.equal(ids((images * 255).round().to(torch.uint8)), labels)
+        assert torch.equal(image_ids((images * 255).round().to(torch.uint8)), labels)
         orders.append(labels.tolist())
     assert orders[0] != orders[1] or orders[1] != orders[2]
     assert loader.epoch == 3
@@ -107,7 +108,7 @@ def test_group_must_be_positive(split):
         DeviceLoader(split, 2, "cpu", shuffle=False, group=0)
 
 
-def test_sample_serves_the_images_at_its_indices_without_copying_them(split, ids):
+def test_sample_serves_the_images_at_its_indices_without_copying_them(split):
     loader = DeviceLoader(split, batch_size=4, device="cpu", shuffle=True, seed=1, group=2)
     indices = torch.tensor([9, 2, 5, 7, 0, 3])
     sample = loader.sample(indices)
@@ -115,7 +116,7 @@ def test_sample_serves_the_images_at_its_indices_without_copying_them(split, ids
     assert not sample.shuffle and sample.group is None and sample.num_samples == 6
     assert [len(y) for _, y in sample] == [4, 2]
     images = torch.cat([x for x, _ in sample])
-    assert ids((images * 255).round().to(torch.uint8)).tolist() == indices.tolist()
+    assert image_ids((images * 255).round().to(torch.uint8)).tolist() == indices.tolist()
     assert torch.equal(torch.cat([y for _, y in sample]), split.labels[indices])
     shuffled = loader.sample(indices)
     shuffled.shuffle = True  # a shuffled sample still serves only its own images

@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
+from support import write_digits_folder  # tests/support.py
 
 from trainlab.cli import main
 from trainlab.data.prepared import load_prepared
@@ -27,9 +28,9 @@ def snapshot(root):
 
 
 @pytest.fixture
-def images(project, digits_folder):
+def images(project):
     """project/images: 3 classes of 20 RGB 32x32 digits."""
-    return digits_folder(project / "images", classes=3, per_class=20)
+    return write_digits_folder(project / "images", classes=3, per_class=20)
 
 
 def prepare_line(capsys, *args: str) -> str:
@@ -163,8 +164,8 @@ def test_values_wrong_whatever_the_data_stop_before_any_work(
     assert snapshot(project) == before
 
 
-def test_a_gray_folder_with_noise_files_prepares_with_one_note(project, digits_folder, capsys):
-    root = digits_folder(project / "images", classes=2, per_class=10, mode="L")
+def test_a_gray_folder_with_noise_files_prepares_with_one_note(project, capsys):
+    root = write_digits_folder(project / "images", classes=2, per_class=10, mode="L")
     (root / "0" / ".DS_Store").write_bytes(b"\0")
     (root / "1" / "Thumbs.db").write_bytes(b"\0")
     assert main(["prepare", *FOLDER]) == 0

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import write_digits_folder  # tests/support.py
 
 from trainlab.data.prepared import load_prepared
 
@@ -27,8 +28,8 @@ def project(tmp_path):
 
 
 @pytest.mark.slow  # two fresh processes importing torch and scikit-learn: ~10 s
-def test_prepare_an_image_folder_with_only_dataset_and_root(project, digits_folder):
-    digits_folder(project / "my images", classes=4, per_class=25)
+def test_prepare_an_image_folder_with_only_dataset_and_root(project):
+    write_digits_folder(project / "my images", classes=4, per_class=25)
     args = ["prepare", "--set", "data.dataset=imagefolder", "--set", "data.root=my images"]
     first = trainlab(project, *args)
     assert first.returncode == 0, first.stderr

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from synthetic import write_mnist_like  # tests/synthetic.py
 
 from trainlab.config.schema import DataConfig
 from trainlab.data import sources
@@ -49,8 +50,8 @@ def test_fashion_mnist_from_the_debian_folder():
 
 
 @pytest.mark.parametrize("gz", [True, False])
-def test_fashion_mnist_from_data_root(tmp_path, mnist_writer, gz):
-    arrays = mnist_writer(tmp_path, train=20, test=10, gz=gz)
+def test_fashion_mnist_from_data_root(tmp_path, gz):
+    arrays = write_mnist_like(tmp_path, train=20, test=10, gz=gz)
     raw = load_raw(DataConfig(dataset="fashion_mnist", root=str(tmp_path), download=False))
     assert raw.source == str(tmp_path)
     assert raw.classes == FASHION_MNIST_CLASSES
@@ -59,9 +60,9 @@ def test_fashion_mnist_from_data_root(tmp_path, mnist_writer, gz):
     assert raw.train_labels.tolist() == [i % 10 for i in range(20)]
 
 
-def test_fashion_mnist_in_torchvision_layout_under_data_raw(no_debian, mnist_writer):
+def test_fashion_mnist_in_torchvision_layout_under_data_raw(no_debian):
     folder = no_debian / "data" / "raw" / "FashionMNIST" / "raw"
-    mnist_writer(folder, train=10, test=10, gz=False)
+    write_mnist_like(folder, train=10, test=10, gz=False)
     raw = load_raw(DataConfig(dataset="fashion_mnist", download=False))
     assert raw.source == str(Path("data/raw/FashionMNIST/raw"))
     assert len(raw.train_labels) == 10
@@ -93,8 +94,8 @@ def test_failed_download_is_a_data_error(no_debian, monkeypatch):
         load_raw(DataConfig(dataset="fashion_mnist", root=str(no_debian / "mine")))
 
 
-def test_mnist_through_torchvision_from_local_files(tmp_path, mnist_writer):
-    arrays = mnist_writer(tmp_path / "MNIST" / "raw", train=30, test=10, gz=False)
+def test_mnist_through_torchvision_from_local_files(tmp_path):
+    arrays = write_mnist_like(tmp_path / "MNIST" / "raw", train=30, test=10, gz=False)
     # download=True must use the files already there instead of fetching anything.
     raw = load_raw(DataConfig(dataset="mnist", root=str(tmp_path), download=True))
     assert raw.source == f"torchvision.datasets.MNIST at {tmp_path}"

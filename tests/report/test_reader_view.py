@@ -95,8 +95,9 @@ def test_an_activation_has_one_colour_in_every_figure(monkeypatch):
     from trainlab.claims.results import SaturationDetails
 
     details = SaturationDetails.model_validate({"grad_norm": profile, "seeds": 2})
-    in_profile = _line_colours(monkeypatch, claim_figures,
-                               lambda: claim_figures.gradient_profile(details, 40))
+    # the claims' figures are saved by base.axes_png
+    in_profile = _line_colours(monkeypatch, base,
+                               lambda: claim_figures.figure("gradient_profile", details, 40))
     for activation in ("relu", "sigmoid"):
         assert in_health[activation] == in_profile[activation] \
             == palette.activation_color(activation)

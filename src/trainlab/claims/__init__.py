@@ -1,7 +1,7 @@
 """The lecture's claims, each tested on the user's own data: experiment, numbers, verdict.
 
-- `catalogue`: one row per claim (statement, experiment, assessment, rule, figure): what the
-  stage, claims.json and the report loop over; a new claim is a row there
+- `catalogue`: one row per claim (statement, experiment text, assessment, thresholds, figure):
+  what the stage, claims.json and the report loop over; a new claim is a row there
 - `loop`: the claims' small trainings (a plain loop over a RecipeModule) and layer probes
 - `experiments`: the controlled experiments of claims 1-6, sized by `claims` in params.yaml
 - `evidence`: what the search measured (its trial rows), as rule inputs

@@ -1,14 +1,18 @@
 """`reports/claims.json` (DVC metrics of the claims stage), typed: its one owner.
 
-One :class:`Entry` per lecture claim (the keys of :data:`trainlab.claims.catalogue.CLAIMS`),
-each with its verdict, the numbers it follows from, and the data the report draws
-(`details`, one model per claim). Accuracies are fractions, differences percentage points
+One :class:`Entry` per lecture claim, keyed by the keys of
+:data:`trainlab.claims.catalogue.CLAIMS`, each with its verdict, the numbers it follows from,
+and the data the report draws (`details`, one :class:`Details` subclass per claim, which
+names its key). Accuracies are fractions, differences percentage points
 (pp). Pydantic only, so the report reads it without torch or MLflow.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import SerializeAsAny, field_validator
 
 from trainlab.claims.verdict import HOLDS, INCONCLUSIVE, NOT_HOLDS, PENDING
 from trainlab.stagefile import StageFile
@@ -19,6 +23,13 @@ Status = Literal[HOLDS, NOT_HOLDS, INCONCLUSIVE, PENDING]  # type: ignore[valid-
 Numbers = dict[str, float | None]  # label (units included, e.g. "gain pp") -> value
 
 
+class Details(StageFile):
+    """A claim's data for the report (`details` of its entry): one subclass per claim, named
+    by `key` (its key in the catalogue and claims.json), which types that entry's details."""
+
+    key: ClassVar[str]
+
+
 class Band(StageFile):
     """A value per layer (or epoch): its mean over seeds and the standard deviation."""
 
@@ -26,22 +37,28 @@ class Band(StageFile):
     sd: list[float | None]
 
 
-class SaturationDetails(StageFile):
+class SaturationDetails(Details):
     """Claim 1: per activation, the gradient norm per layer at `init` and `trained`
     (geometric mean over seeds; sd in decades)."""
+
+    key = "saturation"
 
     grad_norm: dict[str, dict[Literal["init", "trained"], Band]]
     seeds: int
 
 
-class ZeroCentredDetails(StageFile):
+class ZeroCentredDetails(Details):
     """Claim 2: per activation, the mean output of each hidden layer."""
+
+    key = "zero_centred"
 
     layer_mean: dict[str, Band]
 
 
-class ConvergenceDetails(StageFile):
+class ConvergenceDetails(Details):
     """Claim 3: mean train accuracy per measurement and activation."""
+
+    key = "convergence"
 
     threshold: float
     mean_curve: dict[str, list[float | None]]
@@ -60,25 +77,33 @@ class DeadUnits(StageFile):
     inactive_mean: float | None
 
 
-class DyingReluDetails(StageFile):
+class DyingReluDetails(Details):
+    key = "dying_relu"
+
     by_lr: list[DeadUnits]
 
 
-class PreprocessingDetails(StageFile):
+class PreprocessingDetails(Details):
     """Claim 5: test accuracy at the best val epoch, per mode and seed."""
+
+    key = "preprocessing"
 
     test_acc: dict[str, list[float | None]]
 
 
-class EarlyStoppingDetails(StageFile):
+class EarlyStoppingDetails(Details):
     """Claim 6: val and test accuracy per epoch, one list per run."""
+
+    key = "early_stopping"
 
     val_acc: list[list[float]]
     test_acc: list[list[float]]
 
 
-class EnsembleDetails(StageFile):
+class EnsembleDetails(Details):
     """Claim 7: the averaged members' test accuracies."""
+
+    key = "ensemble"
 
     member_test_acc: list[float]
 
@@ -93,12 +118,16 @@ class PresetPairs(StageFile):
     baseline_gap: list[float]  # none's own train-test gap in those pairs, pp
 
 
-class RegularizationDetails(StageFile):
+class RegularizationDetails(Details):
+    key = "regularization"
+
     presets: dict[str, PresetPairs]
 
 
-class TransferDetails(StageFile):
+class TransferDetails(Details):
     """Claim 9: gain over scratch (pp) per `backbone/mode` and target size, smallest first."""
+
+    key = "transfer"
 
     gain_points: dict[str, dict[str, float]]
 
@@ -132,61 +161,9 @@ class Entry(StageFile):
     conditions: dict[str, ConditionResult]
     numbers: Numbers
     context: Numbers  # related numbers from other stages (not part of the rule)
-
-
-class SaturationEntry(Entry):
-    details: SaturationDetails
-
-
-class ZeroCentredEntry(Entry):
-    details: ZeroCentredDetails
-
-
-class ConvergenceEntry(Entry):
-    details: ConvergenceDetails
-
-
-class DyingReluEntry(Entry):
-    details: DyingReluDetails
-
-
-class PreprocessingEntry(Entry):
-    details: PreprocessingDetails
-
-
-class EarlyStoppingEntry(Entry):
-    details: EarlyStoppingDetails
-
-
-# Claims 7-9 judge other stages' files: no details while pending.
-class EnsembleEntry(Entry):
-    details: EnsembleDetails | None
-
-
-class RegularizationEntry(Entry):
-    details: RegularizationDetails | None
-
-
-class TransferEntry(Entry):
-    details: TransferDetails | None
-
-
-class Verdicts(StageFile):
-    """Every claim, by key (the keys of `catalogue.CLAIMS`, in their order; a test
-    checks the two agree)."""
-
-    saturation: SaturationEntry
-    zero_centred: ZeroCentredEntry
-    convergence: ConvergenceEntry
-    dying_relu: DyingReluEntry
-    preprocessing: PreprocessingEntry
-    early_stopping: EarlyStoppingEntry
-    ensemble: EnsembleEntry
-    regularization: RegularizationEntry
-    transfer: TransferEntry
-
-    def entries(self) -> dict[str, Entry]:
-        return dict(iter(self))
+    # Typed by the claim's Details subclass (ClaimsFile picks it by key); None: claims 7-9
+    # while pending. SerializeAsAny: written with that subclass's fields, not the base's none.
+    details: SerializeAsAny[Details] | None
 
 
 class Tally(StageFile):
@@ -224,7 +201,7 @@ class EvidenceFiles(StageFile):
 class ClaimsFile(StageFile):
     """reports/claims.json."""
 
-    claims: Verdicts
+    claims: dict[str, Entry]  # by the catalogue's keys, in its order
     summary: Tally
     seconds: Seconds
     seeds: list[int]
@@ -233,6 +210,27 @@ class ClaimsFile(StageFile):
     rules: dict[str, Any]  # `claims.rules` (typed by trainlab.config)
     evidence: EvidenceFiles
     mlflow_run_id: str | None  # None only before the run is tracked
+
+    @field_validator("claims", mode="before")
+    @classmethod
+    def _typed_details(cls, claims: Any) -> Any:
+        """Each entry's details read by its claim's Details subclass; a missing or unknown
+        claim is an error (a file from another version of the catalogue)."""
+        if not isinstance(claims, Mapping):
+            return claims  # pydantic says what it expected
+        models = {model.key: model for model in Details.__subclasses__()}
+        if missing := [key for key in models if key not in claims]:
+            raise ValueError(f"no entry for claim {', '.join(missing)}")
+        if unknown := [key for key in claims if key not in models]:
+            raise ValueError(f"unknown claim {', '.join(map(repr, unknown))}; claims: "
+                             f"{', '.join(models)}")
+        typed = {}
+        for key, model in models.items():  # the claims' order (the file's keys are sorted)
+            entry = claims[key]
+            details = entry.get("details") if isinstance(entry, Mapping) else None
+            typed[key] = entry if details is None or isinstance(details, Details) else {
+                **entry, "details": model.model_validate(details)}
+        return typed
 
     def metrics(self) -> dict[str, int]:
         """The DVC metrics (metrics/claims.json): claims by verdict."""

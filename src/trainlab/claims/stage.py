@@ -97,7 +97,7 @@ def check_claims(cfg: Config, data: PreparedData, upstream: Evidence,
         context = details.pop("context", {}) if details is not None else {}
         entries[claim.key] = {
             "number": claim.number, "claim": claim.statement,
-            "experiment": claim.experiment(cfg.claims),
+            "experiment": claim.describe(cfg.claims),
             "status": verdict.status, "reason": verdict.reason, "rule": verdict.rule,
             "confidence": verdict.confidence,
             "conditions": {name: vars(c) for name, c in verdict.conditions.items()},
@@ -146,7 +146,7 @@ def metric_key(text: str) -> str:
 def track(client: MlflowClient, cfg: Config, claims: ClaimsFile, rows: dict[str, Any],
           fingerprint: str, out: Path) -> str:
     """One MLflow run `claims`: verdict tags, number metrics, claims.json and the rows."""
-    entries = claims.claims.entries()
+    entries = claims.claims
     tags = provenance_tags(fingerprint) | {KIND_TAG: CLAIMS_KIND,
                                            "data.dataset": claims.data.dataset}
     for key, entry in entries.items():
@@ -180,7 +180,7 @@ def run_claims(cfg: Config, args: argparse.Namespace) -> int:
     claims, rows = check_claims(cfg, data, upstream, client)
     run_id = track(client, cfg, claims, rows, data.fingerprint, Path(args.out))
     write_dvc_metrics(args.metrics, claims.metrics())
-    for entry in claims.claims.entries().values():
+    for entry in claims.claims.values():
         print(f"claims: {entry.number}. {entry.status:>13}: {entry.claim}")
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in claims.summary if n)
     print(f"claims: {counts} in {claims.seconds.total:.1f} s -> {args.out} "

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, create_model, model_validator
 
 from trainlab.config.schema import (
     ACTIVATIONS,
@@ -65,11 +65,23 @@ class EarlyStoppingClaim(Section):
     epochs: PositiveInt = 30
 
 
-class SaturationRule(Section):
+class Thresholds(Section):
+    """A claim's verdict thresholds: the section `claims.rules.<section>`, handed to the
+    claim's assessment and named by its row of :mod:`trainlab.claims.catalogue`. A claim's
+    thresholds are one subclass here; :data:`ClaimRules` gathers them."""
+
+    section: ClassVar[str]  # its key under claims.rules; also its function in claims.rules
+
+
+class SaturationRule(Thresholds):
+    section = "saturation"
+
     min_orders: NonNegative = 2.0  # log10(relu first/last ratio / sigmoid first/last ratio)
 
 
-class ZeroCentredRule(Section):
+class ZeroCentredRule(Thresholds):
+    section = "zero_centred"
+
     min_offset: NonNegative = 0.25  # mean |layer mean|: sigmoid minus tanh
     max_centred: NonNegative = 0.1  # tanh's mean |layer mean| at most this
 
@@ -79,33 +91,45 @@ class ZeroCentredRule(Section):
 OverallRule = Literal["all", "any", "majority"]
 
 
-class ConvergenceRule(Section):
+class ConvergenceRule(Thresholds):
+    section = "convergence"
+
     train_acc: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85  # the threshold to reach
     overall: OverallRule = "all"  # "faster than sigmoid/tanh": every other activation
     min_speedup: Positive = 2.0  # "much faster": epochs(other) / epochs(relu) at least this
     lecture_speedup: Positive = 6.0  # the lecture's example (Krizhevsky et al. 2012), shown
 
 
-class DeadUnitsRule(Section):
+class DeadUnitsRule(Thresholds):
+    section = "dead_units"
+
     min_relu_dead: Probability = 0.1  # relu's dead fraction at its worst learning rate
     max_other_dead: Probability = 0.02  # every other activation's, at every learning rate
 
 
-class PreprocessingRule(Section):
+class PreprocessingRule(Thresholds):
+    section = "preprocessing"
+
     min_gain_points: float = 0.5  # test accuracy, each mode minus none, percentage points
     overall: OverallRule = "all"  # "each trains better than raw pixels"
 
 
-class EarlyStoppingRule(Section):
+class EarlyStoppingRule(Thresholds):
+    section = "early_stopping"
+
     min_gain_points: float = 0.0  # test acc at the best val epoch minus at the last, points
 
 
-class EnsembleRule(Section):
+class EnsembleRule(Thresholds):
+    section = "ensemble"
+
     min_gain_points: float = 1.0  # ensemble minus best single model (by val), points
     lecture_gain_points: float = 2.0  # the lecture's "2% extra", shown
 
 
-class RegularizationRule(Section):
+class RegularizationRule(Thresholds):
+    section = "regularization"
+
     min_shrink_points: float = 0.5  # train-test gap of `none` minus the preset's, points
     # Below this mean gap of `none` (points) there is no overfitting worth shrinking: the
     # claim is inconclusive, not refuted, on such a grid.
@@ -113,24 +137,29 @@ class RegularizationRule(Section):
     overall: OverallRule = "all"  # "L2, L1, elastic net, dropout and augmentation shrink it"
 
 
-class TransferRule(Section):
+class TransferRule(Thresholds):
+    section = "transfer"
+
     min_diff_points: float = 1.0  # gain over scratch at the smallest size minus at the largest
     # Per backbone x mode; `any`: some way of transferring helps most on small data.
     overall: OverallRule = "any"
 
 
-class ClaimRules(Section):
-    """The verdict rules: an effect's interval at `stats.confidence` against a threshold."""
+def _claim_rules() -> type[Section]:
+    """The `claims.rules` section: one field per :class:`Thresholds` subclass above, named by
+    its `section`, in their order (built from them, so no second list to keep in step)."""
+    sections = {rule.section: (rule, rule()) for rule in Thresholds.__subclasses__()}
+    return create_model("ClaimRules", __base__=Section, __doc__=(
+        "The verdict rules: an effect's interval at `stats.confidence` against a threshold."),
+        **sections)  # type: ignore[call-overload]
 
-    saturation: SaturationRule = SaturationRule()
-    zero_centred: ZeroCentredRule = ZeroCentredRule()
-    convergence: ConvergenceRule = ConvergenceRule()
-    dead_units: DeadUnitsRule = DeadUnitsRule()
-    preprocessing: PreprocessingRule = PreprocessingRule()
-    early_stopping: EarlyStoppingRule = EarlyStoppingRule()
-    ensemble: EnsembleRule = EnsembleRule()
-    regularization: RegularizationRule = RegularizationRule()
-    transfer: TransferRule = TransferRule()
+
+# mypy cannot read a model built at run time; it sees the Section every rule section is (the
+# stage hands each assessment its section by name).
+if TYPE_CHECKING:
+    ClaimRules = Section
+else:
+    ClaimRules = _claim_rules()
 
 
 class ClaimsConfig(Section):

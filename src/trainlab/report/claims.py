@@ -51,7 +51,7 @@ def claims_section(section: Section, found: ReportInputs, dpi: int) -> Section:
         return section.add(Notice(f"The claims stage has not run{problem}. Each lecture claim "
                                   "gets its experiment, numbers and verdict once you run",
                                   "dvc repro claims"))
-    entries = sorted(claims.claims.entries().values(), key=lambda e: e.number)
+    entries = sorted(claims.claims.values(), key=lambda e: e.number)
     counts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in claims.summary if n)
     levels = {e.confidence for e in entries if e.confidence is not None}
     level = ", ".join(f"{c:.0%}" for c in sorted(levels)) or "n/a"
@@ -73,10 +73,9 @@ def claims_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     for entry in entries:
         if entry.conditions:
             section.add(conditions_table(entry))
-    verdicts = claims.claims.entries()
-    for claim in CLAIMS:  # each claim's figure, drawn by the function its row names
-        details = getattr(verdicts[claim.key], "details", None)
-        figure = getattr(drawers, claim.figure)(details, dpi) \
+    for claim in CLAIMS:  # each claim's figure, the one its row names
+        details = claims.claims[claim.key].details
+        figure = drawers.figure(claim.figure, details, dpi) \
             if claim.figure and details is not None else None
         if figure is not None:
             section.add(FigureBlock(figure))

@@ -25,7 +25,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 import yaml
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback
 from mlflow.tracking import MlflowClient
 
 from trainlab.config.params import TRAINING_SECTIONS, Config
@@ -40,14 +40,7 @@ from trainlab.models.module import RecipeModule
 from trainlab.provenance import provenance_tags
 from trainlab.tracking import client_for, log_artifacts, log_params, tracked_run
 from trainlab.tracking_inputs import log_dataset
-from trainlab.training.trainer import (
-    TrackedRun,
-    best_score,
-    build_trainer,
-    final_metrics,
-    fit,
-    load_best,
-)
+from trainlab.training.trainer import Best, TrackedRun, build_trainer, fit_best
 
 # Augmentation lives in the LightningModule's on_after_batch_transfer (it is part of the recipe
 # and runs on the device); Lightning warns that the DataModule's hook is then not used.
@@ -168,13 +161,12 @@ def train_recipe(
             patience=cfg.train.patience, min_delta=cfg.train.min_delta, callbacks=callbacks,
             deterministic=cfg.train.deterministic, progress=progress,
         )
-        fit(trainer, module, datamodule)
-        with final_metrics(trainer) as final:
-            metrics, best_epoch, test_probs, test_labels, val_right = _evaluate_best(
-                cfg, module, datamodule, checkpoint, trainer, device)
+        with fit_best(trainer, checkpoint, module, datamodule, device) as best:
+            metrics, test_probs, test_labels, val_right = _evaluate_best(
+                cfg, module, datamodule, best, trainer)
             seconds = time.perf_counter() - started
             metrics["time/seconds"] = seconds
-            final.update(metrics)
+            best.final.update(metrics)
         correct = save_correct(Path(checkpoint.best_model_path).parent / CORRECT_FILE,
                                (test_probs.argmax(dim=1) == test_labels).cpu().numpy())
         val_correct = save_correct(correct.parent / VAL_FILE, val_right)
@@ -186,27 +178,26 @@ def train_recipe(
             files[VAL_ARTIFACT] = val_correct
             log_artifacts(client, run_id, {
                 "config.yaml": yaml.dump(cfg.model_dump(mode="json"), Dumper=YAML_DUMPER),
-                "curves.csv": curves_csv(module.history, best_epoch),
+                "curves.csv": curves_csv(module.history, best.epoch),
                 "confusion_matrix.json": json.dumps({
                     "classes": list(data.classes),
                     "matrix": confusion(test_probs, test_labels).tolist()}),
             }, files)
     return TrainResult(
         run_id=run_id, checkpoint=Path(checkpoint.best_model_path), metrics=metrics,
-        epochs_run=trainer.current_epoch, best_epoch=best_epoch, seconds=seconds,
+        epochs_run=trainer.current_epoch, best_epoch=best.epoch, seconds=seconds,
         history=list(module.history), test_correct=correct, val_correct=val_correct,
         test_predicted=test_probs.argmax(dim=1).tolist(), test_labels=test_labels.tolist(),
     )
 
 
 def _evaluate_best(
-    cfg: Config, module: RecipeModule, datamodule: RecipeDataModule,
-    checkpoint: ModelCheckpoint, trainer: pl.Trainer, device: torch.device,
-) -> tuple[dict[str, float], int, torch.Tensor, torch.Tensor, np.ndarray]:
-    """The best snapshot's test metrics and train-vs-test gap (metrics, its epoch, test
-    probabilities and labels, its correctness per validation image)."""
+    cfg: Config, module: RecipeModule, datamodule: RecipeDataModule, best: Best,
+    trainer: pl.Trainer,
+) -> tuple[dict[str, float], torch.Tensor, torch.Tensor, np.ndarray]:
+    """The best snapshot's (loaded into `module`) test metrics and train-vs-test gap
+    (metrics, test probabilities and labels, its correctness per validation image)."""
     # Test metrics and the gap come from the best snapshot, not the last epoch.
-    best_epoch = load_best(module, checkpoint, device)
     test_probs, test_labels = predict_proba(module, datamodule.test_dataloader())
     # Racing's paired test needs the snapshot's per-image validation results: one more
     # validation pass (as long as an epoch's), ungrouped (the loop's loader yields groups).
@@ -219,11 +210,11 @@ def _evaluate_best(
     )
     metrics = gap_metrics(test_probs, test_labels, train_probs, train_labels)
     metrics |= {
-        "val/acc_best": best_score(checkpoint),
+        "val/acc_best": best.score,
         "epochs_run": float(trainer.current_epoch),
-        "best_epoch": float(best_epoch),
+        "best_epoch": float(best.epoch),
     }
-    return metrics, best_epoch, test_probs, test_labels, val_right
+    return metrics, test_probs, test_labels, val_right
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ A recipe training (:mod:`trainlab.training.recipe`) and a transfer cell
   (`MLFlowLogger.save_dir` is None for database URIs), read back by :func:`load_best`;
 - early stopping and the snapshot both on MONITOR; the Trainer's quiet, deterministic
   (on the CPU) settings; :func:`fit`, which keeps Ctrl-C a KeyboardInterrupt, and
-  :func:`final_metrics`, which sends the final metrics with the last epochs'.
+  :func:`final_metrics`, which sends the final metrics with the last epochs'; and
+  :func:`fit_best`, the three in their order with the best snapshot loaded.
 """
 
 from __future__ import annotations
@@ -130,6 +131,26 @@ def final_metrics(trainer: pl.Trainer) -> Iterator[dict[str, float]]:
     if isinstance(trainer.logger, EpochLogger):
         trainer.logger.log_metrics(metrics, step=trainer.global_step)
         trainer.logger.flush()
+
+
+@dataclass(frozen=True)
+class Best:
+    """A fitted training's best snapshot, loaded into its module."""
+
+    epoch: int
+    score: float  # its MONITOR value
+    final: dict[str, float]  # the final metrics, sent at the end of `fit_best`'s block
+
+
+@contextlib.contextmanager
+def fit_best(trainer: pl.Trainer, checkpoint: ModelCheckpoint, module: pl.LightningModule,
+             datamodule: pl.LightningDataModule, device: torch.device) -> Iterator[Best]:
+    """:func:`fit`, then the best snapshot loaded into `module` on `device`, for the block that
+    scores it and fills in the final metrics (:func:`final_metrics`). What a recipe training
+    and a transfer cell both do after training: test the snapshot, not the last epoch."""
+    fit(trainer, module, datamodule)
+    with final_metrics(trainer) as final:
+        yield Best(load_best(module, checkpoint, device), best_score(checkpoint), final)
 
 
 def fit(trainer: pl.Trainer, module: pl.LightningModule,

@@ -32,14 +32,7 @@ from trainlab.models.scoring import module_accuracy, module_correct
 from trainlab.progress import on_terminal
 from trainlab.provenance import provenance_tags
 from trainlab.tracking import KIND_TAG, TRANSFER_KIND, log_params, tracked_run
-from trainlab.training.trainer import (
-    TrackedRun,
-    best_score,
-    build_trainer,
-    final_metrics,
-    fit,
-    load_best,
-)
+from trainlab.training.trainer import TrackedRun, build_trainer, fit_best
 from trainlab.transfer.backbones import Backbone
 from trainlab.transfer.features import Inputs
 from trainlab.transfer.module import FEATURE_BATCH, Batches, CellData, TransferModule
@@ -136,9 +129,8 @@ def run_cell(
             run=TrackedRun(setup.client, cfg.tracking.experiment, run_id), patience=t.patience,
             callbacks=callbacks, progress=on_terminal(),
         )
-        fit(trainer, module, data)
-        with final_metrics(trainer) as final:
-            best_epoch = load_best(module, checkpoint, setup.device)
+        with fit_best(trainer, checkpoint, module, data, setup.device) as best:
+            best_epoch, val_acc = best.epoch, best.score
             correct = module_correct(module, Batches(inputs.splits["test"],
                                                      inputs.labels["test"], FEATURE_BATCH))
             test_acc = correct.double().mean().item()
@@ -147,9 +139,8 @@ def run_cell(
             correct_path = save_correct(Path(checkpoint.dirpath) / CORRECT_FILE,
                                         correct.cpu().numpy())
             train_acc = module_accuracy(module, Batches(train_x, train_y, FEATURE_BATCH))
-            val_acc = best_score(checkpoint)
             seconds = time.perf_counter() - started
-            final.update({
+            best.final.update({
                 "test/acc": test_acc, "final/train_acc": train_acc,
                 "gap/acc": train_acc - test_acc, "val/acc_best": val_acc,
                 "epochs_run": trainer.current_epoch, "best_epoch": best_epoch,

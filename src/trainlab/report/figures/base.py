@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 import textwrap
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.figure import Figure as MplFigure
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.typing import RcKeyType
 
 STYLE: dict[RcKeyType, Any] = {
@@ -41,3 +43,12 @@ def png_bytes(fig: MplFigure, dpi: int) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def axes_png(width: float, height: float, dpi: int, draw: Callable[[Axes], object]) -> bytes:
+    """One axes `width` x `height` inches, drawn by `draw` in the report's style, as PNG bytes
+    at `dpi` (the style holds while it draws and while the figure is saved)."""
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(width, height)
+        draw(fig.subplots())
+        return png_bytes(fig, dpi)
