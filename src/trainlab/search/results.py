@@ -9,7 +9,8 @@
 - `reports/search_cells.csv`: one :class:`CellStanding` per grid cell: its seeds' scores with
   intervals, and its test difference from the best cell on the same images.
 - `models/search/manifest.json`: a :class:`Manifest`, the top-k COMPLETE trials by val
-  accuracy for the ensemble stage (checkpoint paths relative to the project root).
+  accuracy for the ensemble stage (checkpoint paths relative to the project root), and per
+  seed of `stats.seeds` the top `ensemble.top_k` cells' trials at that seed.
 
 Pydantic only, so the ensemble, claims and report stages read these without torch or MLflow.
 """
@@ -179,6 +180,15 @@ class Member(Recipe):
     checkpoint: Annotated[str, Field(min_length=1)]  # models/search/rank{r}_trial{n}.ckpt
 
 
+class SeedEnsemble(StageFile):
+    """The top `ensemble.top_k` cells' trials at one seed (search/ensemble_seeds.py): one
+    ensemble of the ensemble stage; rank 1 is the best cell, the single recipe it is compared
+    with at the same seed."""
+
+    seed: int
+    members: tuple[Member, ...]
+
+
 class Manifest(StageFile):
     """models/search/manifest.json."""
 
@@ -186,3 +196,6 @@ class Manifest(StageFile):
     parent_run_id: Annotated[str, Field(min_length=1)]
     requested_top_k: int  # search.top_k (fewer members when fewer trials completed)
     members: tuple[Member, ...]
+    # One ensemble per seed of stats.seeds (members from different seeds than the others');
+    # empty: the tpe sampler, or a manifest of an older trainlab (one ensemble, one draw).
+    seed_ensembles: tuple[SeedEnsemble, ...] = ()
