@@ -15,10 +15,13 @@ without torch).
 
 from __future__ import annotations
 
+from trainlab.search.results import BEST_SEED
 from trainlab.stagefile import StageFile
 
 STAGE = "leaderboard"  # `dvc repro leaderboard` writes these files
-BEST_SINGLE = "best single recipe"  # the row every difference is measured from
+# The row every difference is measured from: one checkpoint (the search's trial with the best
+# validation accuracy), so named for what it is (search.results owns the names).
+BEST_SINGLE = BEST_SEED
 # A row's or a crossover size's standing against the best single recipe (from
 # trainlab.stats.verdict.judge of its paired interval against 0, which never decides one seed).
 AHEAD, BEHIND, NOT_DISTINGUISHABLE = "ahead", "behind", "not distinguishable"

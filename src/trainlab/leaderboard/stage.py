@@ -125,8 +125,8 @@ def _read_inputs(args) -> tuple[list[TrialRow], EnsembleSummary, Manifest]:
 
 def _trial(by_run: dict[str, TrialRow], run_id: str, path: str) -> TrialRow:
     if run_id not in by_run:
-        raise DataError(f"{path} has no trial of run {run_id} (the ensemble's best single "
-                        f"member); {rerun('search')} and `dvc repro ensemble`")
+        raise DataError(f"{path} has no trial of run {run_id} (the ensemble's {BEST_SINGLE}: "
+                        f"its best single member); {rerun('search')} and `dvc repro ensemble`")
     return by_run[run_id]
 
 
@@ -134,7 +134,9 @@ def _trial(by_run: dict[str, TrialRow], run_id: str, path: str) -> TrialRow:
 def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPredictions,
                     summary: EnsembleSummary, manifest: Manifest,
                     by_run: dict[str, TrialRow], device: torch.device) -> list[Entry]:
-    """The best single recipe and each ensemble, from the ensemble stage's predictions."""
+    """The BEST_SINGLE row (one checkpoint) and each ensemble of the ranked checkpoints (one
+    draw: the per-seed ensembles are ensemble.json's `over_seeds`), from the ensemble stage's
+    predictions."""
     checkpoints = {m.run_id: m.checkpoint for m in manifest.members}
     sample = data.test.images[: cfg.leaderboard.inference_images]
     modules: dict[str, torch.nn.Module] = {}
@@ -238,7 +240,7 @@ def _print_board(board: LeaderboardFile) -> None:
     print(f"leaderboard ({board.test_images} test images, intervals at {level}):")
     for row in board.rows:
         print(f"  {row.name:<32} {row.test_acc:.4f} [{row.test_low:.4f}, {row.test_high:.4f}]  "
-              f"vs best single {row.diff_points:+.2f} pp [{row.diff_low:+.2f}, "
+              f"vs {BEST_SINGLE} {row.diff_points:+.2f} pp [{row.diff_low:+.2f}, "
               f"{row.diff_high:+.2f}]  {row.params:>9,} params  {row.train_seconds:>7.1f} s  "
               f"{row.images_per_second:>8.0f} img/s")
     for cross in board.crossovers:

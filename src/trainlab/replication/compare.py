@@ -74,18 +74,18 @@ def _verdicts(root: Path, unread: list[str]) -> tuple[Verdicts, tuple[str, ...] 
     out: Verdicts = {}
     claims, problem = read_model(root / CLAIMS, ClaimsFile, rerun("claims"))
     if claims is None:
-        unread.append(problem)
+        unread.append(problem or "")
     else:
         out |= dict(_claims(claims))
     board, problem = read_model(root / LEADERBOARD, LeaderboardFile, rerun("leaderboard"))
     if board is None:
-        unread.append(problem)
+        unread.append(problem or "")
     else:
         out |= dict(_board(board))
     search, problem = read_model(root / SEARCH, SearchSummary, rerun("search"))
     best_set = None
     if search is None:
-        unread.append(problem)
+        unread.append(problem or "")
     else:
         if search.best is not None and search.best.cell:
             out[("best recipe", "search")] = search.best_set.best if search.best_set \

@@ -14,6 +14,7 @@ from trainlab.stagefile import StageFile
 
 STAGE = "replicate"  # `trainlab replicate` writes it; no dvc.yaml stage (README "Replication")
 OUT = "reports/replication.json"
+COMMAND = "trainlab replicate --seed 1"  # what makes it (the report's hint)
 METRICS = "metrics/replication.json"
 # How a verdict that does not agree changed from run a to run b:
 OPPOSITE = "opposite"  # decided one way, then the other (holds <-> does not hold, ahead <-> behind)

@@ -7,10 +7,18 @@ Reads the leaderboard stage's leaderboard.json (gathered as `ReportInputs.leader
 
 from __future__ import annotations
 
-from trainlab.leaderboard.results import AHEAD, BEHIND, NOT_DISTINGUISHABLE, ONE_SEED, Row
+from trainlab.leaderboard.results import (
+    AHEAD,
+    BEHIND,
+    BEST_SINGLE,
+    NOT_DISTINGUISHABLE,
+    ONE_SEED,
+    Row,
+)
 from trainlab.report import document as doc
 from trainlab.report.figures.leaderboard import labelled_images_figure, pareto_figure
 from trainlab.report.inputs import ReportInputs
+from trainlab.search.results import BEST_RECIPE
 
 
 def leaderboard_section(section: doc.Section, found: ReportInputs, dpi: int) -> doc.Section:
@@ -25,9 +33,9 @@ def leaderboard_section(section: doc.Section, found: ReportInputs, dpi: int) -> 
         f"(fingerprint {board.fingerprint}); the recipe and the baselines trained on the same "
         f"{board.train_images:,} train images and were selected on the same val split. "
         f"Intervals at {level}: {board.method}. A difference whose interval includes 0 is "
-        "not distinguishable from noise on these test images. The best single recipe is one "
+        f"not distinguishable from noise on these test images. The {BEST_SINGLE} is one "
         f"trained model, the checkpoint with the best validation accuracy ({board.best_single}); "
-        "the summary's best recipe is its cell's mean over seeds."))
+        f"the {BEST_RECIPE} (summary, recipes) is its cell's mean over seeds."))
     section.add(doc.Table(COLUMNS, [_row_cells(row) for row in board.rows],
                       caption="Sorted by test accuracy. Training time of an ensemble: its "
                               "members' trainings; of a baseline: its cell and the frozen "
@@ -44,7 +52,7 @@ def leaderboard_section(section: doc.Section, found: ReportInputs, dpi: int) -> 
 
 COLUMNS = [
     doc.Column("model"), doc.Column("test accuracy", True, "with its exact binomial interval"),
-    doc.Column("vs best single", True, "difference in test accuracy, pp, paired interval"),
+    doc.Column(f"vs {BEST_SINGLE}", True, "difference in test accuracy, pp, paired interval"),
     doc.Column("p", True, "McNemar's exact test of no difference"),
     doc.Column("train-test gap", True, "final train accuracy - test accuracy, pp"),
     doc.Column("ECE", True), doc.Column("NLL", True), doc.Column("parameters", True),
@@ -54,7 +62,7 @@ COLUMNS = [
 
 def _row_cells(row: Row) -> list[doc.Cell]:
     diff = (f"{row.diff_points:+.2f} pp [{row.diff_low:+.2f}, {row.diff_high:+.2f}]"
-            if row.name != "best single recipe" else "reference")
+            if row.name != BEST_SINGLE else "reference")
     # The stage's own call (one seed: never ahead or behind); an older file: the interval.
     where = row.standing or (NOT_DISTINGUISHABLE if row.diff_low <= 0 <= row.diff_high
                              else AHEAD if row.diff_low > 0 else BEHIND)

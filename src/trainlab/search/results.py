@@ -24,6 +24,11 @@ from pydantic import Field
 from trainlab.stagefile import StageFile
 
 STAGE = "search"  # `dvc repro search` writes these files
+# What "best recipe" means in every stage file, the report and the terminal (one owner): the
+# cell chosen on validation, its test accuracy the mean over its seeds with the seed x image
+# interval. A number of one trained model of it is named BEST_SEED, never "best recipe".
+BEST_RECIPE = "best recipe"
+BEST_SEED = "best recipe's best seed"  # the best cell's checkpoint with the best val accuracy
 # An Optuna trial state, by name (optuna.trial.TrialState).
 TrialState = Literal["RUNNING", "WAITING", "COMPLETE", "PRUNED", "FAIL"]
 
