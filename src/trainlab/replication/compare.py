@@ -10,7 +10,7 @@ runs reach the same conclusion (none), whatever words their files use for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 from trainlab.claims.results import ClaimsFile
@@ -136,8 +136,3 @@ def _seed(root: Path) -> int | None:
         return load_config(root / "params.yaml").seed
     except (ConfigError, OSError):
         return None
-
-
-def counts(replication: Replication) -> Mapping[str, int]:
-    """The flips by kind, only those that happened (for the terminal and the report)."""
-    return {kind: n for kind, n in replication.flips.items() if n}

@@ -71,6 +71,10 @@ class Replication(StageFile):
     def flipped(self) -> tuple[Pair, ...]:
         return tuple(p for p in self.pairs if not p.agree)
 
+    def flip_counts(self) -> dict[str, int]:
+        """The flips by kind, only those that happened (the terminal and the report)."""
+        return {kind: n for kind, n in self.flips.items() if n}
+
     def metrics(self) -> dict[str, float | None]:
         """The DVC metrics (metrics/replication.json)."""
         return {"agreement": self.agreement}

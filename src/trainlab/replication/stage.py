@@ -25,7 +25,7 @@ from pathlib import Path
 
 from trainlab.config.params import Config
 from trainlab.errors import ConfigError, DataError, TrainingError
-from trainlab.replication.compare import compare_runs, counts
+from trainlab.replication.compare import compare_runs
 from trainlab.replication.results import METRICS, OUT, Replication
 from trainlab.stagefile import write_dvc_metrics, write_model
 
@@ -128,7 +128,7 @@ def describe(replication: Replication) -> str:
     """One line for the terminal: agreement, the flips by kind, the best sets' Jaccard."""
     r = replication
     share = f"{r.agreement:.0%}" if r.agreement is not None else "n/a"
-    flips = ", ".join(f"{n} {kind}" for kind, n in counts(r).items()) or "none"
+    flips = ", ".join(f"{n} {kind}" for kind, n in r.flip_counts().items()) or "none"
     jaccard = f"{r.best_sets.jaccard:.2f}" if r.best_sets.jaccard is not None else "n/a"
     return (f"replicate: seed {r.a.seed} vs seed {r.b.seed}: {r.agree} of {r.total} verdicts "
             f"agree ({share}); flips: {flips}; best sets' Jaccard {jaccard}")

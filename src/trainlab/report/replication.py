@@ -7,7 +7,6 @@ report shows it whenever it is there (gathered as `ReportInputs.replication`).
 
 from __future__ import annotations
 
-from trainlab.replication.compare import counts
 from trainlab.replication.results import COMMAND, OUT, Replication
 from trainlab.report import document as doc
 from trainlab.report.inputs import ReportInputs
@@ -24,7 +23,7 @@ def replication_section(section: doc.Section, found: ReportInputs, dpi: int) -> 
             "every verdict side by side; then rerun the report. Run it with", COMMAND))
     section.add(doc.Cards(_cards(replication)))
     r = replication
-    flips = ", ".join(f"{n} {kind}" for kind, n in counts(r).items()) or "none"
+    flips = ", ".join(f"{n} {kind}" for kind, n in r.flip_counts().items()) or "none"
     section.add(doc.Paragraph(
         f"The same pipeline under base seed {r.b.seed} (in {r.b.path}) against this run "
         f"(seed {r.a.seed}): {r.agree} of {r.total} verdicts agree. Two undecided verdicts "

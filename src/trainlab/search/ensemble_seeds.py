@@ -84,7 +84,8 @@ def seed_ensembles(
     by_pair = {(row.cell, row.seed): row for row in outputs.ranked(list(rows))}
     found: list[SeedEnsemble] = []
     kept: set[str] = set()
-    for seed in ensemble_seeds(cfg):
+    # No cells (the tpe sampler, or nothing completed): no per-seed ensembles, one draw.
+    for seed in ensemble_seeds(cfg) if cells else []:
         members: list[Member] = []
         for rank, cell in enumerate(cells, start=1):
             row = by_pair.get((cell, seed))
