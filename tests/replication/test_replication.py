@@ -140,16 +140,17 @@ def test_compare_only_writes_the_file_and_the_metric(project, tmp_path, capsys):
     ("0", "--seed 0 is this project's own base seed (params.yaml seed: 0); a replication "
           "needs another one, e.g. --seed 1"),
     ("-1", "--seed -1: a seed is a non-negative integer"),
+    (None, "--seed is required: the replication's base seed"),
 ])
 def test_the_base_seed_or_a_negative_one_exits_2_saying_why(project, capsys, seed, message):
-    assert main(["replicate", "--seed", seed]) == 2
+    assert main(["replicate", *(["--seed", seed] if seed else [])]) == 2
     assert message in capsys.readouterr().err
     assert not Path("replications").exists()  # nothing copied, nothing run
 
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--seed", "one"], "argument --seed: invalid int value: 'one'"),
-    ([], "the following arguments are required: --seed"),
+    (["--seed", "1.5"], "argument --seed: invalid int value: '1.5'"),
 ])
 def test_a_seed_that_is_no_int_exits_2_saying_why(project, capsys, argv, message):
     with pytest.raises(SystemExit) as exit:

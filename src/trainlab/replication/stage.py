@@ -34,7 +34,9 @@ SEED_LINE = re.compile(r"^seed:.*$", re.MULTILINE)
 
 
 def add_arguments_replicate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, required=True,
+    # Not required by argparse: every command parses with only --params/--set (tests/test_cli),
+    # and a missing seed is a config error naming the option (run_replicate).
+    parser.add_argument("--seed", type=int, default=None,
                         help="the replication's base seed (an integer other than params.yaml's)")
     parser.add_argument("--workspace", default=None,
                         help=f"where the pipeline reruns (default {WORKSPACES}/seed-N)")
@@ -46,19 +48,19 @@ def add_arguments_replicate(parser: argparse.ArgumentParser) -> None:
 
 def run_replicate(cfg: Config, args: argparse.Namespace) -> int:
     """Rerun the pipeline under `--seed` in its workspace; write the replication file."""
-    check_seed(cfg, args.seed)
+    seed = check_seed(cfg, args.seed)
     if args.overrides:
         raise ConfigError(
             f"replicate reruns the project's params.yaml with only `seed` changed; --set "
             f"{args.overrides[0]!r} is not applied there: drop it (or edit params.yaml)")
     root = Path.cwd()
-    workspace = Path(args.workspace or Path(WORKSPACES) / f"seed-{args.seed}")
+    workspace = Path(args.workspace or Path(WORKSPACES) / f"seed-{seed}")
     if not args.compare_only:
-        make_workspace(root, workspace, args.params, args.seed)
+        make_workspace(root, workspace, args.params, seed)
         repro(workspace)
     elif not workspace.is_dir():
         raise DataError(f"--compare-only: workspace {str(workspace)!r} not found; run "
-                        f"`trainlab replicate --seed {args.seed}` without it first")
+                        f"`trainlab replicate --seed {seed}` without it first")
     replication = compare_runs(root, workspace)
     write_model(args.out, replication)
     write_dvc_metrics(args.metrics, replication.metrics())
@@ -68,14 +70,18 @@ def run_replicate(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def check_seed(cfg: Config, seed: int) -> None:
-    """Raises ConfigError unless `seed` is a non-negative base seed other than the project's."""
+def check_seed(cfg: Config, seed: int | None) -> int:
+    """`seed`, if it is a non-negative base seed other than the project's; else ConfigError."""
+    if seed is None:
+        raise ConfigError(f"--seed is required: the replication's base seed, an integer other "
+                          f"than params.yaml's seed ({cfg.seed}), e.g. --seed {cfg.seed + 1}")
     if seed < 0:
         raise ConfigError(f"--seed {seed}: a seed is a non-negative integer, e.g. --seed 1")
     if seed == cfg.seed:
         raise ConfigError(
             f"--seed {seed} is this project's own base seed (params.yaml seed: {cfg.seed}); a "
             f"replication needs another one, e.g. --seed {cfg.seed + 1}")
+    return seed
 
 
 def make_workspace(root: Path, workspace: Path, params: str, seed: int) -> None:
