@@ -185,8 +185,8 @@ def early_stopping(found: Findings, thresholds: claim_rules.EarlyStoppingRule) -
 
 
 def ensemble(found: Findings, thresholds: claim_rules.EnsembleRule) -> Judged:
-    """Claim 7 from the ensemble stage: its gain over the best single model (by val) with
-    the interval the stage computed, paired over the same test images."""
+    """Claim 7 from the ensemble stage: its gain over the best recipe (by val) at the same
+    seeds with the interval the stage computed (EnsembleSummary.gain: over the seeds)."""
     summary = found.ensemble.content
     if summary is None:
         return pending(found.ensemble.problem or "",
