@@ -13,6 +13,7 @@ from trainlab.replication.results import COMMAND
 from trainlab.report import tables
 from trainlab.report.document import Callout, Notice, Paragraph, Table
 from trainlab.report.inputs import gather
+from trainlab.report.markdown import render_markdown
 from trainlab.report.outline import build_document
 from trainlab.stagefile import write_model
 
@@ -44,6 +45,8 @@ def test_with_a_replication_the_section_puts_the_verdicts_side_by_side(fake_proj
     assert len(table.rows) == found.replication.total
     text = " ".join(b.text for b in section.blocks if isinstance(b, Paragraph))
     assert f"{found.replication.agree} of {found.replication.total} verdicts agree" in text
+    page = render_markdown(build_document(found, "t", 40), "figures", tmp_path)
+    assert "Replication" in page and "saturation" in page and "opposite" in page
 
 
 def test_the_regime_is_computed_from_the_best_recipe_trials():
