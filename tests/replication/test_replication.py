@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from trainlab.leaderboard.results import (
 )
 from trainlab.replication.compare import CLAIMS, LEADERBOARD, SEARCH, compare_runs
 from trainlab.replication.results import GAINED, LOST, OPPOSITE, Replication
+from trainlab.replication.stage import make_workspace
 from trainlab.search.results import BestSet
 from trainlab.stagefile import read_model, write_model
 
@@ -156,3 +158,22 @@ def test_a_seed_that_is_no_int_exits_2_saying_why(project, capsys, argv, message
     with pytest.raises(SystemExit) as exit:
         main(["replicate", *argv])
     assert exit.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_workspace_is_a_copy_with_the_other_seed_and_no_git(project):
+    # What git lists is copied (tracked and new unignored files), nothing it ignores.
+    subprocess.run(["git", "init", "-q"], check=True)
+    Path(".gitignore").write_text("/data/\n")
+    Path("dvc.yaml").write_text("stages: {}\n")
+    Path("src/pkg").mkdir(parents=True)
+    Path("src/pkg/mod.py").write_text("X = 1\n")
+    Path("data").mkdir()
+    Path("data/big.bin").write_bytes(b"0" * 10)
+    subprocess.run(["git", "add", "dvc.yaml", ".gitignore"], check=True)
+    make_workspace(Path.cwd(), Path("replications/seed-3"), "params.yaml", 3)
+    copy = Path("replications/seed-3")
+    assert yaml.safe_load((copy / "params.yaml").read_text())["seed"] == 3
+    assert yaml.safe_load(Path("params.yaml").read_text())["seed"] == 0  # ours untouched
+    assert (copy / "src/pkg/mod.py").read_text() == "X = 1\n" and (copy / "dvc.yaml").is_file()
+    assert not (copy / "data").exists()
+    assert "no_scm = true" in (copy / ".dvc" / "config.local").read_text()
