@@ -26,7 +26,7 @@ from trainlab.models.device import resolve_device
 from trainlab.probabilities import write_predictions
 from trainlab.provenance import provenance_tags
 from trainlab.registry import ALIAS, example_images, register
-from trainlab.search.results import Manifest
+from trainlab.search.results import BEST_SEED, Manifest
 from trainlab.stagefile import write_dvc_metrics, write_model
 from trainlab.tracking import (
     ENSEMBLE_KIND,
@@ -173,7 +173,7 @@ def _print_summary(report: EnsembleSummary, run_id: str) -> None:
         f"ensemble: top-{report.top_k.used} mean-prob test/acc {ens.acc:.4f} (one draw) "
         f"({ens.gain_points:+.2f} points [{ens.gain_interval.low_points:+.2f}, "
         f"{ens.gain_interval.high_points:+.2f}] at {ens.gain_interval.confidence:.0%} over "
-        f"the best recipe's best seed (by val), rank {best.rank}, "
+        f"the {BEST_SEED} (by val), rank {best.rank}, "
         f"{best.acc:.4f}); vote {report.vote.acc:.4f}; greedy {greedy.acc:.4f} "
         f"({picks}); ECE {ens.ece:.4f} vs {best.ece:.4f}; disagreement "
         f"{report.diversity.disagreement:.4f} (MLflow run {run_id})"

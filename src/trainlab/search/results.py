@@ -28,7 +28,9 @@ STAGE = "search"  # `dvc repro search` writes these files
 # cell chosen on validation, its test accuracy the mean over its seeds with the seed x image
 # interval. A number of one trained model of it is named BEST_SEED, never "best recipe".
 BEST_RECIPE = "best recipe"
-BEST_SEED = "best recipe's best seed"  # the best cell's checkpoint with the best val accuracy
+# The best cell's checkpoint with the best val accuracy; slug-friendly (an MLflow metric key
+# of the leaderboard: best_recipe_best_seed/test_acc).
+BEST_SEED = "best recipe (best seed)"
 # An Optuna trial state, by name (optuna.trial.TrialState).
 TrialState = Literal["RUNNING", "WAITING", "COMPLETE", "PRUNED", "FAIL"]
 
