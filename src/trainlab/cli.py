@@ -52,6 +52,9 @@ COMMANDS: dict[str, Command] = {
     "leaderboard": Command("trainlab.leaderboard.stage", "run_leaderboard",
                            "best recipe, ensembles and pretrained baselines on the same test "
                            "images", reads_prepared=True),
+    "replicate": Command("trainlab.replication.stage", "run_replicate",
+                         "rerun the pipeline under another base seed (--seed N) in "
+                         "replications/seed-N and compare every verdict"),
     "config": Command("trainlab.config.stage", "run_config",
                       "print the resolved configuration (profile and --set applied)"),
     "ui": Command("trainlab.ui", "run_ui",

@@ -43,7 +43,8 @@ REPORT = Path("reports/ensemble.json")
 
 @pytest.fixture
 def searched(prepared: Path):
-    """A finished search (2 cells, top-2 kept) and one complete ensemble run."""
+    """A finished search (2 cells at 3 seeds: one ensemble per seed, top-2 kept) and one
+    complete ensemble run."""
     params = yaml.safe_load(Path("params.yaml").read_text())
     # Absolute URIs: MLflow caches a store per URI string in this process (see search tests).
     params["tracking"] |= {"uri": f"sqlite:///{prepared / 'mlflow.db'}", "log_checkpoint": False}
@@ -96,6 +97,9 @@ def test_interrupted_ensemble_stops_cleanly_and_keeps_finished_work(
     before_files, before_runs = files(prepared), runs(searched)
     previous = json.loads(REPORT.read_text())
     assert before_runs[previous["mlflow_run_id"]].info.status == "FINISHED"
+    # A real search and ensemble: one ensemble per seed, the gain's interval over the seeds.
+    assert [d["seed"] for d in previous["over_seeds"]["draws"]] == [0, 1, 2]
+    assert previous["over_seeds"]["mean"]["gain_interval"]["seeds"] == 3
 
     process, log = start_paused(prepared, pause_at)
     process.send_signal(sig)
@@ -121,7 +125,8 @@ def test_interrupted_ensemble_stops_cleanly_and_keeps_finished_work(
         assert (run.info.status, run.data.tags["trainlab.outcome"]) == own_run
     # The Optuna study reads, its trials as the search left them.
     study = optuna.load_study(study_name="digits-grid", storage=searched["search"]["storage"])
-    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    # 2 cells x stats.seeds (3): the search trained both top cells at every ensemble seed.
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 6
 
     # Run again: it completes, and its report names its own FINISHED run.
     assert main(["ensemble"]) == 0

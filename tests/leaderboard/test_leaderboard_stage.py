@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from trainlab.cli import main
 from trainlab.data.prepared import load_prepared
 from trainlab.databases import absolute_uri
+from trainlab.io import slug
 from trainlab.leaderboard.results import BEST_SINGLE, ENSEMBLES, ONE_SEED, LeaderboardFile
 from trainlab.probabilities import read_predictions
 from trainlab.stagefile import read_model
@@ -76,7 +77,7 @@ def test_the_leaderboard_scores_every_model_on_the_same_test_images(ensembled, c
     # The leaderboard's own run: the rows as metrics, the file as an artifact.
     run = client.get_run(board.mlflow_run_id)
     assert run.data.tags["trainlab.kind"] == "leaderboard"
-    assert run.data.metrics["best_single_recipe/test_acc"] == pytest.approx(
+    assert run.data.metrics[f"{slug(BEST_SINGLE)}/test_acc"] == pytest.approx(
         rows[BEST_SINGLE].test_acc)
     metrics = json.loads(Path("metrics/leaderboard.json").read_text())
     # base_vs is declared: the first backbone fine-tuned, mean over its seeds, minus the best

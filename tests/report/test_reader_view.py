@@ -19,7 +19,7 @@ from trainlab.report.figures import claims as claim_figures
 from trainlab.report.figures import recipes as recipe_figures
 from trainlab.report.markdown import render_markdown
 from trainlab.report.outline import build_document
-from trainlab.search.results import BestSet
+from trainlab.search.results import BEST_SEED, BestSet
 from trainlab.stagefile import read_model
 
 FIGURES = Path(base.__file__).parent
@@ -111,9 +111,9 @@ def test_the_ensemble_section_compares_numbers_and_links_its_file(found, tmp_pat
     tables = [b for b in section.blocks if isinstance(b, Table)]
     methods = tables[0]
     assert [row[0].text for row in methods.rows] == [
-        "best single model", "mean-probability ensemble", "majority vote", "greedy selection"]
+        BEST_SEED, "mean-probability ensemble", "majority vote", "greedy selection"]
     assert [c.label for c in methods.columns][:3] == ["method", "test acc",
-                                                      "gain over the best single"]
+                                                      f"gain over the {BEST_SEED}"]
     assert re.fullmatch(r"[+-]\d+\.\d\d pp \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]",
                         methods.rows[1][2].text)
     cells = " ".join(c.text for t in tables for row in t.rows for c in row)

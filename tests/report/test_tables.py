@@ -15,7 +15,7 @@ from trainlab.report import baselines, sources, tables, trials
 from trainlab.report.inputs import gather
 from trainlab.report.study import load_study
 from trainlab.report.summary import metrics_payload, state_counts
-from trainlab.search.results import TrialRow
+from trainlab.search.results import BEST_SEED, TrialRow
 from trainlab.stagefile import read_rows
 
 
@@ -205,7 +205,7 @@ def test_ensemble_numbers_are_the_ensemble_stage_fields(found):
     assert found.stages["ensemble"].source.endswith("ensemble.json")
     # best_single.by_test (another member) is in the file but never the baseline: by_val is.
     assert baselines.ensemble_scores(summary) == pytest.approx({
-        "best single model": 0.897, "mean-probability ensemble": 0.9071,
+        BEST_SEED: 0.897, "mean-probability ensemble": 0.9071,
         "majority vote": 0.898, "greedy selection": 0.899})
     assert (summary.best_single.by_val.ece, summary.ensemble.ece) == (0.043, 0.021)
     members = baselines.ensemble_members(summary)

@@ -58,6 +58,9 @@ class SearchProject:
         storage = f"sqlite:///{self.root / 'optuna.db'}"
         self.params["search"] = SEARCH | {"storage": storage} | search
         self.params["ensemble"] = {"top_k": 1}  # at most search.top_k (checked on load)
+        # One seed: no ensemble seeds to add after the grid (these tests count its trials;
+        # tests/search/test_search_ensemble_seeds.py turns them on).
+        self.params["stats"] = {"seeds": 1}
         (self.root / "params.yaml").write_text(yaml.safe_dump(self.params, sort_keys=False))
         return self
 

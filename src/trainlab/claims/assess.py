@@ -187,22 +187,27 @@ def early_stopping(found: Findings, thresholds: claim_rules.EarlyStoppingRule) -
 
 
 def ensemble(found: Findings, thresholds: claim_rules.EnsembleRule) -> Judged:
-    """Claim 7 from the ensemble stage: its gain over the best single model (by val) with
-    the interval the stage computed, paired over the same test images."""
+    """Claim 7 from the ensemble stage: its gain over the best recipe (by val) at the same
+    seeds with the interval the stage computed (EnsembleSummary.gain: over the seeds)."""
     summary = found.ensemble.content
     if summary is None:
         return pending(found.ensemble.problem or "",
                        rules.ensemble_rule(thresholds, found.confidence)), None
     accs = [member.test_acc for member in summary.averaged]
+    # Over the seeds when the stage built one ensemble per seed (its interval counts the
+    # training randomness); else the one draw, whose seeds = 1 leaves the claim undecided.
+    seeded = summary.over_seeds
     numbers = {
-        "ensemble test acc": summary.ensemble.acc,
-        "best single test acc": summary.best_single.by_val.acc,
-        "members": float(len(accs)),
-        "vote gain pp": summary.vote.gain_points,
-        "greedy gain pp": summary.greedy.gain_points,
+        "ensemble test acc": seeded.mean.acc if seeded else summary.ensemble.acc,
+        "best single test acc": (seeded.best_recipe_acc if seeded
+                                 else summary.best_single.by_val.acc),
+        "members": float(len(seeded.cells) if seeded else len(accs)),
+        "seeds": float(len(seeded.draws) if seeded else 1),
+        "vote gain pp": seeded.vote.gain_points if seeded else summary.vote.gain_points,
+        "greedy gain pp": seeded.greedy.gain_points if seeded else summary.greedy.gain_points,
     }
-    gain = summary.ensemble.gain_interval
-    band = Interval(summary.ensemble.gain_points, gain.low_points, gain.high_points,
+    points, gain = summary.gain
+    band = Interval(points, gain.low_points, gain.high_points,
                     gain.confidence, summary.data.test_size, gain.method, seeds=gain.seeds)
     # the stage's own interval, at the confidence it was drawn at
     verdict = rules.ensemble(band, thresholds, gain.confidence, numbers)

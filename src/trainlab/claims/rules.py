@@ -282,16 +282,18 @@ def early_stopping(
 
 
 def ensemble_rule(rule: EnsembleRule, confidence: float) -> str:
-    return (f"the ensemble's gain over the best single model (by val), its {confidence:.0%} "
-            f"interval paired over the same test images: above {rule.min_gain_points:g} pp → "
+    return (f"the ensembles' gain over the best recipe (by val) at the same seeds, one "
+            f"ensemble per seed of stats.seeds, its {confidence:.0%} interval a seed x image "
+            f"bootstrap on the same test images (one seed: inconclusive): above "
+            f"{rule.min_gain_points:g} pp → "
             f"holds; below → does not hold; otherwise inconclusive (the lecture: about "
             f"{rule.lecture_gain_points:g} pp)")
 
 
 def ensemble(gain: Interval, rule: EnsembleRule, confidence: float,
              numbers: Mapping[str, float | None] | None = None) -> Verdict:
-    """Claim 7 from the ensemble stage: its gain over the best single model (by val), with
-    the paired interval over test images the stage computed (the gain's sampling error)."""
+    """Claim 7 from the ensemble stage: its gain over the best recipe at the same seeds, with
+    the interval the stage computed (seed x image: the training randomness included)."""
     out = dict(numbers or {}) | {"gain pp": gain.estimate,
                                  "lecture gain pp": rule.lecture_gain_points}
     return single("mean-probability ensemble", judge(gain, rule.min_gain_points, unit="pp"),

@@ -20,13 +20,13 @@ from trainlab.config.params import Config
 from trainlab.data.prepared import load_prepared
 from trainlab.ensemble.manifest import read_manifest
 from trainlab.ensemble.predict import check_fingerprints, predict_members
-from trainlab.ensemble.summary import summarize, test_predictions
+from trainlab.ensemble.summary import over_seeds, summarize, test_predictions
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
 from trainlab.models.device import resolve_device
 from trainlab.probabilities import write_predictions
 from trainlab.provenance import provenance_tags
 from trainlab.registry import ALIAS, example_images, register
-from trainlab.search.results import Manifest
+from trainlab.search.results import BEST_SEED, Manifest
 from trainlab.stagefile import write_dvc_metrics, write_model
 from trainlab.tracking import (
     ENSEMBLE_KIND,
@@ -91,6 +91,7 @@ def track(
                 "greedy/acc": report.greedy.acc,
                 "greedy/gain_points": report.greedy.gain_points,
                 "diversity/disagreement": report.diversity.disagreement,
+                "ensemble/gain_points_over_seeds": report.gain[0],
             },
         )
         report = report.model_copy(update={"mlflow_run_id": run_id})
@@ -130,11 +131,21 @@ def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
     data = load_prepared(cfg.data.prepared_dir)
     # Checkpoints are loaded (and refused) before the tracking database is opened, so a bad
     # checkpoint leaves no trace there.
-    preds = predict_members(loaded, data, ecfg.batch_size, resolve_device(ecfg.device))
+    device = resolve_device(ecfg.device)
+    preds = predict_members(loaded, data, ecfg.batch_size, device)
     client = client_for(cfg.tracking)
     unchecked = check_fingerprints(client, loaded, data.fingerprint)
     report = summarize(preds, ecfg, manifest, data.dataset, data.fingerprint, unchecked,
                        cfg.stats)
+    if manifest.seed_ensembles:
+        # one ensemble per seed (members from other seeds than the other ensembles'): the
+        # gain that counts the training randomness (summary.over_seeds)
+        draws = {draw.seed: predict_members(draw.members, data, ecfg.batch_size, device)
+                 for draw in manifest.seed_ensembles}
+        report = report.model_copy(update={"over_seeds": over_seeds(draws, ecfg, cfg.stats)})
+    else:
+        log.warning("ensemble: the manifest has no per-seed ensembles (tpe sampler or an older "
+                    "search): the gain is one draw, conditional on the trained models")
     for note in report.notes:
         log.warning("ensemble: %s", note)
     example = example_images(data) if cfg.tracking.register_models else None
@@ -147,13 +158,22 @@ def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def _print_summary(report: EnsembleSummary, run_id: str) -> None:
+    seeded = report.over_seeds
+    if seeded is not None:
+        mean = seeded.mean
+        print(f"ensemble: {len(seeded.draws)} ensembles of the top {len(seeded.cells)} cells, "
+              f"one per seed: mean-prob test/acc {mean.acc:.4f} ({mean.gain_points:+.2f} points "
+              f"[{mean.gain_interval.low_points:+.2f}, {mean.gain_interval.high_points:+.2f}] "
+              f"at {mean.gain_interval.confidence:.0%}, {mean.gain_interval.seeds} seeds, over "
+              f"the best recipe {seeded.best_cell} {seeded.best_recipe_acc:.4f}); vote "
+              f"{seeded.vote.acc:.4f}; greedy {seeded.greedy.acc:.4f}")
     ens, best, greedy = report.ensemble, report.best_single.by_val, report.greedy
     picks = ", ".join(f"rank{s.rank}x{s.count}" for s in greedy.selection)
     print(
-        f"ensemble: top-{report.top_k.used} mean-prob test/acc {ens.acc:.4f} "
+        f"ensemble: top-{report.top_k.used} mean-prob test/acc {ens.acc:.4f} (one draw) "
         f"({ens.gain_points:+.2f} points [{ens.gain_interval.low_points:+.2f}, "
         f"{ens.gain_interval.high_points:+.2f}] at {ens.gain_interval.confidence:.0%} over "
-        f"the best single by val, rank {best.rank}, "
+        f"the {BEST_SEED} (by val), rank {best.rank}, "
         f"{best.acc:.4f}); vote {report.vote.acc:.4f}; greedy {greedy.acc:.4f} "
         f"({picks}); ECE {ens.ece:.4f} vs {best.ece:.4f}; disagreement "
         f"{report.diversity.disagreement:.4f} (MLflow run {run_id})"

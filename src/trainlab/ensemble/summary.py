@@ -13,6 +13,7 @@ from trainlab.ensemble.metrics import disagreement, expected_calibration_error, 
 from trainlab.ensemble.predict import Predictions
 from trainlab.ensemble.summary_file import (
     BestSingle,
+    Combined,
     DataInfo,
     Diversity,
     EnsembleSummary,
@@ -20,7 +21,9 @@ from trainlab.ensemble.summary_file import (
     Greedy,
     MeanEnsemble,
     MemberScore,
+    OverSeeds,
     Pick,
+    SeedDraw,
     Single,
     Used,
     Vote,
@@ -122,6 +125,59 @@ def summarize(
         data=DataInfo(dataset=dataset, fingerprint=fingerprint, val_size=len(y_val),
                       test_size=len(y_test)),
         mlflow_run_id=None,
+    )
+
+
+def over_seeds(draws: dict[int, Predictions], cfg: EnsembleConfig,
+               stats: StatsConfig) -> OverSeeds:
+    """The per-seed ensembles (seed -> the top cells' trials at that seed, the best cell
+    first), each against the best cell at the same seed, and their gains over the seeds.
+
+    Each gain's interval is `paired_difference` of the combinations' correctness (n_seeds,
+    n_images) against the best cell's (n_seeds, n_images): the seed x image bootstrap, so its
+    `seeds` is the number of seeds. Greedy selection works per seed among that seed's members
+    (`ensemble.greedy_pool` applies to the one draw of the ranked checkpoints only).
+    """
+    if not draws:
+        raise ValueError("over_seeds needs at least one seed's ensemble")
+    rows: list[SeedDraw] = []
+    correct: dict[str, list[np.ndarray]] = {"best": [], "mean": [], "vote": [], "greedy": []}
+    for seed, preds in sorted(draws.items()):
+        test, y_test = preds.test, preds.test_labels
+        greedy = greedy_select(preds.val, preds.val_labels, cfg.greedy_steps, cfg.greedy_metric)
+        combined = {
+            "best": test[0],  # rank 1: the best cell's trial at this seed
+            "mean": mean_probs(test),
+            "vote": majority_vote(test),
+            "greedy": mean_probs(test, torch.tensor(greedy.counts)),
+        }
+        for name, predicted in combined.items():
+            correct[name].append(_correct(predicted, y_test))
+        rows.append(SeedDraw(
+            seed=seed, members=tuple(m.run_id for m in preds.members),
+            best_acc=float(correct["best"][-1].mean()), mean_acc=float(correct["mean"][-1].mean()),
+            vote_acc=float(correct["vote"][-1].mean()),
+            greedy_acc=float(correct["greedy"][-1].mean()),
+            greedy_picks=tuple(Pick(rank=preds.members[i].rank, run_id=preds.members[i].run_id,
+                                    count=c) for i, c in enumerate(greedy.counts) if c),
+        ))
+    best = np.stack(correct["best"])
+
+    def combine(name: str) -> Combined:
+        mine = np.stack(correct[name])
+        interval = _gain_interval(mine, best, stats)
+        acc = float(mine.mean())
+        return Combined(acc=acc, gain_points=_points(acc, float(best.mean())),
+                        gain_interval=interval)
+
+    first = draws[min(draws)].members
+    return OverSeeds(
+        cells=tuple(m.cell or "" for m in first), best_cell=first[0].cell or "",
+        best_recipe_acc=float(best.mean()), draws=tuple(rows),
+        mean=combine("mean"), vote=combine("vote"), greedy=combine("greedy"),
+        method=(f"one ensemble per seed ({len(rows)}: {[r.seed for r in rows]}) of the top "
+                f"{len(first)} cells' trials at that seed, each against the best cell's trial "
+                "at the same seed; gains averaged over the seeds"),
     )
 
 

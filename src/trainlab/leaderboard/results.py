@@ -17,10 +17,14 @@ without torch).
 
 from __future__ import annotations
 
+from trainlab.search.results import BEST_RECIPE
 from trainlab.stagefile import StageFile
 
 STAGE = "leaderboard"  # `dvc repro leaderboard` writes these files
-BEST_SINGLE = "best single recipe"  # the row every difference is measured from
+# The row every difference is measured from: the best recipe, its cell's mean over the seeds
+# the search trained it at (the search's trial with the best validation accuracy names the
+# cell), so the one name the report uses for it (search.results owns the names).
+BEST_SINGLE = BEST_RECIPE
 # A row's or a crossover size's standing against the best single recipe (from
 # trainlab.stats.verdict.judge of its paired interval against 0, which never decides one seed).
 AHEAD, BEHIND, NOT_DISTINGUISHABLE = "ahead", "behind", "not distinguishable"

@@ -44,7 +44,7 @@ from trainlab.models.device import resolve_device
 from trainlab.probabilities import TestPredictions, read_predictions
 from trainlab.provenance import provenance_tags
 from trainlab.search.grid import base_config
-from trainlab.search.results import Manifest, TrialRow
+from trainlab.search.results import BEST_RECIPE, Manifest, TrialRow
 from trainlab.stagefile import read_model, read_rows, rerun, write_dvc_metrics, write_model
 from trainlab.tracking import (
     KIND_TAG,
@@ -145,8 +145,8 @@ def _read_inputs(args) -> tuple[list[TrialRow], EnsembleSummary, Manifest]:
 
 def _trial(by_run: dict[str, TrialRow], run_id: str, path: str) -> TrialRow:
     if run_id not in by_run:
-        raise DataError(f"{path} has no trial of run {run_id} (the ensemble's best single "
-                        f"member); {rerun('search')} and `dvc repro ensemble`")
+        raise DataError(f"{path} has no trial of run {run_id} (the ensemble's {BEST_SINGLE}: "
+                        f"its best single member); {rerun('search')} and `dvc repro ensemble`")
     return by_run[run_id]
 
 
@@ -155,8 +155,10 @@ def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPrediction
                     summary: EnsembleSummary, manifest: Manifest,
                     by_run: dict[str, TrialRow], device: torch.device,
                     seeds: list[TrialRow]) -> list[Entry]:
-    """The best single recipe over `seeds` (the search's trials of its cell: the reference
-    of every paired difference) and each ensemble, from the ensemble stage's predictions."""
+    """The BEST_SINGLE row, the best recipe over `seeds` (the search's trials of its cell: the
+    reference of every paired difference), and each ensemble of the ranked checkpoints (one
+    draw: the per-seed ensembles are ensemble.json's `over_seeds`), from the ensemble stage's
+    predictions."""
     checkpoints = {m.run_id: m.checkpoint for m in manifest.members}
     sample = data.test.images[: cfg.leaderboard.inference_images]
     modules: dict[str, torch.nn.Module] = {}
@@ -254,6 +256,14 @@ def _notes(cfg: Config, summary: EnsembleSummary) -> list[str]:
     if cfg.search.sampler != "grid":
         notes.append(f"search.sampler = {cfg.search.sampler!r}: the best recipe is retrained on "
                      "fewer images with its cell and seed, not the sampler's other suggestions")
+    if summary.over_seeds is not None:
+        mean = summary.over_seeds.mean
+        low, high = mean.gain_interval.low_points, mean.gain_interval.high_points
+        notes.append(f"the ensemble rows are one draw (the search's top {summary.top_k.used} "
+                     f"checkpoints, against the {BEST_SINGLE}); over "
+                     f"{len(summary.over_seeds.draws)} seeds, one ensemble per seed, the mean "
+                     f"ensemble gains {mean.gain_points:+.2f} pp [{low:+.2f}, {high:+.2f}] over "
+                     f"the {BEST_RECIPE} at the same seeds (ensemble.json over_seeds; claim 7)")
     if summary.top_k.used < summary.top_k.requested:
         notes.append(f"the ensembles average {summary.top_k.used} members (ensemble.top_k = "
                      f"{summary.top_k.requested})")
@@ -289,7 +299,7 @@ def _print_board(board: LeaderboardFile) -> None:
     print(f"leaderboard ({board.test_images} test images, intervals at {level}):")
     for row in board.rows:
         print(f"  {row.name:<32} {row.test_acc:.4f} [{row.test_low:.4f}, {row.test_high:.4f}]  "
-              f"vs best single {row.diff_points:+.2f} pp [{row.diff_low:+.2f}, "
+              f"vs {BEST_SINGLE} {row.diff_points:+.2f} pp [{row.diff_low:+.2f}, "
               f"{row.diff_high:+.2f}]  {row.params:>9,} params  {row.train_seconds:>7.1f} s  "
               f"{row.images_per_second:>8.0f} img/s")
     for cross in board.crossovers:

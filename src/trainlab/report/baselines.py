@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from trainlab.ensemble.summary_file import EnsembleSummary, GainInterval
 from trainlab.report.sources import ExperimentRuns, column, runs_of_kind
+from trainlab.search.results import BEST_SEED
 from trainlab.tracking import TRANSFER_KIND
 from trainlab.transfer.results import CellResult, transfer_gains
 
@@ -37,7 +38,7 @@ def ensemble_methods(summary: EnsembleSummary) -> list[Method]:
     best, mean, vote, greedy = (summary.best_single.by_val, summary.ensemble, summary.vote,
                                 summary.greedy)
     return [
-        Method("best single model", best.acc, None, None, best.ece),
+        Method(BEST_SEED, best.acc, None, None, best.ece),
         Method("mean-probability ensemble", mean.acc, mean.gain_interval, mean.gain_points,
                mean.ece),
         Method("majority vote", vote.acc, vote.gain_interval, vote.gain_points, None),

@@ -10,6 +10,7 @@ import pandas as pd
 from trainlab.claims.results import ClaimsFile
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
 from trainlab.leaderboard.results import LeaderboardFile
+from trainlab.replication.results import COMMAND, Replication
 from trainlab.report import baselines, sources, tables, trials
 from trainlab.report.study import StudyView, load_study
 from trainlab.search.results import CellStanding, SearchSummary, TrialRow
@@ -27,6 +28,7 @@ class Stage:
     source: str = ""  # e.g. "MLflow experiment 'trainlab'" or "reports/ensemble.json"
     problem: str = ""  # why there is nothing (empty when found)
     file: str = ""  # the stage file its results were read from ("": none, e.g. MLflow)
+    how: str = ""  # the command that makes it, where that is not `dvc repro <name>`
 
     @property
     def ran(self) -> bool:
@@ -34,7 +36,7 @@ class Stage:
 
     @property
     def command(self) -> str:
-        return f"dvc repro {self.name}"
+        return self.how or f"dvc repro {self.name}"
 
 
 @dataclass
@@ -53,6 +55,7 @@ class ReportInputs:
     claims: ClaimsFile | None = None
     cells: list[CellStanding] = field(default_factory=list)  # search_cells.csv: intervals
     leaderboard: LeaderboardFile | None = None
+    replication: Replication | None = None  # `trainlab replicate`; None: none made (yet)
 
     @property
     def search_parent(self) -> pd.Series | None:
@@ -92,6 +95,9 @@ def gather(
     found.transfer, found.stages["transfer"] = _transfer(runs, inputs)
     found.claims, found.stages["claims"] = _claims(inputs)
     found.leaderboard, found.stages["leaderboard"] = _leaderboard(inputs)
+    found.replication, replication = _replication(inputs)
+    if replication is not None:  # optional: a project without one misses no stage
+        found.stages["replication"] = replication
     if storage and study_name:
         numbers = set(found.trials["trial"].dropna().astype(int)) if not trial_rows.empty \
             else None
@@ -164,6 +170,17 @@ def _leaderboard(inputs: Path | None):
     if inputs is not None and board is not None:
         return board, Stage("leaderboard", str(inputs / "leaderboard.json"))
     return None, Stage("leaderboard", problem=problem or "")
+
+
+def _replication(inputs: Path | None):
+    """reports/replication.json if `trainlab replicate` wrote one. Its absence is no missing
+    stage (a replication is optional), so only a file that is there but unreadable is."""
+    replication, problem = _read(inputs, "replication", Replication)
+    if inputs is None or not (inputs / sources.STAGE_FILES["replication"]).exists():
+        return None, None
+    if replication is not None:
+        return replication, Stage("replicate", str(inputs / "replication.json"), how=COMMAND)
+    return None, Stage("replicate", problem=problem or "", how=COMMAND)
 
 
 def _transfer(runs: sources.ExperimentRuns, inputs: Path | None):

@@ -19,6 +19,7 @@ from trainlab.leaderboard.results import (
 from trainlab.report import document as doc
 from trainlab.report.figures.leaderboard import labelled_images_figure, pareto_figure
 from trainlab.report.inputs import ReportInputs
+from trainlab.search.results import BEST_RECIPE, BEST_SEED
 
 
 def _seeds(board: LeaderboardFile, name: str) -> int:
@@ -38,11 +39,11 @@ def leaderboard_section(section: doc.Section, found: ReportInputs, dpi: int) -> 
         f"{board.train_images:,} train images and were selected on the same val split. "
         f"Intervals at {level}: {board.method}. A difference whose interval includes 0 is "
         "not distinguishable from noise on these test images, nor is one trained model a "
-        "side (\"one seed\"). The best single recipe is the cell of the checkpoint with the "
+        f"side (\"one seed\"). The {BEST_RECIPE} is the cell of the checkpoint with the "
         f"best validation accuracy ({board.best_single}), over the "
         f"{_seeds(board, BEST_SINGLE)} seed(s) the search trained it at (its ECE and NLL: "
-        f"that checkpoint's); every baseline and curve point is a mean over {board.seeds} "
-        "seed(s)."))
+        f"that checkpoint's, the {BEST_SEED}); every baseline and curve point is a mean over "
+        f"{board.seeds} seed(s)."))
     section.add(doc.Table(COLUMNS, [_row_cells(row) for row in board.rows],
                       caption="Sorted by test accuracy. Training time of an ensemble: its "
                               "members' trainings; of a baseline: its cell and the frozen "
@@ -59,7 +60,7 @@ def leaderboard_section(section: doc.Section, found: ReportInputs, dpi: int) -> 
 
 COLUMNS = [
     doc.Column("model"), doc.Column("test accuracy", True, "with its exact binomial interval"),
-    doc.Column("vs best single", True, "difference in test accuracy, pp, paired interval"),
+    doc.Column(f"vs {BEST_SINGLE}", True, "difference in test accuracy, pp, paired interval"),
     doc.Column("p", True, "McNemar's exact test of no difference"),
     doc.Column("train-test gap", True, "final train accuracy - test accuracy, pp"),
     doc.Column("ECE", True), doc.Column("NLL", True), doc.Column("parameters", True),
@@ -69,7 +70,7 @@ COLUMNS = [
 
 def _row_cells(row: Row) -> list[doc.Cell]:
     diff = (f"{row.diff_points:+.2f} pp [{row.diff_low:+.2f}, {row.diff_high:+.2f}]"
-            if row.name != "best single recipe" else "reference")
+            if row.name != BEST_SINGLE else "reference")
     # The stage's own call (one seed: never ahead or behind); an older file: the interval.
     where = row.standing or (NOT_DISTINGUISHABLE if row.diff_low <= 0 <= row.diff_high
                              else AHEAD if row.diff_low > 0 else BEHIND)

@@ -18,6 +18,7 @@ from trainlab.report.claims import claims_section
 from trainlab.report.document import DASH, Document, Section
 from trainlab.report.inputs import ReportInputs
 from trainlab.report.leaderboard import leaderboard_section
+from trainlab.report.replication import replication_section
 from trainlab.report.summary import summary_section
 
 Build = Callable[[Section, ReportInputs, int], Section]
@@ -43,6 +44,7 @@ SECTIONS: tuple[Outline, ...] = (
     Outline("transfer", "Transfer learning", sections.transfer_section),
     Outline("search", "Search", sections.search_section),
     Outline("claims", "Claims", claims_section),
+    Outline("replication", "Replication", replication_section),
 )
 
 

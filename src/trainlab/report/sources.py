@@ -32,6 +32,7 @@ STAGE_FILES = {
     "train": "train.json",
     "claims": "claims.json",
     "leaderboard": "leaderboard.json",
+    "replication": "replication.json",  # `trainlab replicate` (optional: no dvc.yaml stage)
 }
 CURVE_METRICS = {"train/acc": "train_acc", "val/acc": "val_acc",
                  "train/loss": "train_loss", "val/loss": "val_loss"}

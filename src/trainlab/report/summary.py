@@ -17,6 +17,7 @@ from trainlab.report.document import (
     Column,
     KeyValues,
     Notice,
+    Paragraph,
     Section,
     Table,
     duration,
@@ -29,6 +30,7 @@ from trainlab.report.inputs import ReportInputs
 from trainlab.report.metrics_file import ReportMetrics
 from trainlab.report.sources import column
 from trainlab.report.trials import STATES
+from trainlab.search.results import BEST_RECIPE, BEST_SEED
 from trainlab.transfer.results import Gain, transfer_gains
 
 
@@ -74,12 +76,12 @@ def summary_section(section: Section, found: ReportInputs, dpi: int) -> Section:
     seconds, seconds_source = wall_time(found)
     level = f"{found.search.confidence:.0%}" if found.search else None
     cards = [
-        Card("Best recipe (chosen on validation)", _best_text(best),
+        Card(f"{BEST_RECIPE.capitalize()} (chosen on validation)", _best_text(best),
              f"test accuracy of {best['label']} over {best['seeds']} seed(s)"
              + (f" [{level} interval]" if level and pd.notna(best.get("test_low")) else "")
              if best is not None else "no finished trial yet"),
         _best_set_card(found),
-        Card("Train − test gap of the best recipe",
+        Card(f"Train − test gap of the {BEST_RECIPE}",
              points(100 * best["gap_acc_mean"]) if best is not None else DASH,
              f"final train accuracy {pct(best['final_train_acc_mean'])}"
              if best is not None else ""),
@@ -90,6 +92,9 @@ def summary_section(section: Section, found: ReportInputs, dpi: int) -> Section:
         Card("Wall time", duration(seconds), seconds_source),
     ]
     section.add(Cards(cards))
+    found_regime = tables.regime(found.trials, best)
+    if found_regime is not None:  # the budget every comparison below is made at
+        section.add(Paragraph(found_regime.text()))
     section.add(KeyValues(_facts(found, best, worst)))
     for key, stage in found.stages.items():
         if not stage.ran:
@@ -124,14 +129,21 @@ def _ensemble_card(found: ReportInputs) -> Card:
     summary = found.ensemble
     if summary is None:
         return Card("Ensemble gain", DASH, "ensemble stage not run")
-    gain = summary.ensemble.gain_interval
+    gain_points, gain = summary.gain
     real = gain.low_points > 0 or gain.high_points < 0
-    detail = (f"mean-probability ensemble {pct(summary.ensemble.acc)} vs best single model "
-              f"{pct(summary.best_single.by_val.acc)}; {gain.confidence:.0%} interval "
-              f"[{gain.low_points:+.2f}, {gain.high_points:+.2f}] pp, paired over the test "
-              f"images ({'' if real else 'not '}distinguishable from no gain)")
-    return Card("Ensemble gain over the best single model",
-                points(summary.ensemble.gain_points), detail)
+    seeded = summary.over_seeds
+    if seeded is not None:
+        versus = (f"{len(seeded.draws)} ensembles (one per seed) {pct(seeded.mean.acc)} vs the "
+                  f"{BEST_RECIPE} {pct(seeded.best_recipe_acc)} at the same seeds")
+        how = f"seed x image bootstrap, {gain.seeds} seeds"
+    else:
+        versus = (f"mean-probability ensemble {pct(summary.ensemble.acc)} vs the {BEST_SEED} "
+                  f"{pct(summary.best_single.by_val.acc)}")
+        how = "paired over the test images, one seed: not decided"
+    detail = (f"{versus}; {gain.confidence:.0%} interval [{gain.low_points:+.2f}, "
+              f"{gain.high_points:+.2f}] pp, {how} "
+              f"({'' if real else 'not '}distinguishable from no gain)")
+    return Card(f"Ensemble gain over the {BEST_RECIPE}", points(gain_points), detail)
 
 
 def _transfer_card(found: ReportInputs) -> Card:
@@ -195,9 +207,12 @@ def metrics_payload(found: ReportInputs) -> ReportMetrics:
         payload["recipes"] = {"count": len(done), "max_test_acc": done["test_acc_mean"].max(),
                               "min_gap_acc": done["gap_acc_mean"].min()}
     if found.ensemble is not None:
-        payload["ensemble"] = {"gain_points": found.ensemble.ensemble.gain_points,
-                               "acc": found.ensemble.ensemble.acc,
-                               "best_single_acc": found.ensemble.best_single.by_val.acc}
+        seeded = found.ensemble.over_seeds
+        payload["ensemble"] = {
+            "gain_points": found.ensemble.gain[0],
+            "acc": seeded.mean.acc if seeded else found.ensemble.ensemble.acc,
+            "best_single_acc": (seeded.best_recipe_acc if seeded
+                                else found.ensemble.best_single.by_val.acc)}
     if found.transfer is not None:
         transfer: dict[str, Any] = {}
         for gain in transfer_gains(found.transfer):

@@ -16,7 +16,7 @@ import pandas as pd
 
 from trainlab.config.schema import ACTIVATIONS
 from trainlab.report.trials import RECIPE_AXES
-from trainlab.search.results import CellStanding
+from trainlab.search.results import BEST_RECIPE, CellStanding
 
 KEYS = ["cell", *RECIPE_AXES]
 METRICS = ["val_acc", "test_acc", "final_train_acc", "gap_acc", "epochs_run", "seconds"]
@@ -79,6 +79,52 @@ def best_and_worst(table: pd.DataFrame) -> tuple[pd.Series | None, pd.Series | N
     if ranked.empty:
         return None, None
     return ranked.iloc[0], (ranked.iloc[-1] if len(ranked) > 1 else None)
+
+
+@dataclass(frozen=True)
+class Regime:
+    """Where the best recipe's training stood when its budget ran out (its finished seeds)."""
+
+    cell: str
+    gap_points: float  # final train accuracy - test accuracy, pp, mean over seeds
+    train_acc: float  # final train accuracy, mean over seeds
+    seeds: int
+    rising: int  # seeds whose best validation epoch was their last one and the budget's
+    epochs: int  # the budget: the most epochs a seed could run
+
+    def text(self) -> str:
+        """One or two sentences for the report: which regime the grid trained in."""
+        state = (
+            f"its validation accuracy was still rising at the last epoch in {self.rising} of "
+            f"{self.seeds} seed(s) (best epoch = epoch {self.epochs}, the budget): the grid "
+            f"compares recipes that had not converged, so every effect in this report (an "
+            f"augmentation preset's cost included) is a statement about {self.epochs} epochs"
+            if 2 * self.rising > self.seeds else
+            f"its validation accuracy peaked before the last epoch in "
+            f"{self.seeds - self.rising} of {self.seeds} seed(s): trained to a plateau at this "
+            f"budget ({self.epochs} epochs)")
+        return (f"Regime: the {BEST_RECIPE} ({self.cell}) has a train-test gap of "
+                f"{self.gap_points:+.2f} pp (final train accuracy {100 * self.train_acc:.2f}%, "
+                f"mean over {self.seeds} seed(s)), and {state}.")
+
+
+def regime(trials: pd.DataFrame, best: pd.Series | None) -> Regime | None:
+    """The best recipe's regime from its finished trials' gap and best epoch (search_trials:
+    best_epoch counted from 1, epochs_run, max_epochs); None without them."""
+    needed = {"cell", "state", "gap_acc", "final_train_acc", "best_epoch", "epochs_run"}
+    if best is None or trials.empty or not needed <= set(trials.columns):
+        return None
+    own = trials[(trials["cell"] == best["cell"]) & (trials["state"] == "finished")]
+    own = own.dropna(subset=["gap_acc", "best_epoch", "epochs_run"])
+    if own.empty:
+        return None
+    budget = own["max_epochs"] if "max_epochs" in own and own["max_epochs"].notna().all() \
+        else own["epochs_run"]
+    epochs = int(budget.max())
+    rising = int(((own["best_epoch"] == own["epochs_run"]) & (own["epochs_run"] >= budget)).sum())
+    return Regime(cell=str(best["cell"]), gap_points=100 * float(own["gap_acc"].mean()),
+                  train_acc=float(own["final_train_acc"].mean()), seeds=len(own),
+                  rising=rising, epochs=epochs)
 
 
 def ordered(values, preferred: tuple[str, ...] = ()) -> list[str]:

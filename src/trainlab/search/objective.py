@@ -107,9 +107,11 @@ def suggest(ctx: TrialContext, trial: optuna.Trial) -> tuple[Cell, int, dict[str
         axes["preprocessing"] = trial.suggest_categorical("preprocessing", list(grid.preprocessing))
     if search.sampler == "grid":
         first, race = ctx.base.seed, search.race
-        # Racing's rounds add seeds after the repeats (search.racing.round_seeds).
+        # Racing's rounds add seeds after the repeats (search.racing.round_seeds); the
+        # ensembles' seeds are the first stats.seeds (search.ensemble_seeds).
         raced = race.max_rounds * race.seeds_per_round if race.enabled else 0
-        seed = trial.suggest_int("seed", first, first + search.repeats + raced - 1)
+        last = first + max(search.repeats + raced, ctx.base.stats.seeds) - 1
+        seed = trial.suggest_int("seed", first, last)
     else:
         seed = ctx.base.seed
     extra: dict[str, Any] = {}

@@ -27,6 +27,7 @@ from trainlab.search.results import (
     Manifest,
     Member,
     SearchSummary,
+    SeedEnsemble,
     TrialCounts,
     TrialRow,
 )
@@ -112,7 +113,7 @@ def keep_top_k(
         if len(members) == top_k:
             break
         name = f"rank{len(members) + 1}_trial{row.trial}.ckpt"
-        if not _copy_checkpoint(row, folder / name, client):
+        if not copy_checkpoint(row, folder / name, client):
             continue
         members.append(Member(**row.recipe().model_dump(), rank=len(members) + 1,
                               checkpoint=str(PurePosixPath(models_dir) / name)))
@@ -130,7 +131,7 @@ def _run_id(row: TrialRow) -> str:
     return row.run_id
 
 
-def _copy_checkpoint(row: TrialRow, target: Path, client: MlflowClient) -> bool:
+def copy_checkpoint(row: TrialRow, target: Path, client: MlflowClient) -> bool:
     source = Path(row.checkpoint or "")
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         if not source.is_file():
@@ -192,6 +193,7 @@ def write_cells(path: str | Path, standings: list[CellStanding]) -> Path:
 
 
 def write_manifest(models_dir: str, study: str, parent_run_id: str, top_k: int,
-                   members: list[Member]) -> Path:
+                   members: list[Member], seed_ensembles: tuple[SeedEnsemble, ...] = ()) -> Path:
     return write_model(Path(models_dir) / "manifest.json", Manifest(
-        study=study, parent_run_id=parent_run_id, requested_top_k=top_k, members=tuple(members)))
+        study=study, parent_run_id=parent_run_id, requested_top_k=top_k, members=tuple(members),
+        seed_ensembles=seed_ensembles))

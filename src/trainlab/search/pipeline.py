@@ -19,7 +19,7 @@ from trainlab.config.params import Config
 from trainlab.data.prepared import PreparedData
 from trainlab.errors import TrainingError
 from trainlab.registry import ALIAS, example_images, register
-from trainlab.search import outputs, queueing, racing, runs
+from trainlab.search import ensemble_seeds, outputs, queueing, racing, runs
 from trainlab.search.grid import base_config, grid_cells, recipe_hash, search_hash
 from trainlab.search.objective import TrialContext
 from trainlab.search.results import RaceSummary, SearchSummary
@@ -89,6 +89,7 @@ class SearchRun:
     config_id: str = field(init=False)  # this configuration's id (search_hash)
     expected: set[queueing.Key] = field(init=False, default_factory=set)  # the pairs queued
     rounds: list[dict] = field(init=False, default_factory=list)  # racing rounds decided
+    top_cells: list[str] = field(init=False, default_factory=list)  # the ensembles' cells
     failed_workers: list[int] = field(init=False, default_factory=list)  # their exit codes
 
     def __post_init__(self) -> None:
@@ -111,6 +112,7 @@ class SearchRun:
                 self.queue_grid()
                 self.train(trials)
                 race = self.race(trials)
+                self.ensemble_seeds(trials)
                 result = self.write_outputs(trials, race)
             finally:
                 self.study.study.set_user_attr(OPEN_ATTR, False)
@@ -134,6 +136,10 @@ class SearchRun:
         replays them); then tell `--worker`s the queue is ready and for which params."""
         self.rounds = racing.stored_rounds(self.study, self.config_id)
         pairs = queueing.grid_pairs(self.base) + racing.round_pairs(self.base, self.rounds)
+        if self.base.search.sampler == "grid":
+            self.top_cells = ensemble_seeds.stored_cells(
+                self.study, self.config_id, self.cfg.ensemble.top_k) or []
+            pairs += ensemble_seeds.pairs(self.cfg, self.top_cells)
         self.expected = queueing.enqueue(self.base, self.data, self.study, pairs)
         self.study.study.set_user_attr(PARAMS_ATTR, self.config_id)
         self.study.study.set_user_attr(READY_ATTR, True)
@@ -186,6 +192,27 @@ class SearchRun:
             self.train(trials)
         return racing.summary(self.base, self.rounds, stopped or "stopped by failed workers")
 
+    def ensemble_seeds(self, trials: TrialContext) -> None:
+        """Train the seeds of `stats.seeds` the top `ensemble.top_k` cells lack (grid only):
+        the ensemble stage builds one ensemble per seed from them (search/ensemble_seeds.py).
+        The cells are decided once, after racing, and stored before their trials queue."""
+        if self.base.search.sampler != "grid" or self.failed_workers:
+            return
+        rows = queueing.expected_rows(self.study, self.expected)
+        if not self.top_cells:
+            self.top_cells = ensemble_seeds.top_cells(rows, self.cfg.ensemble.top_k)
+            ensemble_seeds.store_cells(self.study, self.config_id, self.cfg.ensemble.top_k,
+                                       self.top_cells)
+        todo = ensemble_seeds.missing(self.cfg, rows, self.top_cells)
+        seeds = ensemble_seeds.ensemble_seeds(self.cfg)
+        print(f"search: ensemble seeds: the top {len(self.top_cells)} cell(s) "
+              f"({', '.join(self.top_cells)}) at seeds {seeds} (stats.seeds = "
+              f"{self.cfg.stats.seeds}): {len(todo)} trial(s) to train", flush=True)
+        if todo:
+            self.expected |= queueing.enqueue(self.base, self.data, self.study,
+                                              ensemble_seeds.pairs(self.cfg, self.top_cells))
+            self.train(trials)
+
     def write_outputs(self, trials: TrialContext, race: RaceSummary | None) -> SearchSummary:
         """The trial table, the cells' standings, the summary, the DVC metrics and the top-k
         checkpoints; logged to the parent run, the best recipe registered."""
@@ -215,8 +242,10 @@ class SearchRun:
                  outputs.write_json(self.outputs.summary, result),
                  outputs.write_cells(self.outputs.cells, standings)]
         write_dvc_metrics(self.outputs.metrics, result.metrics())
+        seeded = ensemble_seeds.seed_ensembles(self.cfg, rows, self.top_cells,
+                                               search.models_dir, client)
         outputs.write_manifest(search.models_dir, self.study.name, trials.parent_run_id,
-                               search.top_k, members)
+                               search.top_k, members, seeded)
         runs.log_parent(client, trials.parent_run_id, result, files)
         if self.base.tracking.register_models and members:
             name = f"{self.base.tracking.experiment}-recipe"

@@ -9,7 +9,8 @@
 - `reports/search_cells.csv`: one :class:`CellStanding` per grid cell: its seeds' scores with
   intervals, and its test difference from the best cell on the same images.
 - `models/search/manifest.json`: a :class:`Manifest`, the top-k COMPLETE trials by val
-  accuracy for the ensemble stage (checkpoint paths relative to the project root).
+  accuracy for the ensemble stage (checkpoint paths relative to the project root), and per
+  seed of `stats.seeds` the top `ensemble.top_k` cells' trials at that seed.
 
 Pydantic only, so the ensemble, claims and report stages read these without torch or MLflow.
 """
@@ -23,6 +24,13 @@ from pydantic import Field
 from trainlab.stagefile import StageFile
 
 STAGE = "search"  # `dvc repro search` writes these files
+# What "best recipe" means in every stage file, the report and the terminal (one owner): the
+# cell chosen on validation, its test accuracy the mean over its seeds with the seed x image
+# interval. A number of one trained model of it is named BEST_SEED, never "best recipe".
+BEST_RECIPE = "best recipe"
+# The best cell's checkpoint with the best val accuracy; slug-friendly (an MLflow metric key
+# of the leaderboard: best_recipe_best_seed/test_acc).
+BEST_SEED = "best recipe (best seed)"
 # An Optuna trial state, by name (optuna.trial.TrialState).
 TrialState = Literal["RUNNING", "WAITING", "COMPLETE", "PRUNED", "FAIL"]
 
@@ -179,6 +187,15 @@ class Member(Recipe):
     checkpoint: Annotated[str, Field(min_length=1)]  # models/search/rank{r}_trial{n}.ckpt
 
 
+class SeedEnsemble(StageFile):
+    """The top `ensemble.top_k` cells' trials at one seed (search/ensemble_seeds.py): one
+    ensemble of the ensemble stage; rank 1 is the best cell, the single recipe it is compared
+    with at the same seed."""
+
+    seed: int
+    members: tuple[Member, ...]
+
+
 class Manifest(StageFile):
     """models/search/manifest.json."""
 
@@ -186,3 +203,6 @@ class Manifest(StageFile):
     parent_run_id: Annotated[str, Field(min_length=1)]
     requested_top_k: int  # search.top_k (fewer members when fewer trials completed)
     members: tuple[Member, ...]
+    # One ensemble per seed of stats.seeds (members from different seeds than the others');
+    # empty: the tpe sampler, or a manifest of an older trainlab (one ensemble, one draw).
+    seed_ensembles: tuple[SeedEnsemble, ...] = ()

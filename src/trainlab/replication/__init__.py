@@ -1,0 +1,1 @@
+"""`trainlab replicate`: the pipeline under another base seed, and its verdicts beside ours."""
