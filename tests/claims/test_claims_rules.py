@@ -155,7 +155,8 @@ def test_early_stopping_rule():
 def test_ensemble_is_judged_by_its_paired_interval():
     band = Interval(2.5, 1.6, 3.4, C, 10_000, "paired bootstrap over 10000 test images")
     held = rules.ensemble(band, R.ensemble, C)
-    assert held.status == HOLDS and "seed x image bootstrap on the same test images" in held.rule
+    assert held.status == HOLDS
+    assert "seed x image bootstrap interval over the seeds and the same test images" in held.rule
     near = rules.ensemble(Interval(1.2, 0.5, 1.9, C, 10_000, "x"), R.ensemble, C)
     assert near.status == INCONCLUSIVE
     assert rules.ensemble(Interval(0.3, -0.2, 0.8, C, 10_000, "x"), R.ensemble,

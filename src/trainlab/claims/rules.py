@@ -281,13 +281,16 @@ def early_stopping(
                   numbers=numbers, rule=text, confidence=confidence)
 
 
+# The interval of the claims that compare trained models on the same test images.
+SEED_IMAGE = "seed x image bootstrap interval"
+
+
 def ensemble_rule(rule: EnsembleRule, confidence: float) -> str:
-    return (f"the ensembles' gain over the best recipe (by val) at the same seeds, one "
-            f"ensemble per seed of stats.seeds, its {confidence:.0%} interval a seed x image "
-            f"bootstrap on the same test images (one seed: inconclusive): above "
-            f"{rule.min_gain_points:g} pp → "
-            f"holds; below → does not hold; otherwise inconclusive (the lecture: about "
-            f"{rule.lecture_gain_points:g} pp)")
+    return (interval_rule("the ensembles' gain over the best recipe (by val) at the same "
+                          "seeds, one ensemble per seed of stats.seeds", rule.min_gain_points,
+                          confidence, "the seeds and the same test images", " pp",
+                          SEED_IMAGE)
+            + f" (one seed: inconclusive; the lecture: about {rule.lecture_gain_points:g} pp)")
 
 
 def ensemble(gain: Interval, rule: EnsembleRule, confidence: float,
@@ -345,12 +348,11 @@ def regularization(
 
 
 def transfer_rule(rule: TransferRule, confidence: float) -> str:
-    return (f"per backbone x mode: (gain over scratch at the smallest target size) minus (at "
-            f"the largest), mean over the cells' seeds, its {confidence:.0%} seed x image "
-            f"interval (each cell's seeds and the target test images resampled): above "
-            f"{rule.min_diff_points:g} pp → holds; below → does not hold; otherwise "
-            f"inconclusive (so is one seed a cell); overall rule '{rule.overall}' over "
-            f"backbone x mode")
+    return (interval_rule("per backbone x mode: (gain over scratch at the smallest target "
+                          "size) minus (at the largest), mean over the cells' seeds",
+                          rule.min_diff_points, confidence,
+                          "each cell's seeds and the target test images", " pp", SEED_IMAGE)
+            + f" (so is one seed a cell); overall rule '{rule.overall}' over backbone x mode")
 
 
 def transfer(diffs: Mapping[str, Interval | Sequence[float]],

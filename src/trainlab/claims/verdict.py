@@ -133,10 +133,11 @@ def each_confidence(confidence: float, conditions: int) -> float:
 
 
 def interval_rule(what: str, threshold: float, confidence: float, over: str,
-                  unit: str = "") -> str:
-    """The interval rule in words, with its parameters."""
+                  unit: str = "", interval: str = "t-interval") -> str:
+    """The interval rule in words, with its parameters (`interval`: which one, drawn over
+    `over`)."""
     level = percent(confidence)
-    return (f"{what}: its {level} t-interval over {over} above {threshold:g}{unit} → holds; "
+    return (f"{what}: its {level} {interval} over {over} above {threshold:g}{unit} → holds; "
             f"below → does not hold; otherwise (or one value, no interval) inconclusive")
 
 

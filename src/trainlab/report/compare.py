@@ -30,7 +30,7 @@ from trainlab.report.document import (
 from trainlab.report.figures import recipes as figures
 from trainlab.report.inputs import ReportInputs
 from trainlab.report.sections import RECIPE_COLUMNS, recipe_rows
-from trainlab.report.summary import best_transfer_gain, distinct, state_counts, wall_time
+from trainlab.report.summary import distinct, state_counts, transfer_headline, wall_time
 
 
 def merged_cells(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -57,9 +57,9 @@ def _headline(found: ReportInputs) -> dict[str, tuple[str, float]]:
     best, _ = tables.best_and_worst(found.table)
     counts = state_counts(found.trials)
     nan = np.nan
-    gain = best_transfer_gain(found)
+    gain = transfer_headline(found)
     seconds, _ = wall_time(found)
-    ens = found.ensemble.ensemble.gain_points if found.ensemble else None
+    ens = found.ensemble.gain[0] if found.ensemble else None  # over seeds where there are
     rows = {
         "best recipe (validation)": (best["label"] if best is not None else DASH, nan),
         "its test accuracy": (spread(best["test_acc_mean"], best["test_acc_std"])

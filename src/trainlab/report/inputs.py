@@ -17,7 +17,7 @@ from trainlab.search.results import CellStanding, SearchSummary, TrialRow
 from trainlab.stagefile import read_model, read_rows
 from trainlab.tracking import ENSEMBLE_KIND, SEARCH_KIND
 from trainlab.training.results import TrainSummary
-from trainlab.transfer.results import CellResult
+from trainlab.transfer.results import CellResult, TransferSummary
 
 
 @dataclass
@@ -49,6 +49,7 @@ class ReportInputs:
     train: TrainSummary | None = None
     ensemble: EnsembleSummary | None = None
     transfer: list[CellResult] | None = None
+    transfer_summary: TransferSummary | None = None  # transfer.json: the declared headline
     study: StudyView | None = None
     health: pd.DataFrame = field(default_factory=pd.DataFrame)
     curves: list[tuple[tables.CurvePick, pd.DataFrame]] = field(default_factory=list)
@@ -93,6 +94,7 @@ def gather(
                          train=train, cells=cells or [])
     found.ensemble, found.stages["ensemble"] = _ensemble(runs, inputs)
     found.transfer, found.stages["transfer"] = _transfer(runs, inputs)
+    found.transfer_summary, _ = _read(inputs, "transfer_summary", TransferSummary)
     found.claims, found.stages["claims"] = _claims(inputs)
     found.leaderboard, found.stages["leaderboard"] = _leaderboard(inputs)
     found.replication, replication = _replication(inputs)

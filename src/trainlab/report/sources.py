@@ -29,6 +29,7 @@ STAGE_FILES = {
     "search_cells": "search_cells.csv",
     "ensemble": "ensemble.json",
     "transfer": "transfer.csv",
+    "transfer_summary": "transfer.json",  # its declared headline gain (tl_gain)
     "train": "train.json",
     "claims": "claims.json",
     "leaderboard": "leaderboard.json",

@@ -7,31 +7,17 @@ from typing import Any
 
 import pandas as pd
 
+from trainlab.config.schema import StatsConfig
 from trainlab.io import clean
+from trainlab.report import document as doc
 from trainlab.report import tables
-from trainlab.report.document import (
-    DASH,
-    Card,
-    Cards,
-    Cell,
-    Column,
-    KeyValues,
-    Notice,
-    Paragraph,
-    Section,
-    Table,
-    duration,
-    interval,
-    pct,
-    points,
-    spread,
-)
+from trainlab.report.document import duration, interval, pct, points, spread
 from trainlab.report.inputs import ReportInputs
 from trainlab.report.metrics_file import ReportMetrics
 from trainlab.report.sources import column
 from trainlab.report.trials import STATES
 from trainlab.search.results import BEST_RECIPE, BEST_SEED
-from trainlab.transfer.results import Gain, transfer_gains
+from trainlab.transfer.results import Headline, headline, transfer_gains
 
 
 def state_counts(trials: pd.DataFrame) -> dict[str, int]:
@@ -54,81 +40,83 @@ def distinct(found: ReportInputs, tag: str) -> str:
     """The distinct values of a tag over the trial runs (provenance should be one value)."""
     runs = found.experiment.runs
     if runs.empty:
-        return DASH
+        return doc.DASH
     ids = set(found.trials["run_id"].dropna())
     values = column(runs[runs["run_id"].isin(ids)] if ids else runs, f"tags.{tag}").dropna()
     unique = list(dict.fromkeys(str(v) for v in values))
-    return ", ".join(unique) if unique else DASH
+    return ", ".join(unique) if unique else doc.DASH
 
 
-def best_transfer_gain(found: ReportInputs) -> Gain | None:
-    """The best transfer gain at the smallest target size, where pretraining matters most."""
-    gains = transfer_gains(found.transfer or [])
-    if not gains:
-        return None
-    smallest = min(g.size for g in gains)
-    return max((g for g in gains if g.size == smallest), key=lambda g: g.gain_points)
+def transfer_headline(found: ReportInputs) -> Headline | None:
+    """The declared transfer gain (`transfer.headline`, the DVC metric tl_gain) at the
+    smallest target size, as the stage wrote it; from the cells by the default rule when only
+    they were found (MLflow). Never the largest of the gains: a maximum of noisy estimates is
+    biased up."""
+    if found.transfer_summary is not None:
+        return found.transfer_summary.headline
+    cells = found.transfer or []
+    return headline(cells, transfer_gains(cells), {}, None, StatsConfig()) if cells else None
 
 
-def summary_section(section: Section, found: ReportInputs, dpi: int) -> Section:
+def summary_section(section: doc.Section, found: ReportInputs, dpi: int) -> doc.Section:
     best, worst = tables.best_and_worst(found.table)
     counts = state_counts(found.trials)
     seconds, seconds_source = wall_time(found)
     level = f"{found.search.confidence:.0%}" if found.search else None
     cards = [
-        Card(f"{BEST_RECIPE.capitalize()} (chosen on validation)", _best_text(best),
-             f"test accuracy of {best['label']} over {best['seeds']} seed(s)"
-             + (f" [{level} interval]" if level and pd.notna(best.get("test_low")) else "")
-             if best is not None else "no finished trial yet"),
+        doc.Card(f"{BEST_RECIPE.capitalize()} (chosen on validation)", _best_text(best),
+                 f"test accuracy of {best['label']} over {best['seeds']} seed(s)"
+                 + (f" [{level} interval]" if level and pd.notna(best.get("test_low")) else "")
+                 if best is not None else "no finished trial yet"),
         _best_set_card(found),
-        Card(f"Train − test gap of the {BEST_RECIPE}",
-             points(100 * best["gap_acc_mean"]) if best is not None else DASH,
-             f"final train accuracy {pct(best['final_train_acc_mean'])}"
-             if best is not None else ""),
+        doc.Card(f"Train − test gap of the {BEST_RECIPE}",
+                 points(100 * best["gap_acc_mean"]) if best is not None else doc.DASH,
+                 f"final train accuracy {pct(best['final_train_acc_mean'])}"
+                 if best is not None else ""),
         _ensemble_card(found),
         _transfer_card(found),
-        Card("Trials", str(counts["total"]),
-             " · ".join(f"{counts[s]} {s}" for s in STATES if counts[s] or s != "running")),
-        Card("Wall time", duration(seconds), seconds_source),
+        doc.Card("Trials", str(counts["total"]),
+                 " · ".join(f"{counts[s]} {s}" for s in STATES if counts[s] or s != "running")),
+        doc.Card("Wall time", duration(seconds), seconds_source),
     ]
-    section.add(Cards(cards))
+    section.add(doc.Cards(cards))
     found_regime = tables.regime(found.trials, best)
     if found_regime is not None:  # the budget every comparison below is made at
-        section.add(Paragraph(found_regime.text()))
-    section.add(KeyValues(_facts(found, best, worst)))
+        section.add(doc.Paragraph(found_regime.text()))
+    section.add(doc.KeyValues(_facts(found, best, worst)))
     for key, stage in found.stages.items():
         if not stage.ran:
             what = ("The search's Optuna study is not available" if key == "study"
                     else f"The {stage.name} stage has not run or left no results")
-            section.add(Notice(f"{what}: {stage.problem}. Run it with", stage.command))
+            section.add(doc.Notice(f"{what}: {stage.problem}. Run it with", stage.command))
     section.add(_status_table(found))
     return section
 
 
 def _best_text(best: pd.Series | None) -> str:
     if best is None:
-        return DASH
+        return doc.DASH
     if pd.notna(best.get("test_low")):
         return interval(best["test_acc_mean"], best["test_low"], best["test_high"])
     return spread(best["test_acc_mean"], best["test_acc_std"])
 
 
-def _best_set_card(found: ReportInputs) -> Card:
+def _best_set_card(found: ReportInputs) -> doc.Card:
     search = found.search
     if search is None or search.best_set is None:
-        return Card("Not distinguishable from the best", DASH,
-                    "the search wrote no per-image comparison")
+        return doc.Card("Not distinguishable from the best", doc.DASH,
+                        "the search wrote no per-image comparison")
     best_set = search.best_set
-    return Card(f"Not distinguishable from the best ({search.confidence:.0%})",
-                f"{len(best_set.cells)} of {best_set.compared}",
-                "recipes the test images cannot tell apart from the best: paired, "
-                "Holm-adjusted (see Recipes)")
+    return doc.Card(f"Not distinguishable from the best ({search.confidence:.0%})",
+                    f"{len(best_set.cells)} of {best_set.compared}",
+                    "recipes the test images cannot tell apart from the best: paired, "
+                    "Holm-adjusted (see Recipes)")
 
 
-def _ensemble_card(found: ReportInputs) -> Card:
+def _ensemble_card(found: ReportInputs) -> doc.Card:
     summary = found.ensemble
     if summary is None:
-        return Card("Ensemble gain", DASH, "ensemble stage not run")
+        return doc.Card("Ensemble gain", doc.DASH, "ensemble stage not run")
     gain_points, gain = summary.gain
     real = gain.low_points > 0 or gain.high_points < 0
     seeded = summary.over_seeds
@@ -143,17 +131,21 @@ def _ensemble_card(found: ReportInputs) -> Card:
     detail = (f"{versus}; {gain.confidence:.0%} interval [{gain.low_points:+.2f}, "
               f"{gain.high_points:+.2f}] pp, {how} "
               f"({'' if real else 'not '}distinguishable from no gain)")
-    return Card(f"Ensemble gain over the {BEST_RECIPE}", points(gain_points), detail)
+    return doc.Card(f"Ensemble gain over the {BEST_RECIPE}", points(gain_points), detail)
 
 
-def _transfer_card(found: ReportInputs) -> Card:
+def _transfer_card(found: ReportInputs) -> doc.Card:
     if found.transfer is None:
-        return Card("Transfer vs scratch", DASH, "transfer stage not run")
-    gain = best_transfer_gain(found)
+        return doc.Card("Transfer vs scratch", doc.DASH, "transfer stage not run")
+    gain = transfer_headline(found)
     if gain is None:
-        return Card("Transfer vs scratch", DASH, "no scratch baseline to compare with")
-    return Card("Transfer vs scratch", points(gain.gain_points),
-                f"{gain.backbone} {gain.mode} at {gain.size} target images")
+        return doc.Card("Transfer vs scratch", doc.DASH, "no scratch baseline to compare with")
+    band = (f" [{points(gain.low_points)}, {points(gain.high_points)}] at "
+            f"{gain.confidence:.0%}" if gain.low_points is not None
+            and gain.high_points is not None else "")
+    return doc.Card("Transfer vs scratch", points(gain.gain_points),
+                    f"{gain.backbone} {gain.mode} at {gain.size} target images, mean over "
+                    f"{gain.seeds} seed(s){band} (transfer.headline)")
 
 
 def _facts(found: ReportInputs, best: Any, worst: Any) -> list[tuple[str, str]]:
@@ -176,23 +168,25 @@ def _facts(found: ReportInputs, best: Any, worst: Any) -> list[tuple[str, str]]:
         ("Dataset", f"{distinct(found, 'data.dataset')} (fingerprint "
                     f"{distinct(found, 'data.fingerprint')})"),
         ("Compute time", duration(found.trials["seconds"].sum()) if not found.trials.empty
-         else DASH),
+         else doc.DASH),
     ]
     if found.study is not None:
         facts.append(("Optuna study", f"{found.study.name} in {found.study.storage}"))
     return facts
 
 
-def _status_table(found: ReportInputs) -> Table:
+def _status_table(found: ReportInputs) -> doc.Table:
     rows = []
     for key, stage in found.stages.items():
         what = "Optuna study" if key == "study" else stage.name
-        rows.append([Cell(what), Cell("ok" if stage.ran else "missing",
-                                      tone="" if stage.ran else "bad"),
-                     Cell(stage.source if stage.ran else stage.problem),
-                     Cell(stage.command)])
-    return Table([Column("stage"), Column("status"), Column("source"), Column("to run it")],
-                 rows, caption="Where each part of this report comes from.", sortable=False)
+        rows.append([doc.Cell(what),
+                     doc.Cell("ok" if stage.ran else "missing", tone="" if stage.ran else "bad"),
+                     doc.Cell(stage.source if stage.ran else stage.problem),
+                     doc.Cell(stage.command)])
+    columns = [doc.Column("stage"), doc.Column("status"), doc.Column("source"),
+               doc.Column("to run it")]
+    return doc.Table(columns, rows, caption="Where each part of this report comes from.",
+                     sortable=False)
 
 
 def metrics_payload(found: ReportInputs) -> ReportMetrics:
