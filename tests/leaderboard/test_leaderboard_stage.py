@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from trainlab.cli import main
 from trainlab.data.prepared import load_prepared
 from trainlab.databases import absolute_uri
+from trainlab.ensemble.summary_file import SEED_KEY
 from trainlab.io import slug
 from trainlab.leaderboard.results import BEST_SINGLE, ENSEMBLES, ONE_SEED, LeaderboardFile
 from trainlab.probabilities import read_predictions
@@ -35,11 +36,18 @@ def test_the_leaderboard_scores_every_model_on_the_same_test_images(ensembled, c
     rows = {row.name: row for row in board.rows}
     assert set(rows) == {BEST_SINGLE, *ENSEMBLES.values(), "efficientnet_lite0 linear_probe",
                          "efficientnet_lite0 finetune"}
-    assert rows[BEST_SINGLE].test_acc == pytest.approx(ensemble["best_single"]["by_val"]["acc"])
-    assert rows[ENSEMBLES["mean"]].test_acc == pytest.approx(ensemble["ensemble"]["acc"])
-    assert rows[ENSEMBLES["vote"]].test_acc == pytest.approx(ensemble["vote"]["acc"])
-    assert rows[ENSEMBLES["greedy"]].test_acc == pytest.approx(ensemble["greedy"]["acc"])
-    assert rows[ENSEMBLES["mean"]].ece == pytest.approx(ensemble["ensemble"]["ece"], abs=1e-6)
+    # The search trained both cells at the ensemble seeds 0 and 1 (stats.seeds): the best
+    # recipe is its cell over those two trials, each ensemble row its two per-seed ensembles.
+    seeded = ensemble["over_seeds"]
+    assert [draw["seed"] for draw in seeded["draws"]] == [0, 1]
+    assert rows[BEST_SINGLE].seeds == 2
+    assert rows[BEST_SINGLE].test_acc == pytest.approx(seeded["best_recipe_acc"])
+    for key, name in ENSEMBLES.items():
+        assert rows[name].seeds == 2 and rows[name].kind == "ensemble"
+        assert rows[name].test_acc == pytest.approx(seeded[key]["acc"])
+        assert rows[name].test_acc == pytest.approx(np.mean(
+            [predictions.correct(SEED_KEY.format(combination=key, seed=s)) for s in (0, 1)]))
+    assert rows[ENSEMBLES["vote"]].ece is None  # classes only
 
     # Each baseline's saved correctness is its own predictions against the prepared labels.
     client = MlflowClient(absolute_uri("sqlite:///mlflow.db"))
@@ -54,10 +62,9 @@ def test_the_leaderboard_scores_every_model_on_the_same_test_images(ensembled, c
         assert row.kind == "baseline" and row.params > 3_000_000 and row.images_per_second > 0
         assert row.diff_points == pytest.approx(
             100 * (row.test_acc - rows[BEST_SINGLE].test_acc), abs=1e-9)
-        # Its seeds are stats.seeds; the best recipe has the one seed the search gave its
-        # cell (no racing, search.repeats 1), so the comparison is never decided.
-        assert row.seeds == board.seeds == 2 and rows[BEST_SINGLE].seeds == 1
-        assert row.standing == ONE_SEED
+        # Its seeds are stats.seeds, and so are the best recipe's: the comparison may decide.
+        assert row.seeds == board.seeds == 2
+        assert row.standing != ONE_SEED
 
     # The curve: the recipe and both baselines at 129 and all 1,293 train images.
     assert {(p.model, p.images) for p in board.curve} == {
@@ -66,10 +73,9 @@ def test_the_leaderboard_scores_every_model_on_the_same_test_images(ensembled, c
     recipe_full = next(p for p in board.curve if p.model == "best recipe" and p.images == 1293)
     assert recipe_full.test_acc == pytest.approx(rows[BEST_SINGLE].test_acc)
     assert {(p.model, p.images): p.seeds for p in board.curve} == {
-        (model, size): 1 if (model, size) == ("best recipe", 1293) else 2
-        for model, size in {(p.model, p.images) for p in board.curve}}
+        (model, size): 2 for model, size in {(p.model, p.images) for p in board.curve}}
     assert [c.sizes for c in board.crossovers] == [(129, 1293)] * 2
-    assert all("one seed (not decided) at 1,293" in c.verdict for c in board.crossovers)
+    assert not any("one seed" in c.verdict for c in board.crossovers)
     recipe_runs = client.search_runs([experiment], "tags.`trainlab.kind` = 'recipe_fraction'")
     assert sorted((r.data.tags["leaderboard.fraction"], r.data.tags["recipe.seed"])
                   for r in recipe_runs) == [("0.1", "0"), ("0.1", "1")]

@@ -20,7 +20,12 @@ from trainlab.config.params import Config
 from trainlab.data.prepared import load_prepared
 from trainlab.ensemble.manifest import read_manifest
 from trainlab.ensemble.predict import check_fingerprints, predict_members
-from trainlab.ensemble.summary import over_seeds, summarize, test_predictions
+from trainlab.ensemble.summary import (
+    over_seeds,
+    seed_test_predictions,
+    summarize,
+    test_predictions,
+)
 from trainlab.ensemble.summary_file import ARTIFACT, EnsembleSummary
 from trainlab.models.device import resolve_device
 from trainlab.probabilities import write_predictions
@@ -137,12 +142,15 @@ def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
     unchecked = check_fingerprints(client, loaded, data.fingerprint)
     report = summarize(preds, ecfg, manifest, data.dataset, data.fingerprint, unchecked,
                        cfg.stats)
+    per_seed: dict[str, np.ndarray] = {}
     if manifest.seed_ensembles:
         # one ensemble per seed (members from other seeds than the other ensembles'): the
         # gain that counts the training randomness (summary.over_seeds)
         draws = {draw.seed: predict_members(draw.members, data, ecfg.batch_size, device)
                  for draw in manifest.seed_ensembles}
-        report = report.model_copy(update={"over_seeds": over_seeds(draws, ecfg, cfg.stats)})
+        seeded = over_seeds(draws, ecfg, cfg.stats)
+        report = report.model_copy(update={"over_seeds": seeded})
+        per_seed = seed_test_predictions(draws, seeded)
     else:
         log.warning("ensemble: the manifest has no per-seed ensembles (tpe sampler or an older "
                     "search): the gain is one draw, conditional on the trained models")
@@ -152,7 +160,7 @@ def run_ensemble(cfg: Config, args: argparse.Namespace) -> int:
     run_id = track(client, cfg, manifest, report, data.fingerprint, Path(args.out), example)
     write_dvc_metrics(args.metrics, report.metrics())
     write_predictions(args.predictions, preds.test_labels.numpy(),
-                      **test_predictions(preds, report))
+                      **test_predictions(preds, report), **per_seed)
     _print_summary(report, run_id)
     return 0
 

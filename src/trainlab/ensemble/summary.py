@@ -12,6 +12,7 @@ from trainlab.ensemble.combine import greedy_select, majority_vote, mean_probs
 from trainlab.ensemble.metrics import disagreement, expected_calibration_error, nll
 from trainlab.ensemble.predict import Predictions
 from trainlab.ensemble.summary_file import (
+    SEED_KEY,
     BestSingle,
     Combined,
     DataInfo,
@@ -197,6 +198,27 @@ def test_predictions(preds: Predictions, summary: EnsembleSummary) -> dict[str, 
         "vote": majority_vote(test[:top_k]).numpy(),
         "greedy": mean_probs(test[:pool], counts[:pool]).numpy(),
     }
+
+
+def seed_test_predictions(draws: dict[int, Predictions],
+                          seeded: OverSeeds) -> dict[str, np.ndarray]:
+    """What `over_seeds` scored on the test split, per seed and combination (the best cell's,
+    the mean's and greedy selection's probabilities (N, C), the vote's classes (N,)) under
+    SEED_KEY: the leaderboard's ensemble rows are these, over the seeds, beside the best
+    recipe's seeds."""
+    out = {}
+    for draw in seeded.draws:
+        preds = draws[draw.seed]
+        run_ids = [m.run_id for m in preds.members]
+        counts = torch.zeros(len(run_ids))
+        for pick in draw.greedy_picks:
+            counts[run_ids.index(pick.run_id)] = pick.count
+        combined = {"best": preds.test[0],  # rank 1: the best cell's trial at this seed
+                    "mean": mean_probs(preds.test), "vote": majority_vote(preds.test),
+                    "greedy": mean_probs(preds.test, counts)}
+        for combination, values in combined.items():
+            out[SEED_KEY.format(combination=combination, seed=draw.seed)] = values.numpy()
+    return out
 
 
 def _correct(predicted: torch.Tensor, labels: torch.Tensor) -> np.ndarray:

@@ -139,6 +139,11 @@ class Combined(StageFile):
     gain_interval: GainInterval
 
 
+# A per-seed ensemble's test predictions in models/ensemble/test_predictions.npz (the
+# leaderboard's ensemble rows): e.g. mean@s1.
+SEED_KEY = "{combination}@s{seed}"
+
+
 class OverSeeds(StageFile):
     """Ensembles whose members come from different seeds: one per seed of `stats.seeds`,
     each compared with the best recipe (cell) at the same seed. The interval of the mean gain

@@ -23,7 +23,7 @@ from trainlab.config.params import Config
 from trainlab.correctness import load_correct
 from trainlab.data.prepared import PreparedData, load_prepared
 from trainlab.ensemble.manifest import read_manifest
-from trainlab.ensemble.summary_file import EnsembleSummary
+from trainlab.ensemble.summary_file import SEED_KEY, EnsembleSummary, OverSeeds, SeedDraw
 from trainlab.errors import DataError
 from trainlab.io import slug
 from trainlab.leaderboard.baselines import Baseline, fraction_sizes, train_baselines
@@ -87,6 +87,11 @@ def run_leaderboard(cfg: Config, args) -> int:
         torch.set_num_threads(cfg.transfer.threads)
     by_run = {row.run_id: row for row in trials if row.run_id}
     best = _trial(by_run, summary.best_single.by_val.run_id, args.search_trials)
+    if summary.over_seeds is not None:
+        # The best recipe is the cell first on mean validation accuracy, the one the per-seed
+        # ensembles are compared with (one best recipe throughout), not the cell of the one
+        # checkpoint with the best validation accuracy.
+        best = _best_trial_of(trials, summary.over_seeds.best_cell, best)
     sizes = fraction_sizes(cfg.leaderboard.fractions, data)
 
     client = client_for(cfg.tracking)
@@ -143,6 +148,13 @@ def _read_inputs(args) -> tuple[list[TrialRow], EnsembleSummary, Manifest]:
     return trials, summary, read_manifest(args.manifest)
 
 
+def _best_trial_of(trials: list[TrialRow], cell: str, fallback: TrialRow) -> TrialRow:
+    """The COMPLETE trial of `cell` with the best validation accuracy (its name and seed
+    retrain the curve), else `fallback`."""
+    own = [t for t in trials if t.cell == cell and t.state == "COMPLETE" and t.val_acc is not None]
+    return max(own, key=lambda t: t.val_acc or 0.0) if own else fallback
+
+
 def _trial(by_run: dict[str, TrialRow], run_id: str, path: str) -> TrialRow:
     if run_id not in by_run:
         raise DataError(f"{path} has no trial of run {run_id} (the ensemble's {BEST_SINGLE}: "
@@ -156,10 +168,12 @@ def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPrediction
                     by_run: dict[str, TrialRow], device: torch.device,
                     seeds: list[TrialRow]) -> list[Entry]:
     """The BEST_SINGLE row, the best recipe over `seeds` (the search's trials of its cell: the
-    reference of every paired difference), and each ensemble of the ranked checkpoints (one
-    draw: the per-seed ensembles are ensemble.json's `over_seeds`), from the ensemble stage's
-    predictions."""
+    reference of every paired difference), and each ensemble, from the ensemble stage's
+    predictions: over its per-seed ensembles (ensemble.json's `over_seeds`, members from
+    different seeds) where they exist, else the one draw of the ranked checkpoints."""
     checkpoints = {m.run_id: m.checkpoint for m in manifest.members}
+    for draw in manifest.seed_ensembles:
+        checkpoints |= {m.run_id: m.checkpoint for m in draw.members}
     sample = data.test.images[: cfg.leaderboard.inference_images]
     modules: dict[str, torch.nn.Module] = {}
 
@@ -180,23 +194,55 @@ def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPrediction
             images_per_second=images_per_second(nets, sample, device), run_id=run_id,
         )
 
+    seeded = summary.over_seeds
+    keys = [SEED_KEY.format(combination=c, seed=d.seed) for d in seeded.draws
+            for c in ("best", "mean", "vote", "greedy")] if seeded is not None else []
+    by_seed = seeded is not None and all(key in predictions.models for key in keys)
     single = summary.best_single.by_val.run_id
+    if seeded is not None and by_seed:
+        single = seeded.draws[0].members[0]  # the best cell at the first seed: its network
     averaged = list(summary.ensemble.members)
     greedy = [pick.run_id for pick in summary.greedy.selection]
     best = entry(BEST_SINGLE, "recipe", "best_single", [single], by_run[single].final_train_acc,
                  single)
-    # Its accuracy and every difference from it over the seeds of its cell; its ECE and NLL
-    # stay the chosen trial's (the only one whose probabilities the ensemble stage kept).
+    if seeded is not None and by_seed:  # its ECE and NLL over the ensembles' seeds
+        best = dataclasses.replace(best, probs=np.stack([
+            predictions.models[SEED_KEY.format(combination="best", seed=d.seed)]
+            for d in seeded.draws]))
+    # Its accuracy and every difference from it over the seeds of its cell (its ECE and NLL
+    # without per-seed ensembles: the chosen trial's, whose probabilities the stage kept).
     best = dataclasses.replace(
         best, correct=np.stack([load_correct(t.test_correct, len(data.test)) for t in seeds]),
         train_acc=_mean([t.final_train_acc for t in seeds]),
         train_seconds=statistics.fmean(t.seconds or 0.0 for t in seeds))
-    return [
-        best,
+    one_draw = [
         entry(ENSEMBLES["mean"], "ensemble", "mean", averaged, None, summary.mlflow_run_id),
         entry(ENSEMBLES["vote"], "ensemble", "vote", averaged, None, summary.mlflow_run_id),
         entry(ENSEMBLES["greedy"], "ensemble", "greedy", greedy, None, summary.mlflow_run_id),
     ]
+    if seeded is None or not by_seed:
+        return [best, *one_draw]  # no per-seed ensembles (tpe, an older ensemble stage)
+    return [best, *[_over_seeds(row, seeded, predictions, by_run) for row in one_draw]]
+
+
+def _over_seeds(row: Entry, seeded: OverSeeds, predictions: TestPredictions,
+                by_run: dict[str, TrialRow]) -> Entry:
+    """An ensemble's row over the per-seed ensembles: accuracy and calibration from each
+    seed's predictions, training time the mean of their members' (parameters and images/s:
+    the one draw's, the same architectures)."""
+    key = next(k for k, name in ENSEMBLES.items() if name == row.name)
+    names = [SEED_KEY.format(combination=key, seed=d.seed) for d in seeded.draws]
+    probs = [p for p in (predictions.probabilities(name) for name in names) if p is not None]
+
+    def members(draw: SeedDraw) -> list[str]:
+        return ([pick.run_id for pick in draw.greedy_picks] if key == "greedy"
+                else list(draw.members))
+
+    return dataclasses.replace(
+        row, correct=np.stack([predictions.correct(name) for name in names]),
+        probs=np.stack(probs) if len(probs) == len(names) else None,  # the vote: classes only
+        train_seconds=statistics.fmean(sum(by_run[r].seconds or 0.0 for r in members(d)
+                                           if r in by_run) for d in seeded.draws))
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -259,11 +305,12 @@ def _notes(cfg: Config, summary: EnsembleSummary) -> list[str]:
     if summary.over_seeds is not None:
         mean = summary.over_seeds.mean
         low, high = mean.gain_interval.low_points, mean.gain_interval.high_points
-        notes.append(f"the ensemble rows are one draw (the search's top {summary.top_k.used} "
-                     f"checkpoints, against the {BEST_SINGLE}); over "
-                     f"{len(summary.over_seeds.draws)} seeds, one ensemble per seed, the mean "
-                     f"ensemble gains {mean.gain_points:+.2f} pp [{low:+.2f}, {high:+.2f}] over "
-                     f"the {BEST_RECIPE} at the same seeds (ensemble.json over_seeds; claim 7)")
+        notes.append(f"the ensemble rows are {len(summary.over_seeds.draws)} ensembles, one "
+                     f"per seed (the top {len(summary.over_seeds.cells)} cells' trials at that "
+                     f"seed), against the {BEST_SINGLE} over all its cell's seeds; against the "
+                     f"{BEST_RECIPE} at the same seeds the mean ensemble gains "
+                     f"{mean.gain_points:+.2f} pp [{low:+.2f}, {high:+.2f}] (ensemble.json "
+                     "over_seeds; claim 7)")
     if summary.top_k.used < summary.top_k.requested:
         notes.append(f"the ensembles average {summary.top_k.used} members (ensemble.top_k = "
                      f"{summary.top_k.requested})")
