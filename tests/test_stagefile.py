@@ -12,7 +12,7 @@ from trainlab.claims.catalogue import CLAIMS
 from trainlab.claims.results import ClaimsFile
 from trainlab.ensemble.summary_file import EnsembleSummary
 from trainlab.report.metrics_file import ReportMetrics, write_metrics
-from trainlab.search.results import Manifest, SearchSummary, TrialRow
+from trainlab.search.results import CellStanding, Manifest, SearchSummary, TrialRow
 from trainlab.stagefile import (
     read_model,
     read_rows,
@@ -186,3 +186,20 @@ def test_every_stage_file_names_a_few_numbers_for_dvc(tmp_path):
     for stage, view in views.items():
         values = json.loads(write_dvc_metrics(tmp_path / f"{stage}.json", view).read_text())
         assert all(isinstance(v, int | float) and len(k) <= 8 for k, v in values.items()), stage
+
+
+def test_the_search_metrics_are_the_best_recipe_over_its_seeds_not_the_best_trial():
+    """metrics/search.json is declared: the cell first on mean validation, its test accuracy
+    and gap as means over its seeds (a maximum over trials would not replicate)."""
+    best = _trials()[0]
+    recipe = CellStanding(
+        cell="relu|none|none", activation="relu", regularization="none", augmentation="none",
+        preprocessing=None, rank=1, seeds=3, raced_seeds=2, val_mean=0.88, val_low=0.87,
+        val_high=0.89, test_mean=0.8712, test_low=0.865, test_high=0.877,
+        test_interval="t over 3 seeds", gap_mean=0.031, gap_low=0.02, gap_high=0.04,
+        vs_best=None, vs_best_low=None, vs_best_high=None, p_adjusted=None, best=True,
+        in_best_set=True)
+    summary = stagefiles.search_summary(best, {"complete": 5}, best_recipe=recipe)
+    assert summary.metrics() == {"best": 0.8712, "best_gap": 0.031}
+    assert summary.best_test_acc == best.test_acc  # the one trial's, kept in the file
+    assert SearchSummary.model_validate_json(summary.model_dump_json()) == summary

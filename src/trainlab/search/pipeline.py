@@ -236,6 +236,7 @@ class SearchRun:
             parent_run_id=trials.parent_run_id,
             train_seconds=round(sum(row.seconds or 0.0 for row in rows), 3),
             config_id=self.config_id, confidence=stats.confidence, best_set=best_set, race=race,
+            best_recipe=standings[0] if standings else None,
         )
         members = outputs.keep_top_k(rows, search.top_k, search.models_dir, client)
         files = [outputs.write_csv(self.outputs.trials, rows),
