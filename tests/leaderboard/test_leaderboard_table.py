@@ -133,6 +133,9 @@ def test_rows_over_seeds_are_means_with_seed_by_image_intervals_and_state_their_
     rows = {row.name: row for row in leaderboard_rows([reference, shaky], LABELS, STATS, 10)}
     row = rows["efficientnet_lite0 finetune"]
     assert row.seeds == 3 and rows[BEST_SINGLE].seeds == 3
+    # The reference against itself: 0, exactly, whatever its seeds' spread.
+    assert (rows[BEST_SINGLE].diff_points, rows[BEST_SINGLE].diff_low,
+            rows[BEST_SINGLE].diff_high) == (0.0, 0.0, 0.0)
     assert row.test_acc == pytest.approx(shaky.correct.mean())
     assert row.diff_points == pytest.approx(100 * (row.test_acc - rows[BEST_SINGLE].test_acc))
     one = leaderboard_rows([_entry(BEST_SINGLE, 0.85, "recipe"),

@@ -82,10 +82,13 @@ def leaderboard_rows(entries: Sequence[Entry], labels: np.ndarray, stats: StatsC
                                  n_resamples=stats.resamples)
         ece, loss = _calibration(entry.probs, target, ece_bins)
         own = REFERENCE if entry is reference else standing(diff)
+        # The reference against itself is 0 exactly: resampling its seeds twice, once a side,
+        # would print a spread around a difference that cannot vary.
+        low, high = (0.0, 0.0) if entry is reference else (diff.low, diff.high)
         rows.append(Row(
             name=entry.name, kind=entry.kind, test_acc=acc.estimate, test_low=acc.low,
-            test_high=acc.high, diff_points=100 * diff.estimate, diff_low=100 * diff.low,
-            diff_high=100 * diff.high, diff_p=diff.p_value, seeds=diff.n_seeds_a,
+            test_high=acc.high, diff_points=100 * diff.estimate, diff_low=100 * low,
+            diff_high=100 * high, diff_p=diff.p_value, seeds=diff.n_seeds_a,
             standing=own, train_acc=entry.train_acc,
             gap_acc=None if entry.train_acc is None else entry.train_acc - acc.estimate,
             ece=ece, nll=loss, params=entry.params,
