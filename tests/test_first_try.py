@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from support import write_digits_folder
 
 from trainlab.data.prepared import load_prepared
@@ -21,10 +22,11 @@ from trainlab.data.prepared import load_prepared
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 GRID = ["--set", "grid.activation=[relu,tanh]", "--set", "grid.regularization=[none,dropout]",
         "--set", "grid.augmentation=[none]"]
-# One epoch of a small MLP per trial, one worker: seconds, not the default's minutes.
+# One epoch of a small MLP per trial, one worker, one training a cell (no racing, no
+# ensemble seeds): seconds, not the default's minutes.
 SCALE = ["--set", "search.overrides={train.epochs: 1, model.arch: mlp, model.hidden: [32], "
                   "train.gap_sample: 200}", "--set", "search.workers=1",
-         "--set", "search.race.enabled=false"]
+         "--set", "search.race.enabled=false", "--set", "stats.seeds=1"]
 
 
 def trainlab(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -77,5 +79,6 @@ def test_an_image_folder_on_the_first_try(tmp_path, sizes, extra):
 @pytest.mark.slow  # ~1 min
 def test_digits_alone_on_the_first_try(tmp_path):
     done = chain(tmp_path, "--set", "data.dataset=digits")
-    assert "train 1293 (all; data.train_subset 10000)" in done["prepare"].stdout
+    subset = yaml.safe_load(PARAMS.read_text())["data"]["train_subset"]  # the repository's
+    assert f"train 1293 (all; data.train_subset {subset})" in done["prepare"].stdout
     check_outputs(tmp_path, done)

@@ -52,11 +52,17 @@ class PruningCallback(PyTorchLightningPruningCallback):
         super().__init__(trial, monitor)
         self.values: list[float] = []  # the reported val/acc, one per epoch
         self.pruned: str | None = None  # the pruner's message, once it pruned
+        # False: the trial only records its values. A seed that racing or the ensembles add
+        # measures the seed-to-seed spread; stopping it against the median of other cells'
+        # first seeds would censor that spread (and lose a seed's ensemble).
+        self.prunable = True
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         score = trainer.callback_metrics.get(self.monitor)
         if score is not None and not trainer.sanity_checking:
             self.values.append(float(score))
+        if not self.prunable:
+            return
         try:
             super().on_validation_end(trainer, pl_module)
         except optuna.TrialPruned as pruned:
@@ -141,6 +147,9 @@ def run_trial(ctx: TrialContext, trial: optuna.Trial) -> TrialState:
     started = time.perf_counter()
     try:
         cfg, data, run_name, tags = _recipe(ctx, trial)
+        # The grid's own seeds (search.repeats) may be pruned; the seeds added after them
+        # (racing, the ensembles' seeds) train to the end.
+        pruning.prunable = cfg.seed < ctx.base.seed + ctx.base.search.repeats
         result = train_recipe(
             cfg, data, ctx.checkpoint_dir, run_name=run_name, parent_run_id=ctx.parent_run_id,
             tags=tags, callbacks=[recorder, pruning], client=ctx.client,
