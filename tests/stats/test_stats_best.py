@@ -185,3 +185,30 @@ def test_pooled_seed_spread_makes_the_best_set_replicate(monkeypatch):
     monkeypatch.setattr("trainlab.stats.best.pooled_seed_sd", lambda correct: (None, 0))
     images_only = mean_overlap()
     assert pooled >= 0.7 and pooled > images_only + 0.05, (pooled, images_only)
+
+
+def test_membership_does_not_follow_the_resampling_seed():
+    """Holm's first step reads a 1 - 0.05/29 tail: a percentile interval there rests on a
+    handful of the 400 replicates and the resampling seed moves recipes in and out; the normal
+    interval (the bootstrap's standard error, every replicate) gives one set under every seed."""
+    grid = _rerun(0)
+
+    def sets(method: str) -> set[tuple[str, ...]]:
+        return {not_distinguishable_from_best(*grid, n_resamples=400, seed=s,
+                                              method=method).not_distinguishable
+                for s in range(6)}
+
+    assert len(sets("normal")) == 1
+    assert len(sets("percentile")) > 1
+
+
+def test_the_adjusted_p_value_and_the_mark_agree_with_several_seeds():
+    rng = np.random.default_rng(5)
+    test = {f"r{i}": rng.random((3, 2000)) < 0.88 - 0.008 * i for i in range(11)}
+    val = {name: 0.9 - 0.01 * i for i, name in enumerate(test)}
+    result = not_distinguishable_from_best(val, test, n_resamples=500)
+    marked = [row.distinguishable for row in result.rows[1:]]
+    assert any(marked) and not all(marked)
+    for row in result.rows[1:]:
+        assert row.distinguishable == (row.p_adjusted < 0.05), row
+    assert "standard error" in result.method

@@ -200,3 +200,22 @@ def test_a_two_sided_contrast_is_the_paired_difference_and_one_side_an_accuracy(
         seed_image_contrast([a, b], [1.0])
     with pytest.raises(ValueError, match="same test images"):
         seed_image_contrast([a, b[:, :-1]], [1.0, -1.0])
+
+
+@pytest.mark.parametrize("n_seeds", [1, 3])
+def test_normal_interval_is_the_estimate_plus_minus_z_standard_errors(n_seeds):
+    rng = np.random.default_rng(11)
+    a, b = rng.random((n_seeds, 3000)) < 0.86, rng.random((n_seeds, 3000)) < 0.84
+    at_95 = paired_difference(a, b, 0.95, method="normal", n_resamples=1000, seed=2)
+    at_99 = paired_difference(a, b, 0.99, method="normal", n_resamples=1000, seed=2)
+    # Symmetric about the estimate, and the same standard error at both levels.
+    for diff in (at_95, at_99):
+        assert diff.estimate - diff.low == pytest.approx(diff.high - diff.estimate)
+    se_95 = (at_95.high - at_95.low) / (2 * scipy.stats.norm.ppf(0.975))
+    se_99 = (at_99.high - at_99.low) / (2 * scipy.stats.norm.ppf(0.995))
+    assert se_95 == pytest.approx(se_99)
+    assert "standard error" in at_95.method
+    if n_seeds > 1:  # the Wald p-value from the same standard error: 0 outside exactly then
+        level = 1 - at_95.p_value
+        edge = paired_difference(a, b, level, method="normal", n_resamples=1000, seed=2)
+        assert min(abs(edge.low), abs(edge.high)) == pytest.approx(0.0, abs=1e-12)
