@@ -23,6 +23,7 @@ BEGIN, END = "<!-- results: written by python -m bench.run_all -->", "<!-- /resu
 # name -> (module, arguments for `make bench`)
 BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "augmentation": ("bench.augmentation", ["--quick"]),
+    "maxout": ("bench.maxout", ["--quick"]),
     "throughput": ("bench.throughput", ["--quick"]),
     "tracking_overhead": ("bench.tracking_overhead", ["--quick"]),
     "search_efficiency": ("bench.search_efficiency", ["--quick"]),
@@ -47,7 +48,7 @@ def table() -> str:
 
     # gpu/throughput.json: bench/gpu_check.sh's result, brought back from a GPU machine.
     for name in ("throughput", "gpu/throughput", "tracking_overhead", "tracking_overhead_long",
-                 "augmentation",
+                 "augmentation", "maxout",
                  "search_efficiency", "search_efficiency_full", "imagefolder", "pipeline",
                  "pipeline_full"):
         path = RESULTS / f"{name}.json"
@@ -94,6 +95,14 @@ def table() -> str:
             add(r, f"images/s, BatchAugment / torchvision v2 per sample ({r['baseline']})",
                 f"{per_s['trainlab']:.0f} / {per_s[r['baseline']]:.0f} = **{r['ratio']:.1f}x**",
                 f">= {r['target']:.0f}x", r["meets_target"])
+        elif name == "maxout":
+            row = r["rows"][0]
+            add(r, f"maxout CNN training step, amax / max(dim) ({row['steps']} steps, "
+                f"{row['threads']} thread, median of {row['rounds']} rounds)",
+                f"{row['amax_ms_per_step']:.0f} / {row['max_ms_per_step']:.0f} ms = "
+                f"**{row['speedup']:.2f}x** ({percent_interval(row['speedup_ci95'])}); "
+                f"identical weights: {'yes' if row['identical_weights'] else 'NO'}",
+                f">= {row['target']}x, identical weights", row["meets_target"])
         elif name == "imagefolder":
             per_s, ratios = r["images_per_s"], r["speedup_over_before"]
             add(r, f"image folder images/s, {r['images']:,} 28x28 PNGs: before / processes "
