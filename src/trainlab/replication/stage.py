@@ -65,8 +65,8 @@ def run_replicate(cfg: Config, args: argparse.Namespace) -> int:
     write_model(args.out, replication)
     write_dvc_metrics(args.metrics, replication.metrics())
     print(describe(replication), flush=True)
-    print(f"replicate: wrote {args.out} and {args.metrics}; `trainlab report` (or `dvc repro "
-          "-f report`) shows them", flush=True)
+    print(f"replicate: wrote {args.out} and {args.metrics}; `dvc repro -s -f report` (this "
+          "stage only; `-f` alone reruns the whole pipeline) shows them", flush=True)
     return 0
 
 
