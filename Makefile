@@ -19,7 +19,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
 	@# The locked pip first: the venv's own (23.2 with Python 3.11.7) installs the lock ~45 s slower.
 	$(PY) -m pip install --quiet "$$(grep '^pip==' requirements.lock)"
-	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	@# Byte-compiled on both cores (compileall -j 0) rather than by pip, one file after another:
+	@# ~25 s less on 2 cores. -qq and `|| true`: as pip does, a file written for a newer Python
+	@# (torch ships one) is left uncompiled; Python compiles anything left on import.
+	$(PY) -m pip install --quiet --no-deps --no-compile -r requirements.lock
+	$(PY) -m compileall -qq -j 0 $(VENV)/lib || true
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	@touch $@

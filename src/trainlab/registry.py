@@ -36,10 +36,10 @@ class CheckpointEnsemble(PythonModel):
     """Mean softmax probabilities of trainlab checkpoints (artifacts `member<k>`)."""
 
     def load_context(self, context) -> None:
-        from trainlab.models.checkpoint import load_module
+        from trainlab.models.checkpoint import load_predictor
 
         names = sorted(context.artifacts, key=lambda name: int(name.removeprefix("member")))
-        self.members = [load_module(context.artifacts[name]) for name in names]
+        self.members = [load_predictor(context.artifacts[name]) for name in names]
 
     # TypeFromExample: MLflow's hint for "the logged input example's type" (a float32
     # array), which also spares every import its warning about an untyped `predict`.

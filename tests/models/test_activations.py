@@ -106,6 +106,30 @@ def test_maxout_routes_the_gradient_to_the_winning_piece():
     torch.testing.assert_close(x.grad, torch.tensor([[0.0, 1.0, 1.0, 0.0]]))
 
 
+def test_maxout_predicts_the_values_it_trains_with():
+    # Prediction (no gradient) takes elementwise maxima, training max(dim): the same numbers,
+    # channels-last kept, for 2D and 4D inputs, 2 and 3 pieces, with ties and a NaN.
+    torch.manual_seed(0)
+    for shape, pieces in [((8, 2 * 5), 2), ((4, 3 * 4, 6, 6), 3), ((4, 2 * 8, 7, 7), 2)]:
+        x = torch.randn(*shape)
+        x.view(-1)[::5] = 0.0  # ties between pieces
+        x.view(-1)[3] = float("nan")
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        maxout = Maxout(pieces)
+        trained = maxout(x.clone().requires_grad_()).detach()
+        with torch.inference_mode():
+            predicted = maxout(x)
+        with torch.no_grad():
+            predicted_no_grad = maxout(x.clone().requires_grad_())
+        reference = x.unflatten(1, (-1, pieces)).max(dim=2).values
+        for out in (trained, predicted, predicted_no_grad):
+            torch.testing.assert_close(out, reference, rtol=0, atol=0, equal_nan=True)
+        assert predicted.isnan().sum() == 1
+        if x.dim() == 4:
+            assert predicted.is_contiguous(memory_format=torch.channels_last)
+
+
 def test_maxout_rejects_a_width_not_divisible_by_pieces():
     with pytest.raises(ValueError, match="multiple of 3"):
         Maxout(3)(torch.zeros(2, 4))

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from trainlab.data.loader import DeviceLoader
 from trainlab.data.prepared import PreparedData
 from trainlab.errors import DataError
-from trainlab.models.checkpoint import load_module, predict_proba
+from trainlab.models.checkpoint import load_predictor, predict_proba
 from trainlab.search.results import Member
 
 
@@ -63,7 +63,7 @@ def predict_members(
 def _load_member(member: Member, data: PreparedData, device: torch.device) -> torch.nn.Module:
     where = f"ensemble member rank {member.rank} (run {member.run_id})"
     try:
-        module = load_module(member.checkpoint, map_location=device)
+        module = load_predictor(member.checkpoint, map_location=device)
     except DataError as err:
         raise DataError(f"{where}: {err}") from None
     shape = tuple(module.hparams["image_shape"])

@@ -38,7 +38,7 @@ from trainlab.leaderboard.table import (
     headline,
     leaderboard_rows,
 )
-from trainlab.models.checkpoint import load_module
+from trainlab.models.checkpoint import load_predictor
 from trainlab.models.custom import check_network
 from trainlab.models.device import resolve_device
 from trainlab.probabilities import TestPredictions, read_predictions
@@ -180,7 +180,7 @@ def _recipe_entries(cfg: Config, data: PreparedData, predictions: TestPrediction
     def members(run_ids: list[str]) -> list[torch.nn.Module]:
         for run_id in run_ids:
             if run_id not in modules:
-                modules[run_id] = load_module(checkpoints[run_id], map_location=device)
+                modules[run_id] = load_predictor(checkpoints[run_id], map_location=device)
         return [modules[run_id] for run_id in run_ids]
 
     def entry(name: str, kind: str, key: str, run_ids: list[str], train_acc: float | None,
