@@ -56,3 +56,15 @@ def test_channels_last_keeps_the_outputs():
     conv = module.net.body[0].weight
     assert conv.is_contiguous(memory_format=torch.channels_last)
     assert torch.allclose(before, after, atol=1e-5)
+
+
+def test_channels_last_only_on_a_cpu_when_given_the_device():
+    cfg = Config()
+    layout = torch.channels_last
+    for device, expected in [(torch.device("cuda"), False), (torch.device("cpu"), True)]:
+        module = RecipeModule(model=cfg.model.model_dump(mode="json"), regularization={},
+                              augmentation={}, image_shape=(1, 28, 28), num_classes=10,
+                              preprocessing="none")
+        module.use_channels_last(device)  # the device is only read, never moved to
+        second = [m for m in module.net.modules() if isinstance(m, torch.nn.Conv2d)][1]
+        assert second.weight.is_contiguous(memory_format=layout) is expected

@@ -82,13 +82,16 @@ class RecipeModule(ClassifierModule):
         for name, buffer in self.normalize.named_buffers():
             buffer.copy_(stats[name].to(buffer))
 
-    def use_channels_last(self) -> None:
-        """Keep the conv weights channels-last (NHWC), so convolutions and pooling run so too.
+    def use_channels_last(self, device: torch.device | None = None) -> None:
+        """Keep the conv weights channels-last (NHWC), so convolutions and pooling run so too;
+        with `device`, only when it is a CPU (the one place that decides it, for training and
+        prediction alike).
 
         On a CPU core the CNN's training step runs ~1.4x and its inference ~2x faster this
         way (oneDNN's NHWC kernels; NCHW max-pooling is especially slow). An MLP is unchanged.
         """
-        self.net.to(memory_format=torch.channels_last)
+        if device is None or device.type == "cpu":
+            self.net.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, classes) for raw images (B, C, H, W) in [0, 1]."""

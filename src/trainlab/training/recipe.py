@@ -141,8 +141,7 @@ def train_recipe(
 
     datamodule = build_datamodule(cfg, data, device)
     module = build_module(cfg, data)
-    if device.type == "cpu":
-        module.use_channels_last()
+    module.use_channels_last(device)
     # The per-epoch diagnostics look at the first validation images (the loader keeps the
     # split's order), as the validation pass scores them.
     module.diagnostics_images = min(cfg.train.diagnostics_batch, len(data.val))
